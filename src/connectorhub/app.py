@@ -1,0 +1,100 @@
+"""The application factory, and how another FastAPI app embeds the connectors API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from connectorhub.audit.endpoints import router as audit_router
+from connectorhub.auth.endpoints import router as auth_router
+from connectorhub.catalog.endpoints import router as catalog_router
+from connectorhub.config import Settings
+from connectorhub.connector.endpoints import router as connector_router
+from connectorhub.exceptions import install_api_error_handler
+from connectorhub.hub import Hub
+from connectorhub.tenant.endpoints import router as tenant_router
+
+log = logging.getLogger(__name__)
+
+
+def api_router() -> APIRouter:
+    """Every JSON route of the service, relative to the API root."""
+    router = APIRouter()
+    for domain_router in (
+        catalog_router,
+        connector_router,
+        tenant_router,
+        auth_router,
+        audit_router,
+    ):
+        router.include_router(domain_router)
+    return router
+
+
+async def _malformed_payload(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Pydantic's echo of the input could carry a secret that failed validation: drop it.
+    errors = [
+        {k: v for k, v in error.items() if k not in {"input", "ctx", "url"}}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", responses={503: {"description": "The database does not answer"}})
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers."""
+        try:
+            async with request.app.state.hub.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database means not ready
+            log.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return router
+
+
+def include_connectors(host: FastAPI, hub: Hub, prefix: str = "") -> None:
+    """Serve the connectors API under `prefix` + `/api` in `host`, started with host's lifespan."""
+    host.state.hub = hub
+    host.include_router(api_router(), prefix=f"{prefix}/api")
+    install_api_error_handler(host)
+    host.add_exception_handler(RequestValidationError, _malformed_payload)
+    inner = host.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[object]:
+        async with hub.running(), inner(app) as state:
+            yield state
+
+    host.router.lifespan_context = lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    app = FastAPI(
+        title="ConnectorHub",
+        version="0.1.0",
+        description="Connectors for every workspace: catalog, installed connectors, credentials.",
+    )
+    include_connectors(app, Hub(settings))
+    app.include_router(_health_router())
+    return app

@@ -1,0 +1,22 @@
+"""Audit events: who did what to which object. Never secret values."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connectorhub.kit.models import Base, TenantOwned, UUIDType, new_id
+
+
+class AuditEvent(TenantOwned, Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUIDType, primary_key=True, default=new_id)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Field names that changed, with non-secret values only; secret fields say "(changed)".
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from connectorhub.auth import service
+from connectorhub.auth.dependencies import MemberContext, ViewerContext
+from connectorhub.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead
+
+router = APIRouter(tags=["auth"])
+
+
+@router.get("/me", response_model=MeRead)
+async def me(context: ViewerContext) -> MeRead:
+    p = context.principal
+    return MeRead(
+        user_id=p.user_id, email=p.email, workspace=p.tenant_id, role=p.effective_role.value,
+        scopes=list(p.scopes), platform_role=p.platform_role,
+    )  # fmt: skip
+
+
+@router.get("/tokens", response_model=list[ApiTokenRead])
+async def list_tokens(context: ViewerContext):
+    return await service.list_tokens(context.scope)
+
+
+@router.post("/tokens", response_model=ApiTokenCreated, status_code=status.HTTP_201_CREATED)
+async def create_token(body: ApiTokenCreate, context: MemberContext) -> ApiTokenCreated:
+    """A token for the caller in this workspace. Its value is in this response only."""
+    scopes = [s.value for s in body.scopes]
+    if "write" not in context.principal.scopes:  # a read-only token cannot mint a writer
+        scopes = ["read"]
+    row, token = await service.issue_token(
+        context.scope, context.principal.user_id, body.name, scopes, body.expires_in_days
+    )
+    return ApiTokenCreated.model_validate(
+        {**ApiTokenRead.model_validate(row).model_dump(), "token": token}
+    )
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}})
+async def revoke_token(token_id: uuid.UUID, context: MemberContext) -> None:
+    await service.revoke_token(context.scope, context.principal, token_id)

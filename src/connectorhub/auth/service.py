@@ -1,0 +1,128 @@
+"""Accounts and API tokens: create, authenticate, list, revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectorhub.audit import service as audit
+from connectorhub.auth.models import ApiToken, User
+from connectorhub.auth.passwords import hash_password
+from connectorhub.auth.repository import ApiTokenRepository, TokenLookup, UserRepository
+from connectorhub.exceptions import BadRequest, Conflict, NotFound
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.tenant.models import Role
+
+TOKEN_PREFIX = "chub_"
+# last_used_at is written at most this often, so reads stay reads.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough (argon2 is for guessable passwords).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, in which workspace, with what effective role."""
+
+    user_id: uuid.UUID
+    email: str
+    tenant_id: str
+    role: Role
+    scopes: tuple[str, ...]
+    token_id: uuid.UUID | None
+    platform_role: str | None
+
+    @property
+    def effective_role(self) -> Role:
+        # A read-only token never acts above viewer, whatever its user's role.
+        return self.role if "write" in self.scopes else Role.viewer
+
+
+async def create_user(
+    session: AsyncSession, email: str, password: str | None, platform_role: str | None = None
+) -> User:
+    users = UserRepository(session)
+    if await users.by_email(email):
+        raise Conflict(f"a user with email {email} already exists")
+    if password is not None and len(password) < 8:
+        raise BadRequest("password must be at least 8 characters")
+    user = users.add(
+        User(
+            email=email.lower(),
+            password_hash=hash_password(password) if password else None,
+            platform_role=platform_role,
+        )
+    )
+    await session.flush()
+    return user
+
+
+async def issue_token(
+    scope: WorkspaceScope,
+    user_id: uuid.UUID,
+    name: str,
+    scopes: Sequence[str] = ("read", "write"),
+    expires_in_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token for `user_id` in this workspace. Returns the row and the token (shown once)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    row = ApiTokenRepository(scope).add(
+        ApiToken(
+            user_id=user_id,
+            name=name,
+            prefix=token[: len(TOKEN_PREFIX) + 6],
+            token_hash=hash_token(token),
+            scopes=sorted(set(scopes)),
+            expires_at=expires_at,
+        )
+    )
+    await scope.session.flush()
+    audit.record(scope, "token.created", "api_token", row.id, {"name": name, "scopes": row.scopes})
+    return row, token
+
+
+async def resolve_token(session: AsyncSession, token: str) -> ApiToken | None:
+    """The live token row for a presented token, or None (unknown, revoked, expired)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = await TokenLookup(session).by_hash(hash_token(token))
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
+        return None
+    if row.last_used_at is None or now - _aware(row.last_used_at) > LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    return row
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def list_tokens(scope: WorkspaceScope) -> Sequence[ApiToken]:
+    return await ApiTokenRepository(scope).listed()
+
+
+async def revoke_token(scope: WorkspaceScope, principal: Principal, token_id: uuid.UUID) -> None:
+    """Revoke a token. Admins revoke any token of the workspace; others only their own."""
+    repository = ApiTokenRepository(scope)
+    row = await repository.get(token_id)
+    if row is None or row.revoked_at is not None:
+        raise NotFound("token not found")
+    if row.user_id != principal.user_id and not principal.effective_role.at_least(Role.admin):
+        raise NotFound("token not found")
+    row.revoked_at = datetime.now(UTC)
+    repository.touch(row)
+    audit.record(scope, "token.revoked", "api_token", row.id, {"name": row.name})

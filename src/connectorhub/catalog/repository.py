@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectorhub.catalog.models import CatalogEntry
+
+
+class CatalogRepository:
+    """The catalog is global: one row per connector type, the same for every workspace."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def search(
+        self, category: str | None = None, kind: str | None = None, search: str | None = None
+    ) -> Sequence[CatalogEntry]:
+        statement = select(CatalogEntry).order_by(CatalogEntry.name)
+        if category:
+            statement = statement.where(CatalogEntry.category.ilike(category))
+        if kind:
+            statement = statement.where(CatalogEntry.kind == kind)
+        if search:
+            pattern = f"%{_escape_like(search)}%"
+            statement = statement.where(
+                or_(
+                    CatalogEntry.name.ilike(pattern, escape="\\"),
+                    CatalogEntry.description.ilike(pattern, escape="\\"),
+                    CatalogEntry.key.ilike(pattern, escape="\\"),
+                )
+            )
+        return (await self.session.scalars(statement)).all()
+
+    async def by_key(self, key: str) -> CatalogEntry | None:
+        return await self.session.scalar(select(CatalogEntry).where(CatalogEntry.key == key))
+
+    async def by_id(self, entry_id: uuid.UUID) -> CatalogEntry | None:
+        return await self.session.get(CatalogEntry, entry_id)
+
+    async def by_ids(self, entry_ids: set[uuid.UUID]) -> dict[uuid.UUID, CatalogEntry]:
+        if not entry_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(CatalogEntry).where(CatalogEntry.id.in_(entry_ids))
+        )
+        return {row.id: row for row in rows}
+
+    async def all_by_key(self) -> dict[str, CatalogEntry]:
+        return {row.key: row for row in await self.session.scalars(select(CatalogEntry))}
+
+    def add(self, entry: CatalogEntry) -> CatalogEntry:
+        self.session.add(entry)
+        return entry
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

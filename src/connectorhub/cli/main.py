@@ -1,0 +1,245 @@
+"""The `connectorhub` command line: thin commands over the services."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from connectorhub.config import Settings
+from connectorhub.exceptions import HubError, StartupRefused
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="ConnectorHub: a self-hostable, multi-tenant connectors service.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+workspaces_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys for stored secrets.", no_args_is_help=True)
+for sub, name in [
+    (db_app, "db"),
+    (workspaces_app, "workspaces"),
+    (users_app, "users"),
+    (tokens_app, "tokens"),
+    (keys_app, "keys"),
+]:
+    app.add_typer(sub, name=name)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _run(make: Callable[..., Awaitable[T]], *args: object, start: bool = True) -> T:
+    """Run `make(hub, *args)` with a started Hub; errors become a message and exit code 1."""
+    from connectorhub.hub import Hub
+
+    async def main() -> T:
+        hub = Hub(Settings())
+        try:
+            if start:
+                await hub.start()
+            return await make(hub, *args)
+        finally:
+            await hub.stop()
+
+    try:
+        return asyncio.run(main())
+    except (StartupRefused, HubError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Bind address [default: CONNECTORHUB_HOST]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: CONNECTORHUB_PORT]")] = None,
+) -> None:
+    """Serve the UI and API. On SQLite (the embedded default) it migrates and bootstraps first."""
+    import uvicorn
+
+    from connectorhub.app import create_app
+    from connectorhub.lifecycle import bootstrap_first_owner, migrate_and_seed
+
+    settings = Settings()
+    host, port = host or settings.host, port or settings.port
+
+    async def prepare(hub):
+        if settings.is_sqlite:
+            await migrate_and_seed(hub)
+        await hub.start()
+        return await bootstrap_first_owner(hub) if settings.is_sqlite else None
+
+    first = _run(prepare, start=False)
+    if first:
+        typer.secho(
+            "\nFirst start: created a workspace and its owner.", fg=typer.colors.GREEN, bold=True
+        )
+        typer.echo(
+            f"  workspace: {first.workspace}\n  login:     {first.email}\n  password:  {first.password}"
+        )
+        typer.echo(f"  API token: {first.token}")
+        typer.echo("These are shown once. Change the password after signing in.\n")
+    typer.echo(f"ConnectorHub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations and seed the catalog (idempotent)."""
+    from connectorhub.lifecycle import migrate_and_seed
+
+    async def run(hub):
+        await migrate_and_seed(hub)
+        await hub.start()
+
+    _run(run, start=False)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def seed() -> None:
+    """Seed the catalog from its YAML files (re-running changes nothing)."""
+    from connectorhub.catalog.service import seed as seed_catalog
+
+    async def run(hub):
+        async with hub.sessionmaker() as session, session.begin():
+            return await seed_catalog(session, hub.settings.catalog_extra_dir)
+
+    report = _run(run)
+    typer.echo(
+        f"catalog: {len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged"
+    )
+
+
+@workspaces_app.command("create")
+def workspaces_create(
+    slug: str, name: Annotated[str | None, typer.Option(help="Display name")] = None
+) -> None:
+    """Create a workspace."""
+    from connectorhub.tenant.service import create_workspace
+
+    async def run(hub):
+        async with hub.sessionmaker() as session, session.begin():
+            await create_workspace(session, slug, name)
+
+    _run(run)
+    typer.echo(f"workspace {slug} created")
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    workspace: Annotated[str, typer.Option(help="Workspace slug")],
+    role: Annotated[str, typer.Option(help="owner, admin, member or viewer")] = "member",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+) -> None:
+    """Create a user (or reuse an existing one) and add them to a workspace."""
+    from connectorhub.auth.passwords import generate_password
+    from connectorhub.auth.repository import UserRepository
+    from connectorhub.auth.service import create_user
+    from connectorhub.kit.repository import WorkspaceScope
+    from connectorhub.tenant.models import Role
+    from connectorhub.tenant.repository import WorkspaceRepository
+    from connectorhub.tenant.service import add_membership
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise _fail(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+
+    async def run(hub):
+        async with hub.sessionmaker() as session, session.begin():
+            if await WorkspaceRepository(session).by_id(workspace) is None:
+                raise _fail(f"no workspace {workspace!r}")
+            user = await UserRepository(session).by_email(email)
+            created = user is None
+            if user is None:
+                user = await create_user(session, email, password)
+            scope = await WorkspaceScope.open(session, workspace, actor="cli")
+            await add_membership(scope, user, role_value)
+            return created
+
+    created = _run(run)
+    typer.echo(f"{email} is now {role_value.value} of {workspace}")
+    if created and not password_stdin:
+        typer.echo(f"one-time password: {password}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    workspace: Annotated[str, typer.Option(help="Workspace slug")],
+    email: Annotated[str, typer.Option(help="The token acts as this user")],
+    name: Annotated[str, typer.Option(help="A name to recognise the token by")] = "cli",
+) -> None:
+    """Create an API token; prints only the token on stdout."""
+    from connectorhub.auth.repository import UserRepository
+    from connectorhub.auth.service import issue_token
+    from connectorhub.kit.repository import WorkspaceScope
+    from connectorhub.tenant.repository import MembershipRepository
+
+    async def run(hub):
+        async with hub.sessionmaker() as session, session.begin():
+            user = await UserRepository(session).by_email(email)
+            scope = await WorkspaceScope.open(session, workspace, actor="cli")
+            if user is None or await MembershipRepository(scope).by_user(user.id) is None:
+                raise _fail(f"{email} is not a member of workspace {workspace!r}")
+            _, token = await issue_token(scope, user.id, name)
+            return token
+
+    typer.echo(_run(run))
+
+
+@keys_app.command("generate")
+def keys_generate(
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write", help="Append it to the embedded key file (it becomes the active key)"
+        ),
+    ] = False,
+) -> None:
+    """Print a new key entry `id:base64key` for CONNECTORHUB_SECRET_KEYS (append it last)."""
+    from connectorhub.credential.keys import append_key_to_file, new_key_entry
+
+    if not write:
+        typer.echo(new_key_entry())
+        return
+    settings = Settings()
+    if settings.secret_keys:
+        raise _fail("keys come from CONNECTORHUB_SECRET_KEYS: append the new entry there instead")
+    key_id = append_key_to_file(settings.key_file)
+    typer.echo(
+        f"added key {key_id} to {settings.key_file}; restart the service, then run `connectorhub keys rotate`"
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-seal every stored secret under the newest key. Safe while the service runs."""
+    from connectorhub.credential.keys import rotate
+
+    async def run(hub):
+        return await rotate(hub.sessionmaker, hub.box)
+
+    report = _run(run)
+    typer.echo(f"re-sealed {report.rows_resealed} of {report.rows_seen} rows")
+    if report.retired_keys:
+        typer.echo(
+            f"keys no longer needed: {', '.join(report.retired_keys)} (you may now remove them)"
+        )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,84 @@
+"""Settings, read from `CONNECTORHUB_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CONNECTORHUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Field(
+        Environment.development,
+        description="`development` (embedded default) or `production` (strict checks).",
+    )
+    data_dir: Path = Field(
+        Path(".connectorhub"), description="Where the SQLite file and generated key file live."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Default: SQLite in the data dir. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    secret_keys: str | None = Field(
+        None,
+        description="Encryption keys, `id:base64key` comma-separated, oldest first; the last one "
+        "encrypts. Required in production. Generate one with `connectorhub keys generate`.",
+    )
+    host: str = Field("127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(8000, description="Port `serve` binds to.")
+    catalog_extra_dir: Path | None = Field(
+        None,
+        description="A directory of extra catalog entry YAML files seeded beside the built-in ones.",
+    )
+    bootstrap_email: str = Field(
+        "admin@example.com", description="Email of the first owner created on an empty database."
+    )
+    bootstrap_workspace: str = Field(
+        "default", description="Slug of the first workspace created on an empty database."
+    )
+    db_pool_size: int = Field(10, description="Connection pool size (PostgreSQL).")
+    allow_privileged_db_role: bool = Field(
+        False,
+        description="Production only: start even if the database role is a superuser or bypasses "
+        "row-level security (not recommended).",
+    )
+    log_level: str = Field("INFO", description="Log level.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == Environment.production:
+            if not self.database_url or not self.database_url.startswith("postgresql"):
+                raise ValueError("CONNECTORHUB_DATABASE_URL must point to PostgreSQL in production")
+            if not self.secret_keys:
+                raise ValueError(
+                    "CONNECTORHUB_SECRET_KEYS is required in production "
+                    "(generate one with `connectorhub keys generate`)"
+                )
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'connectorhub.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.keys"

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from connectorhub.auth.dependencies import AdminContext, ViewerContext
+from connectorhub.connector import service
+from connectorhub.connector.models import ConnectorStatus
+from connectorhub.connector.schemas import (
+    ConnectorCreate,
+    ConnectorPage,
+    ConnectorPatch,
+    ConnectorRead,
+    ConnectorReplace,
+    PublishTarget,
+)
+
+router = APIRouter(tags=["connectors"])
+
+ERRORS = {
+    400: {"description": 'Invalid config or auth: `{"errors": {"config.path": [messages]}}`'},
+    404: {"description": "No such connector in this workspace"},
+}
+
+
+@router.get("/installed", response_model=ConnectorPage)
+async def list_installed(
+    context: ViewerContext,
+    status_: Annotated[ConnectorStatus | None, Query(alias="status")] = None,
+    catalog_key: Annotated[str | None, Query(max_length=64)] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ConnectorPage:
+    found = await service.search(
+        context.scope,
+        status=status_.value if status_ else None,
+        catalog_key=catalog_key,
+        tag=tag,
+        search=search,
+        page=page,
+        page_size=page_size,
+    )
+    return ConnectorPage(items=list(found.items), total=found.total, page=page, page_size=page_size)
+
+
+@router.get("/installed/{connector_id}", response_model=ConnectorRead, responses=ERRORS)
+async def get_installed(connector_id: uuid.UUID, context: ViewerContext) -> ConnectorRead:
+    return await service.read(context.scope, connector_id)
+
+
+@router.post(
+    "/connectors", response_model=ConnectorRead, status_code=status.HTTP_201_CREATED,
+    responses={**ERRORS, 409: {"description": "Name already used in this workspace"}},
+)  # fmt: skip
+async def create_connector(body: ConnectorCreate, context: AdminContext) -> ConnectorRead:
+    return await service.install(context.scope, context.box, body)
+
+
+@router.put("/connectors/{connector_id}", response_model=ConnectorRead, responses=ERRORS)
+async def replace_connector(
+    connector_id: uuid.UUID, body: ConnectorReplace, context: AdminContext
+) -> ConnectorRead:
+    return await service.edit(context.scope, context.box, connector_id, body)
+
+
+@router.patch("/connectors/{connector_id}", response_model=ConnectorRead, responses=ERRORS)
+async def patch_connector(
+    connector_id: uuid.UUID, body: ConnectorPatch, context: AdminContext
+) -> ConnectorRead:
+    return await service.edit(context.scope, context.box, connector_id, body)
+
+
+@router.delete(
+    "/connectors/{connector_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS
+)
+async def delete_connector(connector_id: uuid.UUID, context: AdminContext) -> None:
+    await service.delete(context.scope, connector_id)
+
+
+@router.get("/publish-targets", response_model=list[PublishTarget])
+async def publish_targets(context: ViewerContext) -> list[PublishTarget]:
+    return await service.publish_targets(context.scope)

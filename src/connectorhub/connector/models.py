@@ -1,0 +1,49 @@
+"""Installed connectors: a workspace's configured instance of a catalog entry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.kit.models import Base, TenantOwned, UUIDType, new_id
+
+
+class ConnectorStatus(StrEnum):
+    inactive = "inactive"
+    active = "active"
+    error = "error"
+
+
+class Connector(TenantOwned, Base):
+    __tablename__ = "connectors"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUIDType, primary_key=True, default=new_id)
+    catalog_id: Mapped[uuid.UUID] = mapped_column(
+        UUIDType, ForeignKey("connector_catalog.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default=ConnectorStatus.inactive.value)
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # {field: ciphertext}; plaintext never touches this column (see credential/secrets.py).
+    auth: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    template_id: Mapped[uuid.UUID | None] = mapped_column(UUIDType)
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    last_test: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    schedule: Mapped[str | None] = mapped_column(String(100))
+    executions_total: Mapped[int] = mapped_column(Integer, default=0)
+    executions_succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    executions_failed: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    avg_duration_ms: Mapped[float | None] = mapped_column(Float)
+
+    catalog: Mapped[CatalogEntry] = relationship(lazy="raise")

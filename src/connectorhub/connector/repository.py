@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.connector.models import Connector
+from connectorhub.kit.repository import Page, TenantRepository
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class ConnectorRepository(TenantRepository[Connector]):
+    model = Connector
+
+    def _with_catalog(self):
+        return self.select().options(joinedload(Connector.catalog))
+
+    async def get_with_catalog(self, connector_id: uuid.UUID) -> Connector | None:
+        result = await self.session.execute(
+            self._with_catalog().where(Connector.id == connector_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def by_name(self, name: str) -> Connector | None:
+        result = await self.session.execute(self.select().where(Connector.name == name))
+        return result.scalar_one_or_none()
+
+    def _has_tag(self, tag: str):
+        if self.session.get_bind().dialect.name == "postgresql":
+            return Connector.tags.contains([tag])
+        each = func.json_each(Connector.tags).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value == tag))
+
+    async def search(
+        self,
+        *,
+        status: str | None,
+        catalog_key: str | None,
+        tag: str | None,
+        search: str | None,
+        page: int,
+        page_size: int,
+    ) -> Page[Connector]:
+        statement = self._with_catalog().order_by(Connector.name)
+        if status:
+            statement = statement.where(Connector.status == status)
+        if catalog_key:
+            statement = statement.where(
+                Connector.catalog_id.in_(
+                    select(CatalogEntry.id).where(CatalogEntry.key == catalog_key)
+                )
+            )
+        if tag:
+            statement = statement.where(self._has_tag(tag))
+        if search:
+            pattern = f"%{_escape_like(search)}%"
+            statement = statement.where(or_(Connector.name.ilike(pattern, escape="\\")))
+        return await self.paginate(statement, page, page_size)
+
+    async def active_of_kind(self, kind: str) -> Sequence[Connector]:
+        statement = (
+            self._with_catalog()
+            .join(CatalogEntry, CatalogEntry.id == Connector.catalog_id)
+            .where(Connector.status == "active", CatalogEntry.kind == kind)
+            .order_by(Connector.name)
+        )
+        return (await self.session.scalars(statement)).unique().all()
+
+    async def with_secrets(self, after: uuid.UUID | None, limit: int) -> Sequence[Connector]:
+        """A batch of rows that hold sealed fields, in id order, locked for re-sealing."""
+        statement = self.select().order_by(Connector.id).limit(limit).with_for_update()
+        if after is not None:
+            statement = statement.where(Connector.id > after)
+        return (await self.session.scalars(statement)).all()

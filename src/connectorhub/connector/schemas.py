@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from connectorhub.connector.models import ConnectorStatus
+
+ConnectorName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# Secrets are strings; a number (e.g. an expiry timestamp) is accepted and stored as text.
+AuthValue = str | int | float | None
+AUTH_DESCRIPTION = (
+    "Auth fields by name. Send the mask `********` (or leave a field out) to keep the stored "
+    'value, null or "" to clear it, anything else to replace it. Never returned.'
+)
+
+
+def _dedupe(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+class ConnectorCreate(BaseModel):
+    catalog_key: str | None = Field(
+        None, max_length=64, description="Catalog key (or give catalog_id)."
+    )
+    catalog_id: uuid.UUID | None = None
+    name: ConnectorName
+    config: dict[str, Any] = Field(default_factory=dict)
+    auth: dict[str, AuthValue] = Field(default_factory=dict, description=AUTH_DESCRIPTION)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+
+    _tags = field_validator("tags")(_dedupe)
+
+    @model_validator(mode="after")
+    def _one_catalog_reference(self) -> ConnectorCreate:
+        if not self.catalog_key and not self.catalog_id:
+            raise ValueError("give catalog_key or catalog_id")
+        return self
+
+
+class ConnectorReplace(BaseModel):
+    """PUT: name and config are replaced whole; auth follows the mask rules field by field."""
+
+    name: ConnectorName
+    config: dict[str, Any]
+    auth: dict[str, AuthValue] = Field(default_factory=dict, description=AUTH_DESCRIPTION)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    status: ConnectorStatus | None = None
+
+    _tags = field_validator("tags")(_dedupe)
+
+
+class ConnectorPatch(BaseModel):
+    """PATCH: only the fields sent change."""
+
+    name: ConnectorName | None = None
+    config: dict[str, Any] | None = None
+    auth: dict[str, AuthValue] | None = Field(None, description=AUTH_DESCRIPTION)
+    tags: list[Tag] | None = Field(None, max_length=20)
+    status: ConnectorStatus | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _dedupe_tags(cls, tags: list[str] | None) -> list[str] | None:
+        return None if tags is None else _dedupe(tags)
+
+
+class ExecutionStats(BaseModel):
+    total: int
+    succeeded: int
+    failed: int
+    last_run_at: datetime | None
+    avg_duration_ms: float | None
+
+
+class ConnectorRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    catalog_id: uuid.UUID
+    catalog_key: str
+    catalog_name: str
+    kind: str
+    category: str
+    icon: str
+    auth_type: str
+    status: ConnectorStatus
+    status_reason: str | None
+    config: dict[str, Any]
+    auth: dict[str, str] = Field(description="Set auth fields, masked. Values are never returned.")
+    tags: list[str]
+    last_test: dict[str, Any] | None
+    schedule: str | None
+    stats: ExecutionStats
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
+    updated_by: str | None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ConnectorPage(BaseModel):
+    items: list[ConnectorRead]
+    total: int
+    page: int
+    page_size: int
+
+
+class PublishTarget(BaseModel):
+    id: uuid.UUID
+    name: str
+    catalog_key: str
+    capabilities: dict[str, Any]

@@ -1,0 +1,284 @@
+"""Installed connector rules: install, edit, status, delete, search, publish targets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from connectorhub.audit import service as audit
+from connectorhub.audit.service import SECRET_CHANGED
+from connectorhub.catalog import service as catalog_service
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.connector.models import Connector, ConnectorStatus
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.connector.schemas import (
+    ConnectorCreate,
+    ConnectorPatch,
+    ConnectorRead,
+    ConnectorReplace,
+    ExecutionStats,
+    PublishTarget,
+)
+from connectorhub.credential.secrets import masked, merge_secrets
+from connectorhub.exceptions import Conflict, NotFound, ValidationFailed
+from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.repository import Page, WorkspaceScope
+
+TABLE = Connector.__tablename__
+
+
+def to_read(connector: Connector, warnings: list[str] | None = None) -> ConnectorRead:
+    entry = connector.catalog
+    return ConnectorRead(
+        id=connector.id,
+        name=connector.name,
+        catalog_id=connector.catalog_id,
+        catalog_key=entry.key,
+        catalog_name=entry.name,
+        kind=entry.kind,
+        category=entry.category,
+        icon=entry.icon,
+        auth_type=entry.auth_type,
+        status=ConnectorStatus(connector.status),
+        status_reason=connector.status_reason,
+        config=connector.config,
+        auth=masked(connector.auth),
+        tags=connector.tags,
+        last_test=connector.last_test,
+        schedule=connector.schedule,
+        stats=ExecutionStats(
+            total=connector.executions_total,
+            succeeded=connector.executions_succeeded,
+            failed=connector.executions_failed,
+            last_run_at=connector.last_run_at,
+            avg_duration_ms=connector.avg_duration_ms,
+        ),
+        created_at=connector.created_at,
+        updated_at=connector.updated_at,
+        created_by=connector.created_by,
+        updated_by=connector.updated_by,
+        warnings=warnings or [],
+    )
+
+
+def _auth_errors(entry: CatalogEntry, auth: dict[str, Any] | None) -> dict[str, list[str]]:
+    """Unknown fields are refused; a `none` connector takes no auth at all."""
+    known = {field["name"] for field in entry.auth_fields}
+    errors: dict[str, list[str]] = {}
+    for name in auth or {}:
+        if name not in known:
+            errors[f"auth.{name}"] = [
+                "This connector takes no credentials."
+                if entry.auth_type == "none"
+                else f"Unknown auth field for {entry.auth_type} auth."
+            ]
+    return errors
+
+
+def _missing_auth(entry: CatalogEntry, sealed: dict[str, str]) -> dict[str, list[str]]:
+    """Presence rules for the entry's auth type (an API key for api_key, a pair for basic…)."""
+    return {
+        f"auth.{field['name']}": ["Required before the connector can be activated."]
+        for field in entry.auth_fields
+        if field["required"] and field["name"] not in sealed
+    }
+
+
+def _status_change(entry: CatalogEntry, connector: Connector, status: ConnectorStatus) -> list[str]:
+    """Apply a status set by a person. Returns warnings; raises ValidationFailed."""
+    current = ConnectorStatus(connector.status)
+    if status == current:
+        return []
+    warnings: list[str] = []
+    if status == ConnectorStatus.active:
+        missing = _missing_auth(entry, connector.auth)
+        if missing:
+            raise ValidationFailed(missing, "the connector's credentials are incomplete")
+        if current == ConnectorStatus.error:
+            warnings.append(
+                f"Re-activated by hand; the last error was: {connector.status_reason or 'unknown'}."
+            )
+    if status == ConnectorStatus.error:
+        warnings.append(
+            "Status set to error by hand; the system sets it on failures and a person usually "
+            "does not need to."
+        )
+        connector.status_reason = "set by hand"
+    else:
+        connector.status_reason = None
+    connector.status = status.value
+    return warnings
+
+
+async def _entry_for(scope: WorkspaceScope, body: ConnectorCreate) -> CatalogEntry:
+    reference = str(body.catalog_id) if body.catalog_id else str(body.catalog_key)
+    try:
+        return await catalog_service.entry_by_id_or_key(scope.session, reference)
+    except NotFound as exc:
+        raise ValidationFailed({"catalog_key": [f"No catalog entry {reference!r}."]}) from exc
+
+
+async def _flush_checking_name(scope: WorkspaceScope, name: str) -> None:
+    try:
+        await scope.session.flush()
+    except IntegrityError as exc:  # a concurrent request took the name between check and insert
+        raise Conflict(f"a connector named {name!r} already exists in this workspace") from exc
+
+
+async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) -> ConnectorRead:
+    """Create a connector (status `inactive`). Raises ValidationFailed (400), Conflict (409)."""
+    entry = await _entry_for(scope, body)
+    errors = catalog_service.config_errors(entry, body.config) | _auth_errors(entry, body.auth)
+    if errors:
+        raise ValidationFailed(errors)
+    repository = ConnectorRepository(scope)
+    if await repository.by_name(body.name):
+        raise Conflict(f"a connector named {body.name!r} already exists in this workspace")
+    connector = Connector(
+        id=uuid.uuid4(),
+        catalog_id=entry.id,
+        name=body.name,
+        status=ConnectorStatus.inactive.value,
+        config=body.config,
+        tags=body.tags,
+    )
+    connector.auth, secret_fields = merge_secrets(
+        box,
+        tenant_id=scope.tenant_id,
+        table=TABLE,
+        row_id=connector.id,
+        stored={},
+        incoming=body.auth,
+    )
+    connector.catalog = entry
+    repository.add(connector)
+    await _flush_checking_name(scope, body.name)
+    audit.record(
+        scope,
+        "connector.created",
+        "connector",
+        connector.id,
+        {
+            "name": body.name,
+            "catalog_key": entry.key,
+            "auth": dict.fromkeys(secret_fields, SECRET_CHANGED),
+        },
+    )
+    return to_read(connector)
+
+
+async def _get(scope: WorkspaceScope, connector_id: uuid.UUID) -> Connector:
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id)
+    if connector is None:
+        raise NotFound("connector not found")
+    return connector
+
+
+async def read(scope: WorkspaceScope, connector_id: uuid.UUID) -> ConnectorRead:
+    """Raises NotFound (also for another workspace's connector)."""
+    return to_read(await _get(scope, connector_id))
+
+
+async def edit(
+    scope: WorkspaceScope,
+    box: SecretBox,
+    connector_id: uuid.UUID,
+    body: ConnectorReplace | ConnectorPatch,
+) -> ConnectorRead:
+    """PUT or PATCH a connector. Raises NotFound, ValidationFailed (400), Conflict (409)."""
+    connector = await _get(scope, connector_id)
+    entry = connector.catalog
+    sent = (
+        body.model_dump(exclude_unset=True)
+        if isinstance(body, ConnectorPatch)
+        else body.model_dump()
+    )
+    errors: dict[str, list[str]] = {}
+    if sent.get("config") is not None:
+        errors |= catalog_service.config_errors(entry, sent["config"])
+    errors |= _auth_errors(entry, sent.get("auth"))
+    if errors:
+        raise ValidationFailed(errors)
+
+    changes: dict[str, Any] = {}
+    name = sent.get("name")
+    if name is not None and name != connector.name:
+        if await ConnectorRepository(scope).by_name(name):
+            raise Conflict(f"a connector named {name!r} already exists in this workspace")
+        changes["name"] = [connector.name, name]
+        connector.name = name
+    if sent.get("config") is not None and sent["config"] != connector.config:
+        changes["config"] = "(changed)"
+        connector.config = sent["config"]
+    if sent.get("tags") is not None and sent["tags"] != connector.tags:
+        changes["tags"] = sent["tags"]
+        connector.tags = sent["tags"]
+    if sent.get("auth"):
+        connector.auth, secret_fields = merge_secrets(
+            box,
+            tenant_id=scope.tenant_id,
+            table=TABLE,
+            row_id=connector.id,
+            stored=connector.auth,
+            incoming=sent["auth"],
+        )
+        if secret_fields:
+            changes["auth"] = dict.fromkeys(secret_fields, SECRET_CHANGED)
+    warnings: list[str] = []
+    if sent.get("status") is not None:
+        before = connector.status
+        warnings = _status_change(entry, connector, ConnectorStatus(sent["status"]))
+        if connector.status != before:
+            changes["status"] = [before, connector.status]
+    elif connector.status == ConnectorStatus.active and _missing_auth(entry, connector.auth):
+        raise ValidationFailed(
+            _missing_auth(entry, connector.auth), "an active connector needs its credentials"
+        )
+
+    if changes:
+        ConnectorRepository(scope).touch(connector)
+        await _flush_checking_name(scope, connector.name)
+        audit.record(scope, "connector.updated", "connector", connector.id, changes)
+    return to_read(connector, warnings)
+
+
+async def delete(scope: WorkspaceScope, connector_id: uuid.UUID) -> None:
+    """Hard delete. Raises NotFound (also for another workspace's connector)."""
+    connector = await _get(scope, connector_id)
+    await ConnectorRepository(scope).remove(connector)
+    audit.record(scope, "connector.deleted", "connector", connector_id, {"name": connector.name})
+
+
+async def search(
+    scope: WorkspaceScope,
+    *,
+    status: str | None = None,
+    catalog_key: str | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page[ConnectorRead]:
+    found = await ConnectorRepository(scope).search(
+        status=status,
+        catalog_key=catalog_key,
+        tag=tag,
+        search=search,
+        page=page,
+        page_size=page_size,
+    )
+    return Page(
+        items=[to_read(c) for c in found.items], total=found.total, page=page, page_size=page_size
+    )
+
+
+async def publish_targets(scope: WorkspaceScope) -> list[PublishTarget]:
+    """The workspace's active publisher connectors, for a content broadcaster to offer."""
+    return [
+        PublishTarget(
+            id=c.id, name=c.name, catalog_key=c.catalog.key, capabilities=c.catalog.capabilities
+        )
+        for c in await ConnectorRepository(scope).active_of_kind("publisher")
+    ]

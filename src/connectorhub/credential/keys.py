@@ -1,0 +1,169 @@
+"""Where the encryption keys come from, how start-up proves they are right, and rotation.
+
+Keys come from `CONNECTORHUB_SECRET_KEYS` (required in production). The embedded default may
+instead keep them in `<data_dir>/secret.keys`, generated with mode 0600 on first run.
+
+Every key that ever sealed data has a check row (a known plaintext sealed under it). At start-up a
+stored check whose key is missing or does not open it stops the process: there is no plaintext
+fallback. Rotation re-seals every secret under the newest key, then drops the older keys' checks,
+after which those keys may be removed from the configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from connectorhub.config import Environment, Settings
+from connectorhub.connector.models import Connector
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.credential.models import SecretKeyCheck
+from connectorhub.credential.secrets import reseal
+from connectorhub.exceptions import StartupRefused
+from connectorhub.kit.crypto import DecryptionError, Keyring, KeyringError, SecretBox, generate_key
+from connectorhub.kit.repository import WorkspaceScope
+
+log = logging.getLogger(__name__)
+
+CHECK_PLAINTEXT = "connectorhub-key-check"
+
+
+def _check_aad(key_id: str) -> str:
+    return f"key-check/{key_id}"
+
+
+def new_key_entry() -> str:
+    """`id:base64key` for a fresh key; ids sort by creation time."""
+    return f"k{datetime.now(UTC):%Y%m%d%H%M%S}:{generate_key()}"
+
+
+def load_keyring(settings: Settings, *, create: bool = True) -> Keyring:
+    """The configured keyring. Raises StartupRefused with a message an operator can act on."""
+    try:
+        if settings.secret_keys:
+            return Keyring.parse(settings.secret_keys)
+        if settings.env == Environment.production:
+            raise StartupRefused("CONNECTORHUB_SECRET_KEYS is required in production")
+        path = settings.key_file
+        if path.exists():
+            if path.stat().st_mode & 0o077:
+                log.warning("key file %s is readable by others; run: chmod 600 %s", path, path)
+            return Keyring.parse(path.read_text())
+        if not create:
+            raise StartupRefused(f"no keys: set CONNECTORHUB_SECRET_KEYS or create {path}")
+        return _create_key_file(path)
+    except KeyringError as exc:
+        raise StartupRefused(f"the configured encryption keys are malformed: {exc}") from exc
+
+
+def _create_key_file(path: Path) -> Keyring:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = new_key_entry()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(entry + "\n")
+    log.warning(
+        "generated a new encryption key in %s (mode 0600). Back it up: without it the stored "
+        "credentials cannot be read.",
+        path,
+    )
+    return Keyring.parse(entry)
+
+
+def append_key_to_file(path: Path) -> str:
+    """Add a new key (it becomes the active one) to the embedded key file; returns its id."""
+    entry = new_key_entry()
+    existing = Keyring.parse(path.read_text()) if path.exists() else None
+    text = (existing.format().replace(",", "\n") + "\n" if existing else "") + entry + "\n"
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    temporary.replace(path)
+    return entry.split(":", 1)[0]
+
+
+async def verify_keys(session: AsyncSession, box: SecretBox) -> None:
+    """Refuse to start when a stored key check has no key or the wrong key; register new keys."""
+    stored = {row.key_id: row for row in await session.scalars(select(SecretKeyCheck))}
+    for key_id, row in stored.items():
+        if box.keyring.key(key_id) is None:
+            raise StartupRefused(
+                f"stored secrets were sealed with key {key_id!r}, which is not configured. "
+                "Restore it in CONNECTORHUB_SECRET_KEYS (or the key file) and restart."
+            )
+        try:
+            if box.open(row.check_value, _check_aad(key_id)) != CHECK_PLAINTEXT:
+                raise DecryptionError("check value mismatch")
+        except DecryptionError as exc:
+            raise StartupRefused(
+                f"the configured key {key_id!r} is not the key that sealed the stored secrets "
+                "(its check value does not decrypt). Refusing to start."
+            ) from exc
+    for key_id in box.keyring.key_ids:
+        if key_id not in stored:
+            session.add(
+                SecretKeyCheck(
+                    key_id=key_id,
+                    check_value=box.seal(CHECK_PLAINTEXT, _check_aad(key_id), key_id=key_id),
+                )
+            )
+    await session.flush()
+
+
+@dataclass
+class RotationReport:
+    rows_resealed: int
+    rows_seen: int
+    retired_keys: list[str]
+
+
+async def rotate(
+    sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox, batch: int = 200
+) -> RotationReport:
+    """Re-seal every stored secret under the active key.
+
+    Runs in many short transactions, each locking only its batch of rows (FOR UPDATE), so the
+    service keeps working meanwhile. Safe to re-run; stops nowhere half-sealed.
+    """
+    from connectorhub.tenant.service import workspace_ids
+
+    async with sessionmaker() as session, session.begin():
+        await verify_keys(session, box)
+        tenants = list(await workspace_ids(session))
+    report = RotationReport(rows_resealed=0, rows_seen=0, retired_keys=[])
+    for tenant_id in tenants:
+        after: uuid.UUID | None = None
+        while True:
+            async with sessionmaker() as session, session.begin():
+                scope = await WorkspaceScope.open(session, tenant_id, actor="key-rotation")
+                repository = ConnectorRepository(scope)
+                rows = await repository.with_secrets(after, batch)
+                for row in rows:
+                    report.rows_seen += 1
+                    resealed = reseal(
+                        box,
+                        tenant_id=tenant_id,
+                        table=Connector.__tablename__,
+                        row_id=row.id,
+                        stored=row.auth,
+                    )
+                    if resealed is not None:
+                        row.auth = resealed
+                        report.rows_resealed += 1
+            if len(rows) < batch:
+                break
+            after = rows[-1].id
+    async with sessionmaker() as session, session.begin():
+        older = [k for k in box.keyring.key_ids if k != box.keyring.active_key_id]
+        if older:
+            await session.execute(delete(SecretKeyCheck).where(SecretKeyCheck.key_id.in_(older)))
+        report.retired_keys = older
+    return report

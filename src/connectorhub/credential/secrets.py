@@ -1,0 +1,76 @@
+"""Per-field sealing of a row's secrets, and the mask that stands in for them in every response.
+
+Each field is sealed separately with the row's identity `tenant/table/row/field` as associated
+data, so a ciphertext copied into another workspace, row or field fails to open.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from connectorhub.kit.crypto import SecretBox
+
+MASK = "********"
+
+
+def associated_data(tenant_id: str, table: str, row_id: uuid.UUID | str, field: str) -> str:
+    return f"{tenant_id}/{table}/{row_id}/{field}"
+
+
+def merge_secrets(
+    box: SecretBox,
+    *,
+    tenant_id: str,
+    table: str,
+    row_id: uuid.UUID,
+    stored: dict[str, str],
+    incoming: dict[str, Any] | None,
+) -> tuple[dict[str, str], list[str]]:
+    """Apply an update to sealed fields. Returns the new sealed dict and the names that changed.
+
+    Per field: the mask (or the field left out) keeps the stored value; null or "" clears it;
+    anything else is sealed as the new value.
+    """
+    result = dict(stored)
+    changed: list[str] = []
+    for field, value in (incoming or {}).items():
+        if value == MASK:
+            continue
+        if value is None or value == "":
+            if field in result:
+                del result[field]
+                changed.append(field)
+            continue
+        plaintext = value if isinstance(value, str) else str(value)
+        result[field] = box.seal(plaintext, associated_data(tenant_id, table, row_id, field))
+        changed.append(field)
+    return result, changed
+
+
+def open_secrets(
+    box: SecretBox, *, tenant_id: str, table: str, row_id: uuid.UUID, stored: dict[str, str]
+) -> dict[str, str]:
+    """Plaintext values, for the drivers that must send them. Raises DecryptionError."""
+    return {
+        field: box.open(ciphertext, associated_data(tenant_id, table, row_id, field))
+        for field, ciphertext in stored.items()
+    }
+
+
+def reseal(
+    box: SecretBox, *, tenant_id: str, table: str, row_id: uuid.UUID, stored: dict[str, str]
+) -> dict[str, str] | None:
+    """Re-seal every field under the active key; None when nothing needed it."""
+    if not any(box.needs_rotation(ciphertext) for ciphertext in stored.values()):
+        return None
+    resealed = {}
+    for field, ciphertext in stored.items():
+        aad = associated_data(tenant_id, table, row_id, field)
+        resealed[field] = box.seal(box.open(ciphertext, aad), aad)
+    return resealed
+
+
+def masked(stored: dict[str, str]) -> dict[str, str]:
+    """What responses show: which fields are set, never their values."""
+    return dict.fromkeys(sorted(stored), MASK)

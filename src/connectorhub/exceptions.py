@@ -1,0 +1,80 @@
+"""Errors that carry their HTTP status; one handler renders them for the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+
+class HubError(Exception):
+    status_code = 500
+    default_message = "Internal error"
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+        self.message = message or self.default_message
+        self.headers = headers
+        super().__init__(self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"detail": self.message}
+
+
+class BadRequest(HubError):
+    status_code = 400
+    default_message = "Bad request"
+
+
+class ValidationFailed(BadRequest):
+    """Schema-invalid input: rendered as the spec's error map `{"errors": {path: [messages]}}`."""
+
+    default_message = "Validation failed"
+
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None):
+        super().__init__(message)
+        self.errors = errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {"detail": self.message, "errors": self.errors}
+
+
+class NotAuthenticated(HubError):
+    status_code = 401
+    default_message = "Authentication required"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(HubError):
+    status_code = 403
+    default_message = "You do not have permission to do this"
+
+
+class NotFound(HubError):
+    status_code = 404
+    default_message = "Not found"
+
+
+class Conflict(HubError):
+    status_code = 409
+    default_message = "Conflict"
+
+
+class TooManyRequests(HubError):
+    status_code = 429
+    default_message = "Too many requests"
+
+
+class StartupRefused(RuntimeError):
+    """The process must not start (wrong key, unsafe database role in production…)."""
+
+
+async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HubError)
+    return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=exc.headers)
+
+
+def install_api_error_handler(app: FastAPI) -> None:
+    app.add_exception_handler(HubError, hub_error_handler)

@@ -1,0 +1,93 @@
+"""The tenancy choke point: repositories that scope every statement to one workspace.
+
+A `WorkspaceScope` is the only way to reach tenant data. Opening one binds the workspace to the
+transaction (PostgreSQL RLS reads it), and `TenantRepository` adds `tenant_id = :workspace` to
+every SELECT, UPDATE and DELETE it builds and stamps it on every row it adds. Nobody else writes a
+tenant filter by hand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import Delete, Select, Update, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectorhub.db import bind_tenant
+from connectorhub.kit.models import TenantOwned
+
+M = TypeVar("M", bound=TenantOwned)
+
+
+@dataclass(frozen=True)
+class WorkspaceScope:
+    """A transaction bound to one workspace, and who is acting in it (for audit fields)."""
+
+    session: AsyncSession
+    tenant_id: str
+    actor: str | None
+
+    @classmethod
+    async def open(cls, session: AsyncSession, tenant_id: str, actor: str | None) -> WorkspaceScope:
+        await bind_tenant(session, tenant_id)
+        return cls(session=session, tenant_id=tenant_id, actor=actor)
+
+
+@dataclass(frozen=True)
+class Page(Generic[M]):
+    items: Sequence[M]
+    total: int
+    page: int
+    page_size: int
+
+
+class TenantRepository(Generic[M]):
+    model: ClassVar[type[TenantOwned]]
+
+    def __init__(self, scope: WorkspaceScope):
+        self.scope = scope
+        self.session = scope.session
+
+    def _scoped(self, statement: Any) -> Any:
+        return statement.where(self.model.tenant_id == self.scope.tenant_id)
+
+    def select(self, *columns: Any) -> Select[Any]:
+        """`SELECT … FROM <model> WHERE tenant_id = :workspace` (columns default to the model)."""
+        statement = select(*columns) if columns else select(self.model)
+        return self._scoped(statement.select_from(self.model))
+
+    def update(self) -> Update:
+        return self._scoped(update(self.model))
+
+    def delete_statement(self) -> Delete:
+        return self._scoped(delete(self.model))
+
+    async def get(self, object_id: uuid.UUID) -> M | None:
+        result = await self.session.execute(self.select().where(self.model.id == object_id))  # type: ignore[attr-defined]
+        return result.scalar_one_or_none()
+
+    def add(self, row: M) -> M:
+        row.tenant_id = self.scope.tenant_id
+        row.created_by = row.updated_by = self.scope.actor
+        self.session.add(row)
+        return row
+
+    def touch(self, row: M) -> None:
+        """Record who changed a row (updated_at is set by the column's onupdate)."""
+        if row.tenant_id != self.scope.tenant_id:  # a row from elsewhere must never be written here
+            raise PermissionError("row belongs to another workspace")
+        row.updated_by = self.scope.actor
+
+    async def remove(self, row: M) -> None:
+        self.touch(row)
+        await self.session.delete(row)
+
+    async def paginate(self, statement: Select[Any], page: int, page_size: int) -> Page[M]:
+        total = await self.session.scalar(
+            select(func.count()).select_from(statement.order_by(None).subquery())
+        )
+        rows = await self.session.execute(statement.limit(page_size).offset((page - 1) * page_size))
+        return Page(items=rows.scalars().all(), total=total or 0, page=page, page_size=page_size)

@@ -1,0 +1,31 @@
+"""Every table, imported once so metadata (and Alembic) sees them all."""
+
+from connectorhub.audit.models import AuditEvent
+from connectorhub.auth.models import ApiToken, User
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.connector.models import Connector
+from connectorhub.credential.models import SecretKeyCheck
+from connectorhub.kit.models import Base
+from connectorhub.tenant.models import Membership, Workspace
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "CatalogEntry",
+    "Connector",
+    "Membership",
+    "SecretKeyCheck",
+    "User",
+    "Workspace",
+]
+
+
+def rls_tables() -> list[str]:
+    """Tenant tables that PostgreSQL row-level security guards."""
+    return sorted(
+        mapper.class_.__tablename__
+        for mapper in Base.registry.mappers
+        if getattr(mapper.class_, "__tenant_table__", False)
+        and getattr(mapper.class_, "__rls__", True)
+    )

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectorhub.auth.models import User
+from connectorhub.kit.repository import TenantRepository
+from connectorhub.tenant.models import Membership, Workspace
+
+
+class WorkspaceRepository:
+    """Workspaces are platform rows (the tenants themselves)."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def by_id(self, workspace_id: str) -> Workspace | None:
+        return await self.session.get(Workspace, workspace_id)
+
+    def add(self, workspace: Workspace) -> Workspace:
+        self.session.add(workspace)
+        return workspace
+
+    async def all_ids(self) -> Sequence[str]:
+        return (await self.session.scalars(select(Workspace.id).order_by(Workspace.id))).all()
+
+    async def count(self) -> int:
+        from sqlalchemy import func
+
+        return await self.session.scalar(select(func.count()).select_from(Workspace)) or 0
+
+
+class MembershipRepository(TenantRepository[Membership]):
+    model = Membership
+
+    async def by_user(self, user_id: uuid.UUID) -> Membership | None:
+        result = await self.session.execute(self.select().where(Membership.user_id == user_id))
+        return result.scalar_one_or_none()
+
+    async def with_users(self) -> Sequence[tuple[Membership, User]]:
+        statement = (
+            self.select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .order_by(User.email)
+        )
+        return (await self.session.execute(statement)).tuples().all()
+
+    async def count_role(self, role: str) -> int:
+        from sqlalchemy import func
+
+        statement = self.select(func.count()).where(Membership.role == role)
+        return await self.session.scalar(statement) or 0
