@@ -85,8 +85,9 @@ def include_connectors(host: FastAPI, hub: Hub, prefix: str = "") -> None:
     host.router.lifespan_context = lifespan
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
+    """The whole service. Pass `hub` to share an already-built one (tests, embedding)."""
+    settings = hub.settings if hub else (settings or Settings())
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
@@ -95,6 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Connectors for every workspace: catalog, installed connectors, credentials.",
     )
-    include_connectors(app, Hub(settings))
+    include_connectors(app, hub or Hub(settings))
     app.include_router(_health_router())
     return app

@@ -3,7 +3,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import joinedload
 
 from connectorhub.catalog.models import CatalogEntry
@@ -33,7 +34,7 @@ class ConnectorRepository(TenantRepository[Connector]):
 
     def _has_tag(self, tag: str):
         if self.session.get_bind().dialect.name == "postgresql":
-            return Connector.tags.contains([tag])
+            return type_coerce(Connector.tags, JSONB).contains([tag])
         each = func.json_each(Connector.tags).table_valued("value")
         return exists(select(1).select_from(each).where(each.c.value == tag))
 

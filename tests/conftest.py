@@ -1,0 +1,99 @@
+"""Shared fixtures. Database tests run once on SQLite and once on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from connectorhub.app import create_app
+from connectorhub.config import Settings
+from connectorhub.hub import Hub
+from connectorhub.kit.crypto import generate_key
+from connectorhub.lifecycle import migrate_and_seed
+from tests.fixtures.database import (
+    PostgresDatabase,
+    create_postgres_database,
+    drop_postgres_database,
+    grant_app_role,
+    missing_service,
+    postgres_available,
+)
+from tests.fixtures.factories import WorkspaceFixture, make_workspace
+
+TEST_KEYS = f"ktest1:{generate_key()}"
+
+
+_shared: dict[str, PostgresDatabase] = {}
+
+
+async def shared_postgres() -> PostgresDatabase:
+    """One migrated PostgreSQL database for the whole run (tests isolate by workspace)."""
+    if "db" not in _shared:
+        if not await postgres_available():
+            missing_service("PostgreSQL at 127.0.0.1:5432")
+        database = await create_postgres_database()
+        _shared["db"] = database
+        migrator = Hub(Settings(database_url=database.admin_url, secret_keys=TEST_KEYS))
+        await migrate_and_seed(migrator)
+        await migrator.stop()
+        await grant_app_role(database)
+    return _shared["db"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _drop_postgres_at_end() -> AsyncIterator[None]:
+    yield
+    if "db" in _shared:
+        await drop_postgres_database(_shared.pop("db"))
+
+
+@pytest.fixture(scope="session")
+async def postgres_database() -> PostgresDatabase:
+    return await shared_postgres()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+    """A started Hub on a migrated, seeded database of each backend."""
+    if request.param == "sqlite":
+        data_dir: Path = tmp_path_factory.mktemp("sqlite")
+        settings = Settings(data_dir=data_dir, secret_keys=TEST_KEYS)
+        hub = Hub(settings)
+        await migrate_and_seed(hub)
+    else:
+        database = await shared_postgres()
+        hub = Hub(Settings(database_url=database.app_url, secret_keys=TEST_KEYS))
+    await hub.start()
+    yield hub
+    await hub.stop()
+
+
+@pytest.fixture
+def backend(hub: Hub) -> str:
+    return hub.engine.dialect.name
+
+
+@pytest.fixture
+def app(hub: Hub) -> FastAPI:
+    return create_app(hub.settings, hub=hub)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def workspace(hub: Hub) -> WorkspaceFixture:
+    return await make_workspace(hub)
+
+
+@pytest.fixture
+async def other_workspace(hub: Hub) -> WorkspaceFixture:
+    return await make_workspace(hub)
