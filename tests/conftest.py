@@ -44,9 +44,24 @@ async def shared_postgres() -> PostgresDatabase:
     return _shared["db"]
 
 
+_hubs: dict[str, Hub] = {}
+
+
+async def shared_postgres_hub() -> Hub:
+    """The started Hub on the shared PostgreSQL database, as the non-superuser runtime role."""
+    if "postgresql" not in _hubs:
+        database = await shared_postgres()
+        hub = Hub(Settings(database_url=database.app_url, secret_keys=TEST_KEYS))
+        await hub.start()
+        _hubs["postgresql"] = hub
+    return _hubs["postgresql"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 async def _drop_postgres_at_end() -> AsyncIterator[None]:
     yield
+    for hub in _hubs.values():
+        await hub.stop()
     if "db" in _shared:
         await drop_postgres_database(_shared.pop("db"))
 
@@ -59,17 +74,27 @@ async def postgres_database() -> PostgresDatabase:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     """A started Hub on a migrated, seeded database of each backend."""
-    if request.param == "sqlite":
-        data_dir: Path = tmp_path_factory.mktemp("sqlite")
-        settings = Settings(data_dir=data_dir, secret_keys=TEST_KEYS)
-        hub = Hub(settings)
-        await migrate_and_seed(hub)
-    else:
-        database = await shared_postgres()
-        hub = Hub(Settings(database_url=database.app_url, secret_keys=TEST_KEYS))
+    if request.param == "postgresql":
+        yield await shared_postgres_hub()
+        return
+    data_dir: Path = tmp_path_factory.mktemp("sqlite")
+    hub = Hub(Settings(data_dir=data_dir, secret_keys=TEST_KEYS))
+    await migrate_and_seed(hub)
     await hub.start()
     yield hub
     await hub.stop()
+
+
+@pytest.fixture
+async def postgres_hub() -> Hub:
+    return await shared_postgres_hub()
+
+
+@pytest.fixture
+async def postgres_client(postgres_hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(hub=postgres_hub))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
 
 
 @pytest.fixture

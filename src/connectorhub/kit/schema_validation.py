@@ -26,6 +26,10 @@ def _join(prefix: str, parts: Iterable[Any]) -> str:
     return path
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _friendly(error: ValidationError) -> str:
     value = error.validator_value
     match error.validator:
@@ -49,11 +53,7 @@ def _friendly(error: ValidationError) -> str:
             return f"Must be a valid {value}."
         case "type":
             kinds = value if isinstance(value, list) else [value]
-            return (
-                "Must be "
-                + " or ".join(f"a {k}" if k != "integer" else "an integer" for k in kinds)
-                + "."
-            )
+            return "Must be " + " or ".join(f"{_article(k)} {k}" for k in kinds) + "."
         case "pattern":
             return "Does not have the expected format."
         case "additionalProperties":
