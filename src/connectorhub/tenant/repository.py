@@ -46,7 +46,7 @@ class MembershipRepository(TenantRepository[Membership]):
             .join(User, User.id == Membership.user_id)
             .order_by(User.email)
         )
-        return (await self.session.execute(statement)).tuples().all()
+        return (await self.session.execute(statement)).all()  # type: ignore[return-value]
 
     async def count_role(self, role: str) -> int:
         from sqlalchemy import func
