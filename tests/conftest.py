@@ -72,7 +72,9 @@ async def postgres_database() -> PostgresDatabase:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-async def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+async def hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Hub]:
     """A started Hub on a migrated, seeded database of each backend."""
     if request.param == "postgresql":
         yield await shared_postgres_hub()

@@ -38,16 +38,22 @@ async def test_mounts_under_a_prefix_in_another_app(hub, workspace):
     transport = httpx.ASGITransport(app=host)
     async with httpx.AsyncClient(transport=transport, base_url="http://host") as client:
         assert (await client.get("/")).json() == {"app": "host"}
-        listed = await client.get("/features/connectors/api/catalog", headers=workspace.owner.headers)
+        listed = await client.get(
+            "/features/connectors/api/catalog", headers=workspace.owner.headers
+        )
         assert listed.status_code == 200 and listed.json()["total"] >= 7
-        missing = await client.get("/features/connectors/api/installed/nope", headers=workspace.owner.headers)
+        missing = await client.get(
+            "/features/connectors/api/installed/nope", headers=workspace.owner.headers
+        )
         assert missing.status_code == 422
         assert (await client.get("/features/connectors/api/installed")).status_code == 401
 
 
 async def test_migrations_match_the_models(hub):
-    def diff(connection):  # noqa: ANN001, ANN202
-        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata)
+    def diff(connection):
+        return compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata
+        )
 
     async with hub.engine.connect() as connection:
         assert await connection.run_sync(diff) == []

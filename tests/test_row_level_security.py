@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from connectorhub.db import bind_tenant
 from connectorhub.models import rls_tables
 from tests.conftest import shared_postgres
-from tests.fixtures.factories import make_workspace
 from tests.fixtures.database import APP_ROLE
+from tests.fixtures.factories import make_workspace
 
 
 @pytest.fixture
@@ -50,7 +50,8 @@ async def test_every_tenant_table_forces_rls():
         ).all()
         role = (
             await connection.execute(
-                text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}
+                text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"),
+                {"r": APP_ROLE},
             )
         ).one()
     await engine.dispose()
@@ -94,22 +95,27 @@ async def test_no_tenant_sees_no_rows_and_raises_nothing(pg_hub, client):
             assert await session.scalar(text(f"SELECT count(*) FROM {table}")) == 0
 
 
-async def test_pooled_connection_does_not_carry_the_tenant_into_the_next_transaction(pg_hub, client):
+async def test_pooled_connection_does_not_carry_the_tenant_into_the_next_transaction(
+    pg_hub, client
+):
     ws = await make_workspace(pg_hub)
     await _install(client, ws, "Pooled")
     database = await shared_postgres()
     # One pooled connection, so the second transaction surely reuses the first one's connection.
     engine = create_async_engine(database.app_url, pool_size=1, max_overflow=0)
     try:
-        async with engine.connect() as connection:
-            async with connection.begin():
-                await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": ws.slug})
-                assert await connection.scalar(text("SELECT count(*) FROM connectors")) == 1
-                first_pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+        async with engine.connect() as connection, connection.begin():
+            await connection.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": ws.slug}
+            )
+            assert await connection.scalar(text("SELECT count(*) FROM connectors")) == 1
+            first_pid = await connection.scalar(text("SELECT pg_backend_pid()"))
         async with engine.connect() as connection:
             assert await connection.scalar(text("SELECT pg_backend_pid()")) == first_pid
             assert await connection.scalar(text("SELECT count(*) FROM connectors")) == 0
-            assert not await connection.scalar(text("SELECT current_setting('app.tenant_id', true)"))
+            assert not await connection.scalar(
+                text("SELECT current_setting('app.tenant_id', true)")
+            )
             await connection.rollback()
     finally:
         await engine.dispose()

@@ -18,6 +18,7 @@ from connectorhub.config import Settings
 from connectorhub.connector.endpoints import router as connector_router
 from connectorhub.exceptions import install_api_error_handler
 from connectorhub.hub import Hub
+from connectorhub.kit.routing import hub_router
 from connectorhub.tenant.endpoints import router as tenant_router
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ async def _malformed_payload(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _health_router() -> APIRouter:
-    router = APIRouter(tags=["health"])
+    router = hub_router(tags=["health"])
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:

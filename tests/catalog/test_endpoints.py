@@ -8,9 +8,15 @@ async def test_list_and_filter(client, workspace):
     everything = (await client.get("/api/catalog", headers=headers)).json()
     assert everything["total"] == len(everything["items"]) >= 7
     keys = lambda r: [e["key"] for e in r.json()["items"]]  # noqa: E731
-    assert keys(await client.get("/api/catalog", params={"category": "social"}, headers=headers)) == ["linkedin", "twitter"]
-    assert set(keys(await client.get("/api/catalog", params={"kind": "source"}, headers=headers))) == {"postgres", "salesforce"}
-    assert keys(await client.get("/api/catalog", params={"search": "wordpress"}, headers=headers)) == ["wordpress"]
+    assert keys(
+        await client.get("/api/catalog", params={"category": "social"}, headers=headers)
+    ) == ["linkedin", "twitter"]
+    assert set(
+        keys(await client.get("/api/catalog", params={"kind": "source"}, headers=headers))
+    ) == {"postgres", "salesforce"}
+    assert keys(
+        await client.get("/api/catalog", params={"search": "wordpress"}, headers=headers)
+    ) == ["wordpress"]
     assert keys(await client.get("/api/catalog", params={"search": "%_"}, headers=headers)) == []
 
 
@@ -30,7 +36,9 @@ async def test_get_by_key_or_id(client, workspace):
 async def test_validate_config(client, workspace):
     headers = workspace.owner.headers
     ok = await client.post(
-        "/api/validate-config", json={"catalog_key": "twitter", "config": {"account_label": "brand"}}, headers=headers
+        "/api/validate-config",
+        json={"catalog_key": "twitter", "config": {"account_label": "brand"}},
+        headers=headers,
     )
     assert ok.status_code == 200 and ok.json() == {"valid": True, "errors": {}}
     bad = await client.post(
@@ -43,9 +51,13 @@ async def test_validate_config(client, workspace):
         "config.base_url": ["Must be a valid uri."],
         "config.site_label": ["Must be at least 2 characters."],
     }
-    unknown = await client.post("/api/validate-config", json={"catalog_key": "nope", "config": {}}, headers=headers)
+    unknown = await client.post(
+        "/api/validate-config", json={"catalog_key": "nope", "config": {}}, headers=headers
+    )
     assert unknown.status_code == 404
-    malformed = await client.post("/api/validate-config", json={"catalog_key": "twitter"}, headers=headers)
+    malformed = await client.post(
+        "/api/validate-config", json={"catalog_key": "twitter"}, headers=headers
+    )
     assert malformed.status_code == 422
 
 

@@ -21,7 +21,9 @@ SECRET_FIELDS = {"api_key", "password", "access_token", "refresh_token", "client
 
 
 def test_required_connector_types_are_shipped():
-    assert {"twitter", "wordpress", "linkedin", "medium", "salesforce", "postgres", "http"} <= set(ENTRIES)
+    assert {"twitter", "wordpress", "linkedin", "medium", "salesforce", "postgres", "http"} <= set(
+        ENTRIES
+    )
 
 
 @pytest.mark.parametrize("key", sorted(ENTRIES))
@@ -30,7 +32,10 @@ def test_auth_fields_follow_the_auth_type(key):
     names = {field["name"] for field in entry["auth_fields"]}
     assert REQUIRED_AUTH_FIELDS[entry["auth_type"]] <= names
     for field in entry["auth_fields"]:
-        if field["name"] in KNOWN_AUTH_FIELDS[entry["auth_type"]] and field["name"] in SECRET_FIELDS:
+        if (
+            field["name"] in KNOWN_AUTH_FIELDS[entry["auth_type"]]
+            and field["name"] in SECRET_FIELDS
+        ):
             assert field["secret"], f"{key}.{field['name']} must be secret"
         if field["name"] in REQUIRED_AUTH_FIELDS[entry["auth_type"]]:
             assert field["required"]
@@ -61,7 +66,11 @@ def test_twitter_entry_is_kept_exactly():
     label = schema["properties"]["account_label"]
     assert (label["type"], label["title"], label["minLength"]) == ("string", "Account Label", 2)
     hashtags = schema["properties"]["post_defaults"]["properties"]["append_hashtags"]
-    assert hashtags["type"] == "array" and hashtags["items"]["type"] == "string" and hashtags["maxItems"] == 5
+    assert (
+        hashtags["type"] == "array"
+        and hashtags["items"]["type"] == "string"
+        and hashtags["maxItems"] == 5
+    )
     assert {f["name"] for f in x["auth_fields"]} >= {"access_token", "refresh_token", "expires_at"}
 
 

@@ -11,12 +11,18 @@ from connectorhub.catalog.repository import CatalogRepository
 
 async def test_reseeding_changes_nothing(hub):
     async with hub.sessionmaker() as session, session.begin():
-        before = {k: (e.id, e.updated_at) for k, e in (await CatalogRepository(session).all_by_key()).items()}
+        before = {
+            k: (e.id, e.updated_at)
+            for k, e in (await CatalogRepository(session).all_by_key()).items()
+        }
         report = await service.seed(session)
     assert report.created == [] and report.updated == []
     assert len(report.unchanged) == len(before)
     async with hub.sessionmaker() as session:
-        after = {k: (e.id, e.updated_at) for k, e in (await CatalogRepository(session).all_by_key()).items()}
+        after = {
+            k: (e.id, e.updated_at)
+            for k, e in (await CatalogRepository(session).all_by_key()).items()
+        }
     assert after == before
 
 

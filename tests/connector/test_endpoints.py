@@ -41,7 +41,10 @@ async def test_create_starts_inactive_and_masks_auth(client, workspace):
     fetched = await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)
     assert fetched.status_code == 200
     assert SECRET not in fetched.text
-    assert fetched.json()["config"] == {"account_label": "brand", "post_defaults": {"append_hashtags": ["#a"]}}
+    assert fetched.json()["config"] == {
+        "account_label": "brand",
+        "post_defaults": {"append_hashtags": ["#a"]},
+    }
 
 
 async def test_create_by_catalog_id(client, workspace):
@@ -61,7 +64,12 @@ async def test_schema_invalid_config_is_400_with_error_map(client, workspace):
     body = {
         "catalog_key": "wordpress",
         "name": "Bad",
-        "config": {"base_url": "not a url", "site_label": "x", "default_status": "live", "extra": 1},
+        "config": {
+            "base_url": "not a url",
+            "site_label": "x",
+            "default_status": "live",
+            "extra": 1,
+        },
     }
     response = await client.post("/api/connectors", json=body, headers=workspace.owner.headers)
     assert response.status_code == 400
@@ -83,10 +91,17 @@ async def test_missing_required_config_field_is_named(client, workspace):
 
 
 async def test_nested_array_error_path(client, workspace):
-    config = {"account_label": "ok", "post_defaults": {"append_hashtags": ["a", "b", "c", "d", "e", "f"]}}
-    response = await client.post("/api/connectors", json=twitter(config=config), headers=workspace.owner.headers)
+    config = {
+        "account_label": "ok",
+        "post_defaults": {"append_hashtags": ["a", "b", "c", "d", "e", "f"]},
+    }
+    response = await client.post(
+        "/api/connectors", json=twitter(config=config), headers=workspace.owner.headers
+    )
     assert response.status_code == 400
-    assert response.json()["errors"] == {"config.post_defaults.append_hashtags": ["Must have at most 5 items."]}
+    assert response.json()["errors"] == {
+        "config.post_defaults.append_hashtags": ["Must have at most 5 items."]
+    }
 
 
 async def test_unknown_catalog_key_is_400(client, workspace):
@@ -103,7 +118,12 @@ async def test_unknown_auth_field_is_400(client, workspace):
     )
     assert response.status_code == 400
     assert response.json()["errors"] == {"auth.api_key": ["Unknown auth field for oauth auth."]}
-    body = {"catalog_key": "http", "name": "H", "config": {"base_url": "https://api.example.com"}, "auth": {"api_key": "x"}}
+    body = {
+        "catalog_key": "http",
+        "name": "H",
+        "config": {"base_url": "https://api.example.com"},
+        "auth": {"api_key": "x"},
+    }
     response = await client.post("/api/connectors", json=body, headers=workspace.owner.headers)
     assert response.json()["errors"] == {"auth.api_key": ["This connector takes no credentials."]}
 
@@ -111,7 +131,12 @@ async def test_unknown_auth_field_is_400(client, workspace):
 async def test_malformed_payload_is_422_without_echoing_input(client, workspace):
     response = await client.post(
         "/api/connectors",
-        json={"catalog_key": "twitter", "name": "", "config": [], "auth": {"access_token": {"nested": SECRET}}},
+        json={
+            "catalog_key": "twitter",
+            "name": "",
+            "config": [],
+            "auth": {"access_token": {"nested": SECRET}},
+        },
         headers=workspace.owner.headers,
     )
     assert response.status_code == 422
@@ -120,7 +145,9 @@ async def test_malformed_payload_is_422_without_echoing_input(client, workspace)
 
 async def test_duplicate_name_is_409_per_workspace(client, workspace, other_workspace):
     await create(client, workspace, twitter("Same"))
-    response = await client.post("/api/connectors", json=twitter("Same"), headers=workspace.owner.headers)
+    response = await client.post(
+        "/api/connectors", json=twitter("Same"), headers=workspace.owner.headers
+    )
     assert response.status_code == 409
     await create(client, other_workspace, twitter("Same"))  # another workspace may use the name
 
@@ -142,7 +169,9 @@ async def test_put_replaces_config_and_mask_keeps_secret(client, workspace, hub)
         "auth": {"access_token": "********", "refresh_token": "********"},
         "tags": ["x"],
     }
-    response = await client.put(f"/api/connectors/{created['id']}", json=body, headers=workspace.owner.headers)
+    response = await client.put(
+        f"/api/connectors/{created['id']}", json=body, headers=workspace.owner.headers
+    )
     assert response.status_code == 200, response.text
     updated = response.json()
     assert updated["name"] == "Renamed"
@@ -168,7 +197,9 @@ async def test_update_secret_replaces_only_that_field(client, workspace, hub):
         "refresh_token": "refresh-" + SECRET,
     }
     cleared = await client.patch(
-        f"/api/connectors/{created['id']}", json={"auth": {"refresh_token": None}}, headers=workspace.owner.headers
+        f"/api/connectors/{created['id']}",
+        json={"auth": {"refresh_token": None}},
+        headers=workspace.owner.headers,
     )
     assert cleared.json()["auth"] == {"access_token": "********"}
 
@@ -176,12 +207,15 @@ async def test_update_secret_replaces_only_that_field(client, workspace, hub):
 async def test_patch_invalid_config_is_400_and_changes_nothing(client, workspace):
     created = await create(client, workspace, twitter())
     response = await client.patch(
-        f"/api/connectors/{created['id']}", json={"config": {"account_label": 5}, "name": "Other"},
+        f"/api/connectors/{created['id']}",
+        json={"config": {"account_label": 5}, "name": "Other"},
         headers=workspace.owner.headers,
     )
     assert response.status_code == 400
     assert response.json()["errors"] == {"config.account_label": ["Must be a string."]}
-    unchanged = (await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)).json()
+    unchanged = (
+        await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)
+    ).json()
     assert unchanged["name"] == created["name"]
 
 
@@ -192,7 +226,9 @@ async def test_status_transitions(client, workspace):
 
     refused = await client.patch(url, json={"status": "active"}, headers=headers)
     assert refused.status_code == 400
-    assert refused.json()["errors"] == {"auth.access_token": ["Required before the connector can be activated."]}
+    assert refused.json()["errors"] == {
+        "auth.access_token": ["Required before the connector can be activated."]
+    }
 
     await client.patch(url, json={"auth": {"access_token": SECRET}}, headers=headers)
     active = await client.patch(url, json={"status": "active"}, headers=headers)
@@ -215,17 +251,23 @@ async def test_clearing_a_required_secret_of_an_active_connector_is_refused(clie
     created = await create(client, workspace, twitter())
     url = f"/api/connectors/{created['id']}"
     await client.patch(url, json={"status": "active"}, headers=workspace.owner.headers)
-    response = await client.patch(url, json={"auth": {"access_token": None}}, headers=workspace.owner.headers)
+    response = await client.patch(
+        url, json={"auth": {"access_token": None}}, headers=workspace.owner.headers
+    )
     assert response.status_code == 400
 
 
 async def test_delete_is_hard(client, workspace):
     created = await create(client, workspace, twitter())
-    response = await client.delete(f"/api/connectors/{created['id']}", headers=workspace.owner.headers)
+    response = await client.delete(
+        f"/api/connectors/{created['id']}", headers=workspace.owner.headers
+    )
     assert response.status_code == 204
     again = await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)
     assert again.status_code == 404
-    assert (await client.delete(f"/api/connectors/{created['id']}", headers=workspace.owner.headers)).status_code == 404
+    assert (
+        await client.delete(f"/api/connectors/{created['id']}", headers=workspace.owner.headers)
+    ).status_code == 404
 
 
 async def test_another_workspaces_connector_is_404_everywhere(client, workspace, other_workspace):
@@ -233,12 +275,16 @@ async def test_another_workspaces_connector_is_404_everywhere(client, workspace,
     url = f"/api/connectors/{theirs['id']}"
     mine = workspace.owner.headers
     assert (await client.get(f"/api/installed/{theirs['id']}", headers=mine)).status_code == 404
-    assert (await client.put(url, json={"name": "x", "config": {"account_label": "xx"}}, headers=mine)).status_code == 404
+    assert (
+        await client.put(url, json={"name": "x", "config": {"account_label": "xx"}}, headers=mine)
+    ).status_code == 404
     assert (await client.patch(url, json={"status": "error"}, headers=mine)).status_code == 404
     assert (await client.delete(url, headers=mine)).status_code == 404
     listed = (await client.get("/api/installed", headers=mine)).json()
     assert listed["total"] == 0
-    still_there = await client.get(f"/api/installed/{theirs['id']}", headers=other_workspace.owner.headers)
+    still_there = await client.get(
+        f"/api/installed/{theirs['id']}", headers=other_workspace.owner.headers
+    )
     assert still_there.json()["status"] == "inactive"
 
 
@@ -249,12 +295,18 @@ async def test_unknown_id_is_404(client, workspace):
 
 async def test_list_filters_and_pagination(client, workspace):
     for index in range(7):
-        await create(client, workspace, twitter(f"X {index}", tags=["even" if index % 2 == 0 else "odd"]))
+        await create(
+            client, workspace, twitter(f"X {index}", tags=["even" if index % 2 == 0 else "odd"])
+        )
     blog = await create(
         client,
         workspace,
-        {"catalog_key": "wordpress", "name": "Blog 100%_done", "config": {"base_url": "https://b.example", "site_label": "Blog"},
-         "auth": {"username": "u", "password": "p"}},
+        {
+            "catalog_key": "wordpress",
+            "name": "Blog 100%_done",
+            "config": {"base_url": "https://b.example", "site_label": "Blog"},
+            "auth": {"username": "u", "password": "p"},
+        },
     )
     headers = workspace.owner.headers
     await client.patch(f"/api/connectors/{blog['id']}", json={"status": "active"}, headers=headers)
@@ -274,15 +326,27 @@ async def test_list_filters_and_pagination(client, workspace):
     assert first["total"] == 8 and len(first["items"]) == 3 and first["page"] == 1
     last = await names(page=3, page_size=3)
     assert last == ["X 5", "X 6"]
-    assert (await client.get("/api/installed", params={"page_size": 0}, headers=headers)).status_code == 422
-    assert (await client.get("/api/installed", params={"status": "weird"}, headers=headers)).status_code == 422
+    assert (
+        await client.get("/api/installed", params={"page_size": 0}, headers=headers)
+    ).status_code == 422
+    assert (
+        await client.get("/api/installed", params={"status": "weird"}, headers=headers)
+    ).status_code == 422
 
 
 async def test_publish_targets_lists_active_publishers_only(client, workspace):
     active = await create(client, workspace, twitter("Live X"))
     await create(client, workspace, twitter("Idle X"))
-    await create(client, workspace, {"catalog_key": "http", "name": "API", "config": {"base_url": "https://api.example.com"}})
-    await client.patch(f"/api/connectors/{active['id']}", json={"status": "active"}, headers=workspace.owner.headers)
+    await create(
+        client,
+        workspace,
+        {"catalog_key": "http", "name": "API", "config": {"base_url": "https://api.example.com"}},
+    )
+    await client.patch(
+        f"/api/connectors/{active['id']}",
+        json={"status": "active"},
+        headers=workspace.owner.headers,
+    )
     response = await client.get("/api/publish-targets", headers=workspace.owner.headers)
     assert response.json() == [
         {
@@ -298,10 +362,16 @@ async def test_publish_targets_lists_active_publishers_only(client, workspace):
 async def test_viewer_and_member_cannot_mutate(client, workspace, role):
     created = await create(client, workspace, twitter())
     member = await workspace.member(role)
-    assert (await client.get(f"/api/installed/{created['id']}", headers=member.headers)).status_code == 200
-    assert (await client.post("/api/connectors", json=twitter("Mine"), headers=member.headers)).status_code == 403
+    assert (
+        await client.get(f"/api/installed/{created['id']}", headers=member.headers)
+    ).status_code == 200
+    assert (
+        await client.post("/api/connectors", json=twitter("Mine"), headers=member.headers)
+    ).status_code == 403
     url = f"/api/connectors/{created['id']}"
-    assert (await client.patch(url, json={"status": "active"}, headers=member.headers)).status_code == 403
+    assert (
+        await client.patch(url, json={"status": "active"}, headers=member.headers)
+    ).status_code == 403
     assert (await client.delete(url, headers=member.headers)).status_code == 403
 
 
@@ -314,7 +384,8 @@ async def test_admin_can_mutate(client, workspace):
 async def test_mutations_are_audited_without_secrets(client, workspace):
     created = await create(client, workspace, twitter())
     await client.patch(
-        f"/api/connectors/{created['id']}", json={"auth": {"access_token": "rotated-" + SECRET}},
+        f"/api/connectors/{created['id']}",
+        json={"auth": {"access_token": "rotated-" + SECRET}},
         headers=workspace.owner.headers,
     )
     await client.delete(f"/api/connectors/{created['id']}", headers=workspace.owner.headers)
@@ -322,7 +393,11 @@ async def test_mutations_are_audited_without_secrets(client, workspace):
         "/api/audit-events", params={"object_id": created["id"]}, headers=workspace.owner.headers
     )
     events = response.json()["items"]
-    assert [e["action"] for e in events] == ["connector.deleted", "connector.updated", "connector.created"]
+    assert [e["action"] for e in events] == [
+        "connector.deleted",
+        "connector.updated",
+        "connector.created",
+    ]
     assert events[1]["changes"] == {"auth": {"access_token": "(changed)"}}
     assert all(e["created_by"] == str(workspace.owner.user_id) for e in events)
     assert SECRET not in response.text
@@ -338,4 +413,6 @@ async def stored_secrets(hub, ws: WorkspaceFixture, connector_id: str) -> dict[s
         scope = await WorkspaceScope.open(session, ws.slug, actor="test")
         row = await ConnectorRepository(scope).get(uuid.UUID(connector_id))
         assert row is not None
-        return open_secrets(hub.box, tenant_id=ws.slug, table="connectors", row_id=row.id, stored=row.auth)
+        return open_secrets(
+            hub.box, tenant_id=ws.slug, table="connectors", row_id=row.id, stored=row.auth
+        )

@@ -68,10 +68,15 @@ async def test_unmigrated_database_refuses_start_with_advice(tmp_path):
     await hub.stop()
 
 
-async def test_rotation_reseals_everything_and_retires_the_old_key(hub, client, workspace, other_workspace):
+async def test_rotation_reseals_everything_and_retires_the_old_key(
+    hub, client, workspace, other_workspace
+):
     first = await create(client, workspace, twitter("Rotate me"))
     second = await create(client, other_workspace, twitter("Me too"))
-    new_ring = Keyring.parse(hub.box.keyring.format() + f",k{generate_key()[:6].replace('-', 'x').replace('_', 'y')}:{generate_key()}")
+    new_ring = Keyring.parse(
+        hub.box.keyring.format()
+        + f",k{generate_key()[:6].replace('-', 'x').replace('_', 'y')}:{generate_key()}"
+    )
     rotated_box = SecretBox(new_ring)
     report = await rotate(hub.sessionmaker, rotated_box)
     assert report.rows_resealed >= 2

@@ -39,7 +39,12 @@ def test_any_flipped_byte_is_detected(box, position):
 
 
 @pytest.mark.parametrize(
-    "other", ["ws-b/connectors/0b0e/access_token", "ws-a/connectors/ffff/access_token", "ws-a/connectors/0b0e/refresh_token"]
+    "other",
+    [
+        "ws-b/connectors/0b0e/access_token",
+        "ws-a/connectors/ffff/access_token",
+        "ws-a/connectors/0b0e/refresh_token",
+    ],
 )
 def test_ciphertext_moved_to_another_row_or_field_does_not_open(box, other):
     with pytest.raises(DecryptionError):

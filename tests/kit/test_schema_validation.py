@@ -11,7 +11,10 @@ SCHEMA = {
         "name": {"type": "string", "minLength": 2},
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "mode": {"enum": ["a", "b"]},
-        "items": {"type": "array", "items": {"type": "object", "required": ["k"], "properties": {"k": {"type": "string"}}}},
+        "items": {
+            "type": "array",
+            "items": {"type": "object", "required": ["k"], "properties": {"k": {"type": "string"}}},
+        },
     },
 }
 
@@ -22,7 +25,9 @@ def test_valid_instance_has_no_errors():
 
 def test_errors_are_keyed_by_path_with_friendly_messages():
     errors = error_map(
-        {"url": "no scheme", "port": 0, "mode": "c", "zzz": 1, "items": [{"k": "x"}, {}]}, SCHEMA, prefix="config"
+        {"url": "no scheme", "port": 0, "mode": "c", "zzz": 1, "items": [{"k": "x"}, {}]},
+        SCHEMA,
+        prefix="config",
     )
     assert errors == {
         "config.url": ["Must be a valid uri."],

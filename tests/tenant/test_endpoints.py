@@ -10,7 +10,8 @@ from connectorhub.tenant.models import Role
 async def test_owner_invites_a_new_account_with_a_one_time_password(client, workspace):
     email = f"new.person.{uuid.uuid4().hex[:8]}@example.com"
     response = await client.post(
-        "/api/members", json={"email": email.replace("new.person", "New.Person"), "role": "viewer"},
+        "/api/members",
+        json={"email": email.replace("new.person", "New.Person"), "role": "viewer"},
         headers=workspace.owner.headers,
     )
     assert response.status_code == 201
@@ -27,7 +28,9 @@ async def test_owner_invites_a_new_account_with_a_one_time_password(client, work
 
 async def test_existing_account_joins_without_a_new_password(client, workspace, other_workspace):
     response = await client.post(
-        "/api/members", json={"email": other_workspace.owner.email, "role": "admin"}, headers=workspace.owner.headers
+        "/api/members",
+        json={"email": other_workspace.owner.email, "role": "admin"},
+        headers=workspace.owner.headers,
     )
     assert response.status_code == 201 and response.json()["initial_password"] is None
 
@@ -44,19 +47,27 @@ async def test_change_role_and_remove(client, workspace):
 
 async def test_last_owner_cannot_be_demoted_or_removed(client, workspace):
     url = f"/api/members/{workspace.owner.user_id}"
-    assert (await client.patch(url, json={"role": "admin"}, headers=workspace.owner.headers)).status_code == 409
+    assert (
+        await client.patch(url, json={"role": "admin"}, headers=workspace.owner.headers)
+    ).status_code == 409
     assert (await client.delete(url, headers=workspace.owner.headers)).status_code == 409
 
 
 async def test_only_owners_manage_members(client, workspace):
     admin = await workspace.member(Role.admin)
     assert (await client.get("/api/members", headers=admin.headers)).status_code == 200
-    response = await client.post("/api/members", json={"email": "x@example.com"}, headers=admin.headers)
+    response = await client.post(
+        "/api/members", json={"email": "x@example.com"}, headers=admin.headers
+    )
     assert response.status_code == 403
-    assert (await client.delete(f"/api/members/{workspace.owner.user_id}", headers=admin.headers)).status_code == 403
+    assert (
+        await client.delete(f"/api/members/{workspace.owner.user_id}", headers=admin.headers)
+    ).status_code == 403
 
 
 async def test_members_of_another_workspace_are_404(client, workspace, other_workspace):
     url = f"/api/members/{other_workspace.owner.user_id}"
-    assert (await client.patch(url, json={"role": "viewer"}, headers=workspace.owner.headers)).status_code == 404
+    assert (
+        await client.patch(url, json={"role": "viewer"}, headers=workspace.owner.headers)
+    ).status_code == 404
     assert (await client.delete(url, headers=workspace.owner.headers)).status_code == 404

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from connectorhub.audit import service
 from connectorhub.audit.schemas import AuditEventRead
 from connectorhub.auth.dependencies import AdminContext
+from connectorhub.kit.routing import hub_router
 
-router = APIRouter(tags=["audit"])
+router = hub_router(tags=["audit"])
 
 
 class AuditEventPage(BaseModel):

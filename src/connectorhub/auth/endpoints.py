@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from connectorhub.auth import service
 from connectorhub.auth.dependencies import MemberContext, ViewerContext
 from connectorhub.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead
+from connectorhub.kit.routing import hub_router
 
-router = APIRouter(tags=["auth"])
+router = hub_router(tags=["auth"])
 
 
 @router.get("/me", response_model=MeRead)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from connectorhub.auth.dependencies import DbSession, ViewerContext
 from connectorhub.catalog import service
@@ -12,8 +12,9 @@ from connectorhub.catalog.schemas import (
     ValidateConfigRequest,
     ValidateConfigResult,
 )
+from connectorhub.kit.routing import hub_router
 
-router = APIRouter(tags=["catalog"])
+router = hub_router(tags=["catalog"])
 
 
 @router.get("/catalog", response_model=CatalogList)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from connectorhub.auth.dependencies import AdminContext, ViewerContext
 from connectorhub.connector import service
@@ -16,8 +16,9 @@ from connectorhub.connector.schemas import (
     ConnectorReplace,
     PublishTarget,
 )
+from connectorhub.kit.routing import hub_router
 
-router = APIRouter(tags=["connectors"])
+router = hub_router(tags=["connectors"])
 
 ERRORS = {
     400: {"description": 'Invalid config or auth: `{"errors": {"config.path": [messages]}}`'},

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from connectorhub.auth.dependencies import OwnerContext, ViewerContext
+from connectorhub.kit.routing import hub_router
 from connectorhub.tenant import service
 from connectorhub.tenant.schemas import MemberInvite, MemberInvited, MemberRead, MemberUpdate
 
-router = APIRouter(tags=["members"])
+router = hub_router(tags=["members"])
 
 
 @router.get("/members", response_model=list[MemberRead])

@@ -1,0 +1,55 @@
+"""Input guards shared by every route: NUL characters and oversized bodies never reach the database."""
+
+from __future__ import annotations
+
+import pytest
+
+NUL_BODIES = [
+    {"catalog_key": "http", "name": "a\u0000b", "config": {"base_url": "https://a.example"}},
+    {"catalog_key": "http\u0000", "name": "ab", "config": {"base_url": "https://a.example"}},
+    {"catalog_key": "twitter", "name": "cfg", "config": {"account_label": "a\u0000b"}},
+    {"catalog_key": "twitter", "name": "key", "config": {"account_label": "ab", "\u0000": 1}},
+    {
+        "catalog_key": "twitter",
+        "name": "auth",
+        "config": {"account_label": "ab"},
+        "auth": {"access_token": "x\u0000"},
+    },
+]
+
+
+@pytest.mark.parametrize("body", NUL_BODIES)
+async def test_nul_in_a_json_body_is_422(client, workspace, body):
+    response = await client.post("/api/connectors", json=body, headers=workspace.owner.headers)
+    assert response.status_code == 422
+    assert "NUL" in response.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/installed?search=a%00",
+        "/api/catalog/tw%00",
+        "/api/catalog?category=%00",
+        "/api/installed?tag=x%00y",
+    ],
+)
+async def test_nul_in_the_url_is_422(client, workspace, url):
+    response = await client.get(url, headers=workspace.owner.headers)
+    assert response.status_code == 422
+
+
+async def test_oversized_body_is_413(client, workspace):
+    body = {
+        "catalog_key": "http",
+        "name": "big",
+        "config": {"base_url": "https://a.example", "pad": "x" * 1_100_000},
+    }
+    response = await client.post("/api/connectors", json=body, headers=workspace.owner.headers)
+    assert response.status_code == 413
+
+
+async def test_guard_keeps_the_body_for_the_handler(client, workspace):
+    body = {"catalog_key": "http", "name": "fine", "config": {"base_url": "https://a.example"}}
+    response = await client.post("/api/connectors", json=body, headers=workspace.owner.headers)
+    assert response.status_code == 201
