@@ -1,0 +1,123 @@
+"""The `connectorhub` command line, run as a real process against a fresh embedded data dir."""
+
+from __future__ import annotations
+
+import re
+import stat
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.live_server import CLI, hub_env, live_server
+
+
+def run(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=hub_env(data_dir, **env), input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    result = run(data, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "database is up to date" in result.stdout
+    return data
+
+
+def test_db_upgrade_is_idempotent_and_seed_changes_nothing(data_dir):
+    assert run(data_dir, "db", "upgrade").returncode == 0
+    seeded = run(data_dir, "seed")
+    assert seeded.returncode == 0
+    assert re.search(r"catalog: 0 created, 0 updated, \d+ unchanged", seeded.stdout)
+    assert stat.S_IMODE((data_dir / "secret.keys").stat().st_mode) == 0o600
+
+
+def test_workspace_user_and_token_by_the_documented_commands(data_dir):
+    assert run(data_dir, "workspaces", "create", "acme", "--name", "Acme Inc").returncode == 0
+    duplicate = run(data_dir, "workspaces", "create", "acme")
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    created = run(
+        data_dir, "users", "create", "ops@example.com", "--workspace", "acme", "--role", "admin",
+        "--password-stdin", stdin="a long enough password\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "one-time password" not in created.stdout
+    token = run(data_dir, "tokens", "create", "--workspace", "acme", "--email", "ops@example.com", "--name", "deploy")
+    assert token.returncode == 0, token.stderr
+    assert re.fullmatch(r"chub_[A-Za-z0-9_-]{43}\n", token.stdout)  # only the token on stdout
+    generated = run(data_dir, "users", "create", "viewer@example.com", "--workspace", "acme", "--role", "viewer")
+    assert "one-time password:" in generated.stdout
+    bad_role = run(data_dir, "users", "create", "x@example.com", "--workspace", "acme", "--role", "god")
+    assert bad_role.returncode == 1 and "role must be one of" in bad_role.stderr
+    stranger = run(data_dir, "tokens", "create", "--workspace", "acme", "--email", "nobody@example.com")
+    assert stranger.returncode == 1 and stranger.stdout == ""
+
+    with live_server(data_dir) as server:
+        assert server.token == ""  # not a first start: nothing is bootstrapped or printed again
+        me = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token.stdout.strip()}"})
+        assert me.json()["workspace"] == "acme" and me.json()["role"] == "admin"
+
+
+def test_first_start_bootstraps_an_owner_once(tmp_path):
+    data = tmp_path / "fresh"
+    with live_server(data) as server:
+        assert server.workspace == "default" and server.email == "admin@example.com"
+        assert len(server.password) >= 16 and server.token.startswith("chub_")
+        catalog = httpx.get(f"{server.url}/api/catalog", headers=server.headers)
+        assert catalog.status_code == 200 and catalog.json()["total"] >= 7
+    with live_server(data) as again:
+        assert again.token == "" and "First start" not in "".join(again.output)
+
+
+def test_keys_generate_prints_an_entry(data_dir):
+    result = run(data_dir, "keys", "generate")
+    assert re.fullmatch(r"k\d{14}:[A-Za-z0-9_-]{43}\n", result.stdout)
+
+
+def test_key_rotation_while_serving(data_dir):
+    """Add a key, restart, rotate while the server runs, drop the old key: secrets survive."""
+    body = {"catalog_key": "wordpress", "name": "Blog", "config": {"base_url": "https://b.example", "site_label": "Blog"},
+            "auth": {"username": "editor", "password": "wp-app-password"}}  # fmt: skip
+    token = _owner_token(data_dir)
+    headers = {"Authorization": f"Bearer {token}"}
+    with live_server(data_dir) as server:
+        assert httpx.post(f"{server.url}/api/connectors", json=body, headers=headers).status_code == 201
+    old_keys = (data_dir / "secret.keys").read_text().split()
+    added = run(data_dir, "keys", "generate", "--write")
+    assert added.returncode == 0 and "keys rotate" in added.stdout
+    with live_server(data_dir) as server:
+        rotated = run(data_dir, "keys", "rotate")
+        assert rotated.returncode == 0, rotated.stderr
+        assert "re-sealed 1 of 1 rows" in rotated.stdout and old_keys[0].split(":")[0] in rotated.stdout
+        listed = httpx.get(f"{server.url}/api/installed", headers=headers).json()
+        assert listed["items"][0]["auth"] == {"password": "********", "username": "********"}
+    new_only = (data_dir / "secret.keys").read_text().split()[-1]
+    (data_dir / "secret.keys").write_text(new_only + "\n")
+    with live_server(data_dir) as server:
+        assert httpx.get(f"{server.url}/api/installed", headers=headers).status_code == 200
+
+
+def test_wrong_key_refuses_to_start_with_a_clear_message(data_dir):
+    other = run(data_dir, "keys", "generate").stdout.strip()
+    same_id = (data_dir / "secret.keys").read_text().split(":")[0] + ":" + other.split(":", 1)[1]
+    result = run(data_dir, "serve", "--port", "1", CONNECTORHUB_SECRET_KEYS=same_id)
+    assert result.returncode == 1
+    assert "is not the key that sealed the stored secrets" in result.stderr
+    missing = run(data_dir, "serve", "--port", "1", CONNECTORHUB_SECRET_KEYS=other)
+    assert missing.returncode == 1 and "not configured" in missing.stderr
+
+
+def test_production_refuses_without_keys(tmp_path):
+    result = run(tmp_path, "seed", CONNECTORHUB_ENV="production", CONNECTORHUB_DATABASE_URL="postgresql+psycopg://x@127.0.0.1/none")
+    assert result.returncode != 0
+    assert "CONNECTORHUB_SECRET_KEYS is required in production" in result.stderr
+
+
+def _owner_token(data_dir: Path) -> str:
+    assert run(data_dir, "workspaces", "create", "rot").returncode == 0
+    assert run(data_dir, "users", "create", "o@example.com", "--workspace", "rot", "--role", "owner").returncode == 0
+    return run(data_dir, "tokens", "create", "--workspace", "rot", "--email", "o@example.com").stdout.strip()
