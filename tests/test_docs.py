@@ -12,7 +12,9 @@ README = (ROOT / "README.md").read_text()
 
 def test_every_setting_is_in_the_readme():
     for name in Settings.model_fields:
-        assert f"`CONNECTORHUB_{name.upper()}`" in README, f"CONNECTORHUB_{name.upper()} is not documented"
+        assert f"`CONNECTORHUB_{name.upper()}`" in README, (
+            f"CONNECTORHUB_{name.upper()} is not documented"
+        )
 
 
 def test_the_two_commands_exist_and_ci_calls_the_test_one():

@@ -13,9 +13,16 @@ import pytest
 from tests.fixtures.live_server import CLI, hub_env, live_server
 
 
-def run(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    data_dir: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], env=hub_env(data_dir, **env), input=stdin, capture_output=True, text=True, timeout=120
+        [*CLI, *args],
+        env=hub_env(data_dir, **env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -46,19 +53,37 @@ def test_workspace_user_and_token_by_the_documented_commands(data_dir):
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert "one-time password" not in created.stdout
-    token = run(data_dir, "tokens", "create", "--workspace", "acme", "--email", "ops@example.com", "--name", "deploy")
+    token = run(
+        data_dir,
+        "tokens",
+        "create",
+        "--workspace",
+        "acme",
+        "--email",
+        "ops@example.com",
+        "--name",
+        "deploy",
+    )
     assert token.returncode == 0, token.stderr
     assert re.fullmatch(r"chub_[A-Za-z0-9_-]{43}\n", token.stdout)  # only the token on stdout
-    generated = run(data_dir, "users", "create", "viewer@example.com", "--workspace", "acme", "--role", "viewer")
+    generated = run(
+        data_dir, "users", "create", "viewer@example.com", "--workspace", "acme", "--role", "viewer"
+    )
     assert "one-time password:" in generated.stdout
-    bad_role = run(data_dir, "users", "create", "x@example.com", "--workspace", "acme", "--role", "god")
+    bad_role = run(
+        data_dir, "users", "create", "x@example.com", "--workspace", "acme", "--role", "god"
+    )
     assert bad_role.returncode == 1 and "role must be one of" in bad_role.stderr
-    stranger = run(data_dir, "tokens", "create", "--workspace", "acme", "--email", "nobody@example.com")
+    stranger = run(
+        data_dir, "tokens", "create", "--workspace", "acme", "--email", "nobody@example.com"
+    )
     assert stranger.returncode == 1 and stranger.stdout == ""
 
     with live_server(data_dir) as server:
         assert server.token == ""  # not a first start: nothing is bootstrapped or printed again
-        me = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token.stdout.strip()}"})
+        me = httpx.get(
+            f"{server.url}/api/me", headers={"Authorization": f"Bearer {token.stdout.strip()}"}
+        )
         assert me.json()["workspace"] == "acme" and me.json()["role"] == "admin"
 
 
@@ -85,14 +110,20 @@ def test_key_rotation_while_serving(data_dir):
     token = _owner_token(data_dir)
     headers = {"Authorization": f"Bearer {token}"}
     with live_server(data_dir) as server:
-        assert httpx.post(f"{server.url}/api/connectors", json=body, headers=headers).status_code == 201
+        assert (
+            httpx.post(f"{server.url}/api/connectors", json=body, headers=headers).status_code
+            == 201
+        )
     old_keys = (data_dir / "secret.keys").read_text().split()
     added = run(data_dir, "keys", "generate", "--write")
     assert added.returncode == 0 and "keys rotate" in added.stdout
     with live_server(data_dir) as server:
         rotated = run(data_dir, "keys", "rotate")
         assert rotated.returncode == 0, rotated.stderr
-        assert "re-sealed 1 of 1 rows" in rotated.stdout and old_keys[0].split(":")[0] in rotated.stdout
+        assert (
+            "re-sealed 1 of 1 rows" in rotated.stdout
+            and old_keys[0].split(":")[0] in rotated.stdout
+        )
         listed = httpx.get(f"{server.url}/api/installed", headers=headers).json()
         assert listed["items"][0]["auth"] == {"password": "********", "username": "********"}
     new_only = (data_dir / "secret.keys").read_text().split()[-1]
@@ -112,12 +143,24 @@ def test_wrong_key_refuses_to_start_with_a_clear_message(data_dir):
 
 
 def test_production_refuses_without_keys(tmp_path):
-    result = run(tmp_path, "seed", CONNECTORHUB_ENV="production", CONNECTORHUB_DATABASE_URL="postgresql+psycopg://x@127.0.0.1/none")
+    result = run(
+        tmp_path,
+        "seed",
+        CONNECTORHUB_ENV="production",
+        CONNECTORHUB_DATABASE_URL="postgresql+psycopg://x@127.0.0.1/none",
+    )
     assert result.returncode != 0
     assert "CONNECTORHUB_SECRET_KEYS is required in production" in result.stderr
 
 
 def _owner_token(data_dir: Path) -> str:
     assert run(data_dir, "workspaces", "create", "rot").returncode == 0
-    assert run(data_dir, "users", "create", "o@example.com", "--workspace", "rot", "--role", "owner").returncode == 0
-    return run(data_dir, "tokens", "create", "--workspace", "rot", "--email", "o@example.com").stdout.strip()
+    assert (
+        run(
+            data_dir, "users", "create", "o@example.com", "--workspace", "rot", "--role", "owner"
+        ).returncode
+        == 0
+    )
+    return run(
+        data_dir, "tokens", "create", "--workspace", "rot", "--email", "o@example.com"
+    ).stdout.strip()
