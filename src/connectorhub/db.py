@@ -23,7 +23,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         if url.database and url.database != ":memory:":
             from pathlib import Path
 
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine

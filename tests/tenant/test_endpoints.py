@@ -41,7 +41,10 @@ async def test_change_role_and_remove(client, workspace):
     changed = await client.patch(url, json={"role": "admin"}, headers=workspace.owner.headers)
     assert changed.status_code == 200 and changed.json()["role"] == "admin"
     assert (await client.delete(url, headers=workspace.owner.headers)).status_code == 204
-    # A removed member's token no longer opens the workspace.
+    # A removed member's token no longer opens the workspace, not even after being re-added.
+    assert (await client.get("/api/installed", headers=member.headers)).status_code == 401
+    readded = await client.post("/api/members", json={"email": member.email}, headers=workspace.owner.headers)
+    assert readded.status_code == 201
     assert (await client.get("/api/installed", headers=member.headers)).status_code == 401
 
 

@@ -115,6 +115,16 @@ async def list_tokens(scope: WorkspaceScope) -> Sequence[ApiToken]:
     return await ApiTokenRepository(scope).listed()
 
 
+async def revoke_tokens_of(scope: WorkspaceScope, user_id: uuid.UUID) -> int:
+    """Revoke every live token of `user_id` in this workspace; returns how many."""
+    repository = ApiTokenRepository(scope)
+    rows = [row for row in await repository.listed() if row.user_id == user_id]
+    for row in rows:
+        row.revoked_at = datetime.now(UTC)
+        repository.touch(row)
+    return len(rows)
+
+
 async def revoke_token(scope: WorkspaceScope, principal: Principal, token_id: uuid.UUID) -> None:
     """Revoke a token. Admins revoke any token of the workspace; others only their own."""
     repository = ApiTokenRepository(scope)

@@ -64,7 +64,7 @@ def load_keyring(settings: Settings, *, create: bool = True) -> Keyring:
 
 
 def _create_key_file(path: Path) -> Keyring:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     entry = new_key_entry()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -11,7 +11,7 @@ from connectorhub.audit import service as audit
 from connectorhub.auth.models import User
 from connectorhub.auth.passwords import generate_password
 from connectorhub.auth.repository import UserRepository
-from connectorhub.auth.service import create_user
+from connectorhub.auth.service import create_user, revoke_tokens_of
 from connectorhub.exceptions import BadRequest, Conflict, NotFound
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.tenant.models import Membership, Role, Workspace
@@ -102,10 +102,12 @@ async def change_role(scope: WorkspaceScope, user_id: uuid.UUID, role: Role) -> 
 
 
 async def remove_member(scope: WorkspaceScope, user_id: uuid.UUID) -> None:
+    """Remove a member and revoke their tokens here (re-adding them must not revive old tokens)."""
     membership = await _membership_or_404(scope, user_id)
     await _refuse_losing_last_owner(scope, membership)
     await MembershipRepository(scope).remove(membership)
-    audit.record(scope, "member.removed", "membership", user_id)
+    revoked = await revoke_tokens_of(scope, user_id)
+    audit.record(scope, "member.removed", "membership", user_id, {"tokens_revoked": revoked})
 
 
 async def workspace_ids(session: AsyncSession) -> Sequence[str]:
