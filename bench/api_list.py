@@ -1,28 +1,24 @@
 """Requests/s and p99 of `GET /api/installed` (page of 50) beside a floor measured in the same run.
 
-What it measures
-    The real app (`connectorhub.app:create_app` under uvicorn: one worker, no access log) on
-    PostgreSQL with 1,000 workspaces x 100 connectors, driven by 10 concurrent aiohttp clients that
-    each pick a random workspace's API token for every request. Beside it, under the very same
-    uvicorn command, the *floor*: `floor_app` below, a bare FastAPI endpoint that runs the same SQL
-    through the same driver (SQLAlchemy async + psycopg, same pool size) - token lookup by hash,
-    `set_config('app.tenant_id', ..)`, the count and the page-of-50 select joined with the catalog,
-    built from the app's own repository code - and returns the same JSON, without the app's
-    auth/membership/ORM/pydantic layers. Rounds alternate (floor, hub, floor, hub, ...) so a noisy
-    machine hurts both alike. Goal: hub >= 50% of the floor's req/s and hub p99 <= 50 ms at
-    10 clients, with no errors (any non-200 is one). "server CPU" is the server process's CPU time
-    per request (from /proc), the number to watch on a noisy machine.
+The real app (`connectorhub.app:create_app`, uvicorn, one worker, no access log) on PostgreSQL with
+1,000 workspaces x 100 connectors is driven by 10 concurrent aiohttp clients, each request with a
+random workspace's API token. Beside it, under the very same uvicorn command, runs the *floor*:
+`floor_app` below, a bare FastAPI endpoint running the same SQL through the same driver
+(SQLAlchemy async + psycopg, same pool size): token lookup by hash, `set_config('app.tenant_id')`,
+then the count and the page-of-50 select joined with the catalog, built from the app's own
+repository code. It returns the same JSON, without the app's auth/membership/ORM/pydantic layers.
+Rounds alternate (floor, hub, floor, hub) so that a noisy machine hurts both alike. "server CPU"
+is the server process's CPU time per request (from /proc), the steadiest figure on a noisy box.
+Goal: hub >= 50% of the floor's req/s, hub p99 <= 50 ms at 10 clients, no errors (non-200s).
 
-How to run (PostgreSQL at 127.0.0.1:5432 with trust auth and the superuser `postgres`)
-    .venv/bin/python bench/api_list.py            # (re)create and seed `chub_bench`, measure
-    .venv/bin/python bench/api_list.py --keep     # reuse `chub_bench` if seeded with this shape
+Run it from the repository root (PostgreSQL at 127.0.0.1:5432, trust auth, superuser `postgres`):
+    .venv/bin/python bench/api_list.py           # (re)create and seed `chub_bench`, then measure
+    .venv/bin/python bench/api_list.py --keep    # reuse `chub_bench` if seeded with this shape
     options: --workspaces 1000 --connectors 100 --concurrency 10 --duration 10 --warmup 3
              --rounds 2 --db chub_bench
-
-The database is migrated and seeded as the superuser (bulk COPY, ~10 s); both servers connect as
-`chub_bench_app`, a NOSUPERUSER NOBYPASSRLS role, so row-level security is in force (checked before
-measuring). The database is left in place for `--keep`; `DROP DATABASE chub_bench` removes it.
-Exit status: 0 when every goal is met, 1 otherwise.
+Migrations and the seed (bulk COPY, ~10 s) run as the superuser; both servers connect as
+`chub_bench_app`, NOSUPERUSER NOBYPASSRLS, so row-level security is in force (checked first).
+The database is kept for `--keep`. Exit status 0 when every goal is met, else 1.
 """
 
 from __future__ import annotations
@@ -30,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -57,7 +54,7 @@ from pydantic_core import to_json
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from connectorhub.auth.models import ApiToken
+from connectorhub.auth.models import ApiToken, User
 from connectorhub.auth.service import TOKEN_PREFIX, hash_token
 from connectorhub.config import Settings
 from connectorhub.connector.models import Connector
@@ -68,6 +65,7 @@ from connectorhub.hub import Hub
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.lifecycle import migrate_and_seed
+from connectorhub.tenant.models import Membership
 
 try:
     from uvloop import run as run_async  # the servers' event loop too (uvicorn[standard])
@@ -97,12 +95,20 @@ def floor_app() -> FastAPI:  # run by uvicorn as `api_list:floor_app` (a factory
     engine = create_async_engine(
         os.environ["CONNECTORHUB_DATABASE_URL"], pool_size=POOL_SIZE, max_overflow=POOL_SIZE
     )
-    # The statements the app builds: TokenLookup.by_hash, bind_tenant, search + paginate.
+    # The statements the app builds: TokenLookup.with_member, bind_tenant, search + paginate.
     scope = WorkspaceScope(session=None, tenant_id=bindparam("tenant"), actor=None)  # type: ignore[arg-type]
-    listing = ConnectorRepository(scope)._with_catalog().order_by(Connector.name)
+    listing = ConnectorRepository(scope)._with_catalog_summary().order_by(Connector.name)
     count_sql = select(func.count()).select_from(listing.order_by(None).subquery())
     page_sql = listing.limit(PAGE_SIZE).offset(0)
-    token_sql = select(ApiToken).where(ApiToken.token_hash == bindparam("hash"))
+    token_sql = (
+        select(ApiToken, User.email, Membership.role)
+        .join(User, User.id == ApiToken.user_id)
+        .join(
+            Membership,
+            (Membership.user_id == ApiToken.user_id) & (Membership.tenant_id == ApiToken.tenant_id),
+        )
+        .where(ApiToken.token_hash == bindparam("hash"))
+    )
     tenant_sql = select(text("set_config('app.tenant_id', :tenant, true)"))
 
     def item(r) -> dict:  # the fields of ConnectorRead, from the joined row
@@ -153,28 +159,22 @@ def connect(db: str, user: str = "postgres") -> psycopg.Connection:
 def prepare_database(args: argparse.Namespace) -> str:
     """Create, migrate, seed and grant the database (or reuse it); returns the app role's URL."""
     with connect("postgres") as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db,)).fetchone()
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone():
             conn.execute(
                 f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{APP_PASSWORD}'"
             )
-    shape = (args.workspaces, args.workspaces * args.connectors)
-    if args.keep and exists and seeded_shape(args.db) == shape:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db,)).fetchone()
+    shape = None
+    if args.keep and exists:
+        with connect(args.db) as conn, contextlib.suppress(psycopg.Error):  # not migrated: reseed
+            shape = conn.execute("SELECT (SELECT count(*) FROM workspaces), "
+                                 "(SELECT count(*) FROM connectors)").fetchone()  # fmt: skip
+    if shape == (args.workspaces, args.workspaces * args.connectors):
         print(f"reusing database {args.db}: {shape[0]} workspaces, {shape[1]} connectors")
     else:
         create_and_seed(args)
     check_rls(args)
     return f"postgresql+psycopg://{APP_ROLE}:{APP_PASSWORD}@{HOST}:5432/{args.db}"
-
-
-def seeded_shape(db: str) -> tuple[int, int] | None:
-    try:
-        with connect(db) as conn:
-            return conn.execute(
-                "SELECT (SELECT count(*) FROM workspaces), (SELECT count(*) FROM connectors)"
-            ).fetchone()
-    except psycopg.Error:
-        return None
 
 
 def create_and_seed(args: argparse.Namespace) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import Principal, resolve_token
-from connectorhub.exceptions import Forbidden, NotAuthenticated
+from connectorhub.exceptions import CsrfRejected, Forbidden, LoginRequired, NotAuthenticated
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.tenant.models import Role
@@ -51,19 +52,16 @@ class AuthContext:
 async def _principal_from_token(
     session: AsyncSession, token: str
 ) -> tuple[Principal, WorkspaceScope]:
-    row = await resolve_token(session, token)
-    if row is None:
+    found = await resolve_token(session, token)
+    if found is None:
         raise NotAuthenticated("invalid, expired or revoked token")
+    row, user, role = found
     scope = await WorkspaceScope.open(session, row.tenant_id, actor=str(row.user_id))
-    membership = await MembershipRepository(scope).by_user(row.user_id)
-    user = await UserRepository(session).by_id(row.user_id)
-    if membership is None or user is None:
-        raise NotAuthenticated("this token's user is no longer a member of its workspace")
     principal = Principal(
         user_id=user.id,
         email=user.email,
         tenant_id=row.tenant_id,
-        role=Role(membership.role),
+        role=Role(role),
         scopes=tuple(row.scopes),
         token_id=row.id,
         platform_role=user.platform_role,
@@ -97,3 +95,79 @@ ViewerContext = Annotated[AuthContext, Depends(require_role(Role.viewer))]
 MemberContext = Annotated[AuthContext, Depends(require_role(Role.member))]
 AdminContext = Annotated[AuthContext, Depends(require_role(Role.admin))]
 OwnerContext = Annotated[AuthContext, Depends(require_role(Role.owner))]
+
+
+# --- Browser pages: session cookie + CSRF token --------------------------------------------------
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class PageContext(AuthContext):
+    """An AuthContext for a signed-in browser, with what the page shell needs."""
+
+    csrf_token: str
+    workspaces: list  # WorkspaceMembership rows for the switcher
+
+
+async def _csrf_presented(request: Request) -> str | None:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    if "form" in request.headers.get("content-type", ""):
+        value = (await request.form()).get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def _page_context(request: Request, session: DbSession, box: Box) -> PageContext:
+    from connectorhub.auth import sessions
+
+    token = request.cookies.get(sessions.COOKIE_NAME)
+    web_session = await sessions.resolve_session(session, token) if token else None
+    if web_session is None:
+        raise LoginRequired()
+    if request.method in UNSAFE_METHODS:
+        presented = await _csrf_presented(request)
+        if not presented or not secrets.compare_digest(presented, web_session.csrf_token):
+            raise CsrfRejected()
+    scope = await WorkspaceScope.open(
+        session, web_session.tenant_id, actor=str(web_session.user_id)
+    )
+    membership = await MembershipRepository(scope).by_user(web_session.user_id)
+    user = await UserRepository(session).by_id(web_session.user_id)
+    if membership is None or user is None:
+        await sessions.close_session(session, token or "")
+        raise LoginRequired("You are no longer a member of that workspace. Please sign in again.")
+    principal = Principal(
+        user_id=user.id,
+        email=user.email,
+        tenant_id=web_session.tenant_id,
+        role=Role(membership.role),
+        scopes=("read", "write"),
+        token_id=None,
+        platform_role=user.platform_role,
+    )
+    request.state.principal = principal
+    return PageContext(
+        principal=principal,
+        scope=scope,
+        box=box,
+        csrf_token=web_session.csrf_token,
+        workspaces=await sessions.workspaces_of(session, user.id),
+    )
+
+
+def require_page_role(minimum: Role):
+    async def dependency(context: Annotated[PageContext, Depends(_page_context)]) -> PageContext:
+        if not context.principal.effective_role.at_least(minimum):
+            raise Forbidden(f"This needs the {minimum.value} role or higher in the workspace.")
+        return context
+
+    return dependency
+
+
+PageViewer = Annotated[PageContext, Depends(require_page_role(Role.viewer))]
+PageMember = Annotated[PageContext, Depends(require_page_role(Role.member))]
+PageAdmin = Annotated[PageContext, Depends(require_page_role(Role.admin))]
+PageOwner = Annotated[PageContext, Depends(require_page_role(Role.owner))]

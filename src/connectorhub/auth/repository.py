@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectorhub.auth.models import ApiToken, User
+from connectorhub.auth.models import ApiToken, User, WebSession
 from connectorhub.kit.repository import TenantRepository
+from connectorhub.tenant.models import Membership
 
 
 class UserRepository:
@@ -41,6 +42,24 @@ class TokenLookup:
     async def by_hash(self, token_hash: str) -> ApiToken | None:
         return await self.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
 
+    async def with_member(self, token_hash: str) -> tuple[ApiToken, User, str] | None:
+        """The token, its user, and the user's role in the token's own workspace — one query.
+
+        The membership join is on the token's workspace, so it can never pick up another one's role.
+        """
+        statement = (
+            select(ApiToken, User, Membership.role)
+            .join(User, User.id == ApiToken.user_id)
+            .join(
+                Membership,
+                (Membership.user_id == ApiToken.user_id)
+                & (Membership.tenant_id == ApiToken.tenant_id),
+            )
+            .where(ApiToken.token_hash == token_hash)
+        )
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1], row[2]) if row else None
+
 
 class ApiTokenRepository(TenantRepository[ApiToken]):
     model = ApiToken
@@ -48,3 +67,22 @@ class ApiTokenRepository(TenantRepository[ApiToken]):
     async def listed(self) -> Sequence[ApiToken]:
         statement = self.select().where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.created_at)
         return (await self.session.scalars(statement)).all()
+
+
+class WebSessionRepository:
+    """Browser sessions: platform rows found by the cookie's hash before a workspace is bound."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    def add(self, row: WebSession) -> WebSession:
+        self.session.add(row)
+        return row
+
+    async def by_hash(self, token_hash: str) -> WebSession | None:
+        return await self.session.scalar(
+            select(WebSession).where(WebSession.token_hash == token_hash)
+        )
+
+    async def delete_by_hash(self, token_hash: str) -> None:
+        await self.session.execute(delete(WebSession).where(WebSession.token_hash == token_hash))

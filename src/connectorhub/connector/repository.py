@@ -22,6 +22,14 @@ class ConnectorRepository(TenantRepository[Connector]):
     def _with_catalog(self):
         return self.select().options(joinedload(Connector.catalog))
 
+    def _with_catalog_summary(self):
+        # List pages show only these catalog fields; its JSON columns (schemas) stay unloaded.
+        summary = joinedload(Connector.catalog).load_only(
+            CatalogEntry.key, CatalogEntry.name, CatalogEntry.kind, CatalogEntry.category,
+            CatalogEntry.icon, CatalogEntry.auth_type,
+        )  # fmt: skip
+        return self.select().options(summary)
+
     async def get_with_catalog(self, connector_id: uuid.UUID) -> Connector | None:
         result = await self.session.execute(
             self._with_catalog().where(Connector.id == connector_id)
@@ -48,7 +56,7 @@ class ConnectorRepository(TenantRepository[Connector]):
         page: int,
         page_size: int,
     ) -> Page[Connector]:
-        statement = self._with_catalog().order_by(Connector.name)
+        statement = self._with_catalog_summary().order_by(Connector.name)
         if status:
             statement = statement.where(Connector.status == status)
         if catalog_key:
