@@ -70,10 +70,33 @@ def _health_router() -> APIRouter:
     return router
 
 
-def include_connectors(host: FastAPI, hub: Hub, prefix: str = "") -> None:
-    """Serve the connectors API under `prefix` + `/api` in `host`, started with host's lifespan."""
+def pages_router() -> APIRouter:
+    """Every HTML page of the service (Jinja + HTMX), relative to the UI root."""
+    from connectorhub.auth.pages import router as auth_pages
+    from connectorhub.connector.pages import router as connector_pages
+    from connectorhub.tenant.pages import router as tenant_pages
+
+    router = APIRouter()
+    for domain_router in (auth_pages, connector_pages, tenant_pages):
+        router.include_router(domain_router)
+    return router
+
+
+def include_connectors(host: FastAPI, hub: Hub, prefix: str = "", *, pages: bool = True) -> None:
+    """Serve the connectors API under `prefix` + `/api` in `host` (and the web UI under `prefix`),
+    started and stopped with host's lifespan."""
+    from fastapi.staticfiles import StaticFiles
+
+    from connectorhub.web.templating import STATIC_DIR
+
     host.state.hub = hub
+    host.state.ui_prefix = prefix
     host.include_router(api_router(), prefix=f"{prefix}/api")
+    if pages:
+        host.include_router(pages_router(), prefix=prefix)
+        host.mount(
+            f"{prefix}/static", StaticFiles(directory=STATIC_DIR), name="connectorhub-static"
+        )
     install_api_error_handler(host)
     host.add_exception_handler(RequestValidationError, _malformed_payload)
     inner = host.router.lifespan_context

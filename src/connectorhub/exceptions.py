@@ -66,6 +66,24 @@ class TooManyRequests(HubError):
     status_code = 429
     default_message = "Too many requests"
 
+    def __init__(self, message: str | None = None, retry_after: int | None = None):
+        super().__init__(
+            message, headers={"Retry-After": str(retry_after)} if retry_after else None
+        )
+
+
+class LoginRequired(HubError):
+    """A page needs a signed-in browser: the UI handler redirects to the sign-in page."""
+
+    status_code = 401
+    default_message = "Please sign in"
+
+
+class CsrfRejected(Forbidden):
+    default_message = (
+        "The form expired or did not come from this site. Reload the page and try again."
+    )
+
 
 class StartupRefused(RuntimeError):
     """The process must not start (wrong key, unsafe database role in production…)."""

@@ -1,7 +1,7 @@
 """Every table, imported once so metadata (and Alembic) sees them all."""
 
 from connectorhub.audit.models import AuditEvent
-from connectorhub.auth.models import ApiToken, User
+from connectorhub.auth.models import ApiToken, User, WebSession
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector
 from connectorhub.credential.models import SecretKeyCheck
@@ -17,6 +17,7 @@ __all__ = [
     "Membership",
     "SecretKeyCheck",
     "User",
+    "WebSession",
     "Workspace",
 ]
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,3 +54,26 @@ class MembershipRepository(TenantRepository[Membership]):
 
         statement = self.select(func.count()).where(Membership.role == role)
         return await self.session.scalar(statement) or 0
+
+
+@dataclass(frozen=True)
+class WorkspaceMembership:
+    tenant_id: str
+    name: str
+    role: str
+
+
+class MembershipLookup:
+    """The one cross-workspace read of memberships: which workspaces a signed-in user may open."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def workspaces_of(self, user_id: uuid.UUID) -> list[WorkspaceMembership]:
+        statement = (
+            select(Workspace.id, Workspace.name, Membership.role)
+            .join(Membership, Membership.tenant_id == Workspace.id)
+            .where(Membership.user_id == user_id)
+            .order_by(Workspace.name)
+        )
+        return [WorkspaceMembership(*row) for row in (await self.session.execute(statement)).all()]

@@ -1,0 +1,255 @@
+"""Connector pages: Catalog and Installed tabs, add flow, edit modal, status, delete.
+
+Every rule lives in connector/service.py and catalog/service.py; these routes only turn forms into
+the same request bodies the API takes, and render the outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from connectorhub.auth.dependencies import PageAdmin, PageViewer
+from connectorhub.catalog import service as catalog_service
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.connector import service
+from connectorhub.connector.models import ConnectorStatus
+from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
+from connectorhub.exceptions import ValidationFailed
+from connectorhub.tenant.models import Role
+from connectorhub.web.routing import page_router
+from connectorhub.web.schema_form import editable_secrets, form_to_instance
+from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
+
+router = page_router()
+PAGE_SIZE = 48
+
+
+def _can_edit(page: PageViewer) -> bool:
+    return page.principal.effective_role.at_least(Role.admin)
+
+
+def _tab(
+    request: Request, page: PageViewer, template: str, cards: str, context: dict[str, Any]
+) -> Response:
+    request.state.page = page
+    context = {**context, "section": "connectors", "can_edit": _can_edit(page)}
+    if hx_target(request) == "cards":
+        return render(request, cards, context)
+    return render(request, template, context)
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    return RedirectResponse(ui_prefix(request) + "/connectors/catalog", status_code=303)
+
+
+@router.get("/connectors")
+async def connectors(request: Request) -> Response:
+    return RedirectResponse(ui_prefix(request) + "/connectors/catalog", status_code=303)
+
+
+@router.get("/connectors/catalog")
+async def catalog_tab(
+    request: Request,
+    page: PageViewer,
+    category: Annotated[str, Query(max_length=64)] = "",
+    search: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    session = page.scope.session
+    entries = await catalog_service.search_entries(session, category or None, None, search or None)
+    categories = sorted(
+        {e.category for e in await catalog_service.search_entries(session, None, None, None)}
+    )
+    context = {
+        "tab": "catalog",
+        "entries": entries,
+        "categories": categories,
+        "category": category,
+        "search": search,
+    }
+    return _tab(request, page, "connector/catalog.html", "connector/_catalog_cards.html", context)
+
+
+@router.get("/connectors/installed")
+async def installed_tab(
+    request: Request,
+    page: PageViewer,
+    status: Annotated[ConnectorStatus | None, Query()] = None,
+    search: Annotated[str, Query(max_length=200)] = "",
+    p: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    found = await service.search(
+        page.scope,
+        status=status.value if status else None,
+        search=search or None,
+        page=p,
+        page_size=PAGE_SIZE,
+    )
+    context = {
+        "tab": "installed", "found": found, "status": status.value if status else "", "search": search,
+        "statuses": [s.value for s in ConnectorStatus], "has_next": p * PAGE_SIZE < found.total,
+    }  # fmt: skip
+    return _tab(
+        request, page, "connector/installed.html", "connector/_installed_cards.html", context
+    )
+
+
+@router.get("/connectors/new")
+async def picker(request: Request, page: PageAdmin) -> Response:
+    request.state.page = page
+    entries = await catalog_service.search_entries(page.scope.session, None, None, None)
+    return render(request, "connector/_picker.html", {"entries": entries})
+
+
+def _form_context(
+    entry: CatalogEntry,
+    *,
+    action: str,
+    name: str = "",
+    tags: list[str] | None = None,
+    config: dict[str, Any] | None = None,
+    connector: ConnectorRead | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "entry": entry, "action": action, "name": name, "tags": ", ".join(tags or []), "config": config or {},
+        "connector": connector, "errors": errors or {}, "secrets_set": set(connector.auth) if connector else set(),
+    }  # fmt: skip
+
+
+@router.get("/connectors/new/{catalog_key}")
+async def new_form(request: Request, page: PageAdmin, catalog_key: str) -> Response:
+    request.state.page = page
+    entry = await catalog_service.entry_by_id_or_key(page.scope.session, catalog_key)
+    return render(
+        request, "connector/_form.html", _form_context(entry, action=f"/connectors/new/{entry.key}")
+    )
+
+
+def _pydantic_errors(exc: ValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"]) or "$"
+        errors.setdefault(path, []).append(error["msg"])
+    return errors
+
+
+def _tags(raw: str) -> list[str]:
+    return [tag.strip() for tag in raw.split(",") if tag.strip()]
+
+
+@router.post("/connectors/new/{catalog_key}")
+async def create(request: Request, page: PageAdmin, catalog_key: str) -> Response:
+    request.state.page = page
+    entry = await catalog_service.entry_by_id_or_key(page.scope.session, catalog_key)
+    form = await request.form()
+    fields = {key: form.getlist(key) for key in form}  # type: ignore[misc]
+    name, tags = str(form.get("name", "")), _tags(str(form.get("tags", "")))
+    config = form_to_instance(entry.default_config_schema, fields, "config")
+    auth = editable_secrets(fields, [f["name"] for f in entry.auth_fields])
+    try:
+        body = ConnectorCreate(
+            catalog_key=entry.key, name=name, config=config, auth=auth, tags=tags
+        )
+        created = await service.install(page.scope, page.box, body)
+    except (ValidationFailed, ValidationError) as exc:
+        errors = exc.errors if isinstance(exc, ValidationFailed) else _pydantic_errors(exc)
+        context = _form_context(
+            entry,
+            action=f"/connectors/new/{entry.key}",
+            name=name,
+            tags=tags,
+            config=config,
+            errors=errors,
+        )
+        # 200: a form shown again with its messages is a successful answer for the browser.
+        return render(request, "connector/_form.html", context)
+    headers = toast_header(
+        f"{created.name} added. It is inactive until you activate it.", close_modal=True
+    )
+    headers["HX-Location"] = (
+        f'{{"path": "{ui_prefix(request)}/connectors/installed", "target": "#main"}}'
+    )
+    return Response(status_code=200, headers=headers)
+
+
+@router.get("/connectors/{connector_id}/edit")
+async def edit_form(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> Response:
+    request.state.page = page
+    connector = await service.read(page.scope, connector_id)
+    entry = await catalog_service.entry_by_id_or_key(page.scope.session, connector.catalog_key)
+    context = _form_context(
+        entry, action=f"/connectors/{connector.id}/edit", name=connector.name, tags=connector.tags,
+        config=connector.config, connector=connector,
+    )  # fmt: skip
+    return render(request, "connector/_form.html", context)
+
+
+@router.get("/connectors/{connector_id}/secret/{field}")
+async def secret_input(
+    request: Request, page: PageAdmin, connector_id: uuid.UUID, field: str
+) -> Response:
+    """The input that replaces a stored secret ("Update secret"): empty, never prefilled."""
+    request.state.page = page
+    connector = await service.read(page.scope, connector_id)
+    entry = await catalog_service.entry_by_id_or_key(page.scope.session, connector.catalog_key)
+    auth_field = next((f for f in entry.auth_fields if f["name"] == field), None)
+    if auth_field is None:
+        raise ValidationFailed({f"auth.{field}": ["Unknown auth field."]})
+    return render(request, "connector/_secret_input.html", {"field": auth_field})
+
+
+@router.post("/connectors/{connector_id}/edit")
+async def update(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> Response:
+    request.state.page = page
+    current = await service.read(page.scope, connector_id)
+    entry = await catalog_service.entry_by_id_or_key(page.scope.session, current.catalog_key)
+    form = await request.form()
+    fields = {key: form.getlist(key) for key in form}  # type: ignore[misc]
+    name, tags = str(form.get("name", "")), _tags(str(form.get("tags", "")))
+    config = form_to_instance(entry.default_config_schema, fields, "config")
+    auth = editable_secrets(fields, [f["name"] for f in entry.auth_fields])
+    try:
+        body = ConnectorPatch(name=name, config=config, auth=auth or None, tags=tags)
+        updated = await service.edit(page.scope, page.box, connector_id, body)
+    except (ValidationFailed, ValidationError) as exc:
+        errors = exc.errors if isinstance(exc, ValidationFailed) else _pydantic_errors(exc)
+        context = _form_context(
+            entry, action=f"/connectors/{connector_id}/edit", name=name, tags=tags, config=config,
+            connector=current, errors=errors,
+        )  # fmt: skip
+        return render(request, "connector/_form.html", context)
+    return render(
+        request, "connector/_card_oob.html", {"c": updated, "can_edit": True},
+        headers=toast_header(f"{updated.name} saved."),
+    )  # fmt: skip
+
+
+@router.post("/connectors/{connector_id}/status")
+async def set_status(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> Response:
+    request.state.page = page
+    form = await request.form()
+    try:
+        wanted = ConnectorStatus(str(form.get("status", "")))
+    except ValueError:
+        raise ValidationFailed({"status": ["Must be one of: inactive, active, error."]}) from None
+    updated = await service.edit(page.scope, page.box, connector_id, ConnectorPatch(status=wanted))
+    if updated.warnings:
+        headers = toast_header(" ".join(updated.warnings), "warning")
+    else:
+        headers = toast_header(f"{updated.name} is now {updated.status.value}.")
+    return render(
+        request, "connector/_installed_card.html", {"c": updated, "can_edit": True}, headers=headers
+    )
+
+
+@router.post("/connectors/{connector_id}/delete")
+async def delete(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> Response:
+    connector = await service.read(page.scope, connector_id)
+    await service.delete(page.scope, connector_id)
+    return Response(status_code=200, headers=toast_header(f"{connector.name} deleted."))

@@ -1,0 +1,74 @@
+"""Members settings page: the same tenant service as /api/members."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from fastapi.responses import Response
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from connectorhub.auth.dependencies import PageOwner, PageViewer
+from connectorhub.exceptions import HubError
+from connectorhub.tenant import service
+from connectorhub.tenant.models import Role
+from connectorhub.web.routing import page_router
+from connectorhub.web.templating import hx_target, render, toast_header
+
+router = page_router()
+_email = TypeAdapter(EmailStr)
+
+
+async def _members(request: Request, page: PageViewer, **extra: Any) -> Response:
+    request.state.page = page
+    context = {
+        "section": "members", "members": await service.list_members(page.scope), "roles": [r.value for r in Role],
+        "is_owner": page.principal.effective_role.at_least(Role.owner), **extra,
+    }  # fmt: skip
+    template = (
+        "settings/_members.html" if hx_target(request) == "members" else "settings/members.html"
+    )
+    headers = toast_header(extra["toast"]) if extra.get("toast") else None
+    return render(request, template, context, headers=headers)
+
+
+@router.get("/settings/members")
+async def members_page(request: Request, page: PageViewer) -> Response:
+    return await _members(request, page)
+
+
+@router.post("/settings/members")
+async def invite(
+    request: Request,
+    page: PageOwner,
+    email: Annotated[str, Form(max_length=320)],
+    role: Annotated[Role, Form()],
+) -> Response:
+    try:
+        invited = await service.invite_member(page.scope, _email.validate_python(email), role)
+    except ValidationError:
+        return await _members(request, page, error=f"{email!r} is not a valid email address.")
+    except HubError as exc:  # e.g. already a member: shown in place, the list unchanged
+        return await _members(request, page, error=exc.message)
+    return await _members(request, page, invited=invited, toast=f"{invited.email} invited.")
+
+
+@router.post("/settings/members/{user_id}/role")
+async def change_role(
+    request: Request, page: PageOwner, user_id: uuid.UUID, role: Annotated[Role, Form()]
+) -> Response:
+    try:
+        changed = await service.change_role(page.scope, user_id, role)
+    except HubError as exc:
+        return await _members(request, page, error=exc.message)
+    return await _members(request, page, toast=f"{changed.email} is now {changed.role.value}.")
+
+
+@router.post("/settings/members/{user_id}/remove")
+async def remove(request: Request, page: PageOwner, user_id: uuid.UUID) -> Response:
+    try:
+        await service.remove_member(page.scope, user_id)
+    except HubError as exc:
+        return await _members(request, page, error=exc.message)
+    return await _members(request, page, toast="Member removed.")

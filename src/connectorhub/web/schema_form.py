@@ -1,0 +1,81 @@
+"""Between HTML forms and JSON Schema: field names are JSON paths (`config.post_defaults.x`), so the
+service's error map keys land on the inputs that caused them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+FALSE_VALUES = {"", "false", "off", "0", "no"}
+
+
+def _coerce(raw: str, kind: str | None) -> Any:
+    """A typed value where the text allows; otherwise the text, so validation names the problem."""
+    if kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if kind == "number":
+        try:
+            return float(raw) if any(c in raw for c in ".eE") else int(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _kind(schema: Mapping[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind is None and "enum" in schema:
+        return "string"
+    return kind
+
+
+def form_to_instance(
+    schema: Mapping[str, Any], form: Mapping[str, Sequence[str]], prefix: str
+) -> dict[str, Any]:
+    """Build the object `schema` describes from form fields named `<prefix>.<property>…`.
+
+    Empty optional fields are left out (the schema's defaults apply later); arrays of scalars come
+    from a textarea, one item per line; booleans from a checkbox paired with a hidden "false".
+    """
+    result: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        path = f"{prefix}.{name}"
+        kind = _kind(prop)
+        if kind == "object" and "properties" in prop:
+            nested = form_to_instance(prop, form, path)
+            if nested:
+                result[name] = nested
+            continue
+        values = form.get(path)
+        if values is None:
+            continue
+        if kind == "boolean":
+            result[name] = values[-1].strip().lower() not in FALSE_VALUES
+        elif kind == "array":
+            item_kind = _kind(prop.get("items") or {})
+            lines = [line.strip() for value in values for line in value.splitlines()]
+            items = [_coerce(line, item_kind) for line in lines if line]
+            if items:
+                result[name] = items
+        elif kind == "object":
+            continue  # free-form objects (e.g. header maps) are not editable as form fields
+        else:
+            raw = values[-1].strip()
+            if raw != "":
+                result[name] = _coerce(raw, kind)
+    return result
+
+
+def editable_secrets(
+    form: Mapping[str, Sequence[str]], field_names: Sequence[str]
+) -> dict[str, str]:
+    """Auth values sent by the form. A field that was not sent, or sent empty, keeps its value."""
+    return {
+        name: form[f"auth.{name}"][-1]
+        for name in field_names
+        if f"auth.{name}" in form and form[f"auth.{name}"][-1] != ""
+    }

@@ -1,0 +1,52 @@
+// Small glue for the server-rendered UI: toasts, modals, auto-submitting selects.
+(function () {
+  "use strict";
+
+  function showToast(level, message) {
+    var stack = document.getElementById("toasts");
+    if (!stack) return;
+    var alert = document.createElement("div");
+    alert.className = "alert alert-" + (level || "info") + " alert-dismissible";
+    alert.setAttribute("role", level === "danger" ? "alert" : "status");
+    var text = document.createElement("div");
+    text.textContent = message;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close";
+    close.setAttribute("aria-label", "Close");
+    close.addEventListener("click", function () { alert.remove(); });
+    alert.appendChild(text);
+    alert.appendChild(close);
+    stack.appendChild(alert);
+    setTimeout(function () { alert.remove(); }, level === "danger" ? 10000 : 5000);
+  }
+
+  function closeModal() {
+    var modal = document.getElementById("modal");
+    if (modal) modal.innerHTML = "";
+    document.body.classList.remove("modal-open");
+  }
+  window.connectorhub = { showToast: showToast, closeModal: closeModal };
+
+  document.addEventListener("toast", function (event) {
+    showToast(event.detail.level, event.detail.message);
+  });
+  document.addEventListener("closeModal", closeModal);
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-close-modal]");
+    if (target) { event.preventDefault(); closeModal(); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeModal();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "modal") {
+      document.body.classList.add("modal-open");
+      var first = event.detail.target.querySelector("input:not([type=hidden]), select, textarea, button");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+  });
+})();

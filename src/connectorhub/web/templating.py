@@ -1,0 +1,71 @@
+"""Jinja rendering for pages: full page, or only the fragment an HTMX request targets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def ui_prefix(request: Request) -> str:
+    return request.scope.get("root_path", "") + getattr(request.app.state, "ui_prefix", "")
+
+
+def _url(request: Request, path: str) -> str:
+    return ui_prefix(request) + path
+
+
+def is_htmx(request: Request) -> bool:
+    # A history restore wants the whole page back, not a fragment.
+    return (
+        request.headers.get("hx-request") == "true"
+        and "hx-history-restore-request" not in request.headers
+    )
+
+
+def hx_target(request: Request) -> str | None:
+    return request.headers.get("hx-target") if is_htmx(request) else None
+
+
+def toast_header(
+    message: str, level: str = "success", *, close_modal: bool = False
+) -> dict[str, str]:
+    """An HX-Trigger header that makes the page show a toast (and close the open modal)."""
+    events: dict[str, Any] = {"toast": {"level": level, "message": message}}
+    if close_modal:
+        events["closeModal"] = True
+    return {"HX-Trigger": json.dumps(events)}
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    page = getattr(request.state, "page", None)
+    values = {
+        "request": request,
+        "url": lambda path: _url(request, path),
+        "static": lambda path: _url(request, "/static/" + path),
+        "page": page,
+        "principal": page.principal if page else None,
+        "csrf_token": page.csrf_token if page else getattr(request.state, "csrf_token", ""),
+        "htmx": is_htmx(request),
+        "hx_target": hx_target(request),
+        **(context or {}),
+    }
+    return templates.TemplateResponse(
+        request, template, values, status_code=status_code, headers=headers
+    )
