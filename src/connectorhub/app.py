@@ -93,6 +93,9 @@ def include_connectors(host: FastAPI, hub: Hub, prefix: str = "", *, pages: bool
     host.state.ui_prefix = prefix
     host.include_router(api_router(), prefix=f"{prefix}/api")
     if pages:
+        from connectorhub.auth.sessions import LoginThrottle
+
+        host.state.login_throttle = LoginThrottle()
         host.include_router(pages_router(), prefix=prefix)
         host.mount(
             f"{prefix}/static", StaticFiles(directory=STATIC_DIR), name="connectorhub-static"

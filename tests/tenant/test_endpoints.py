@@ -43,7 +43,9 @@ async def test_change_role_and_remove(client, workspace):
     assert (await client.delete(url, headers=workspace.owner.headers)).status_code == 204
     # A removed member's token no longer opens the workspace, not even after being re-added.
     assert (await client.get("/api/installed", headers=member.headers)).status_code == 401
-    readded = await client.post("/api/members", json={"email": member.email}, headers=workspace.owner.headers)
+    readded = await client.post(
+        "/api/members", json={"email": member.email}, headers=workspace.owner.headers
+    )
     assert readded.status_code == 201
     assert (await client.get("/api/installed", headers=member.headers)).status_code == 401
 

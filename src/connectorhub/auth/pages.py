@@ -18,7 +18,10 @@ from connectorhub.web.templating import hx_target, render, toast_header, ui_pref
 
 router = page_router()
 LOGIN_CSRF_COOKIE = "chub_login_csrf"
-throttle = sessions.LoginThrottle()
+
+
+def _throttle(request: Request) -> sessions.LoginThrottle:
+    return request.app.state.login_throttle
 
 
 def _secure(request: Request) -> bool:
@@ -84,14 +87,14 @@ async def login(
         raise CsrfRejected()
     keys = (f"email:{email.lower()}", f"ip:{request.client.host if request.client else '?'}")
     try:
-        throttle.check(*keys)
+        _throttle(request).check(*keys)
     except TooManyRequests as exc:
         return _login_page(request, email=email, error=exc.message, next_url=next, status_code=429)
     user = await sessions.check_password(session, email, password)
     if user is None:
-        throttle.failed(*keys)
+        _throttle(request).failed(*keys)
         return _login_page(request, email=email, error="Wrong email or password.", next_url=next)
-    throttle.succeeded(*keys)
+    _throttle(request).succeeded(*keys)
     _, token = await sessions.open_session(session, user)
     response = RedirectResponse(_safe_next(request, next), status_code=303)
     response.set_cookie(
