@@ -60,7 +60,14 @@ async def open_page(browser, width: int = 1280, height: int = 900) -> Watched:
     context = await browser.new_context(viewport={"width": width, "height": height})
     page = await context.new_page()
     watched = Watched(page=page)
-    page.on("console", lambda m: watched.problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda m: (
+            watched.problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: watched.problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: watched.problems.append(f"request failed: {r.url}"))
     page.on("dialog", lambda d: d.accept())
@@ -85,7 +92,9 @@ def add_user(server: LiveServer, email: str, role: str, password: str = "e2e pas
     return password
 
 
-async def sign_in(tab: Watched, server: LiveServer, email: str | None = None, password: str | None = None) -> None:
+async def sign_in(
+    tab: Watched, server: LiveServer, email: str | None = None, password: str | None = None
+) -> None:
     page = tab.page
     await page.goto(f"{server.url}/login")  # type: ignore[attr-defined]
     await page.fill("#email", email or server.email)  # type: ignore[attr-defined]

@@ -40,10 +40,14 @@ async def test_catalog_cards_render_with_seed_data(tab, server):
     assert await page.locator("table").count() == 0  # cards, never a table
     await tab.screenshot("catalog")
     await page.fill("#catalog-search", "word")
-    await page.wait_for_function("document.querySelectorAll('[data-testid=catalog-card]').length === 1")
+    await page.wait_for_function(
+        "document.querySelectorAll('[data-testid=catalog-card]').length === 1"
+    )
     await page.select_option("#catalog-category", "Social")
     await page.fill("#catalog-search", "")
-    await page.wait_for_function("document.querySelectorAll('[data-testid=catalog-card]').length === 2")
+    await page.wait_for_function(
+        "document.querySelectorAll('[data-testid=catalog-card]').length === 2"
+    )
     assert "category=Social" in page.url
 
 
@@ -75,10 +79,15 @@ async def test_schema_error_shows_inline_and_nothing_is_saved(tab, server):
     error = page.locator("[data-error-for='config.base_url']")
     await error.wait_for()
     assert await error.inner_text() == "Must be a valid uri."
-    assert await page.locator("[data-error-for='config.site_label']").inner_text() == "Must be at least 2 characters."
+    assert (
+        await page.locator("[data-error-for='config.site_label']").inner_text()
+        == "Must be at least 2 characters."
+    )
     assert await page.input_value("#f-config-base_url") == "not a url"  # what was typed is kept
     await tab.screenshot("form-inline-errors")
-    listed = httpx.get(f"{server.url}/api/installed", params={"search": name}, headers=server.headers).json()
+    listed = httpx.get(
+        f"{server.url}/api/installed", params={"search": name}, headers=server.headers
+    ).json()
     assert listed["total"] == 0
 
 
@@ -100,7 +109,9 @@ async def test_edit_keeps_secrets_masked_and_update_secret_replaces_it(tab, serv
     await page.wait_for_selector("#modal .modal", state="detached")
     await page.wait_for_selector("#toasts .alert-success")
     assert "a-brand-new-password" not in await page.content()
-    connector = httpx.get(f"{server.url}/api/installed", params={"search": name}, headers=server.headers).json()["items"][0]
+    connector = httpx.get(
+        f"{server.url}/api/installed", params={"search": name}, headers=server.headers
+    ).json()["items"][0]
     assert connector["config"]["site_label"] == "Renamed blog"
     assert connector["auth"] == {"password": "********", "username": "********"}
 
@@ -112,11 +123,15 @@ async def test_activate_and_deactivate_update_the_card_in_place(tab, server):
     await _add_wordpress(page, name)
     card = page.locator(f"[data-testid=installed-card][data-name='{name}']")
     await card.get_by_role("button", name=f"Activate {name}").click()
-    await page.wait_for_selector(f"[data-testid=installed-card][data-name='{name}'][data-status=active]")
+    await page.wait_for_selector(
+        f"[data-testid=installed-card][data-name='{name}'][data-status=active]"
+    )
     assert await card.locator("[data-testid=status-badge]").inner_text() == "active"
     await tab.screenshot("card-active")
     await card.get_by_role("button", name=f"Deactivate {name}").click()
-    await page.wait_for_selector(f"[data-testid=installed-card][data-name='{name}'][data-status=inactive]")
+    await page.wait_for_selector(
+        f"[data-testid=installed-card][data-name='{name}'][data-status=inactive]"
+    )
 
 
 async def test_delete_with_confirmation_removes_the_card(tab, server):
@@ -124,9 +139,17 @@ async def test_delete_with_confirmation_removes_the_card(tab, server):
     page = tab.page
     name = _unique("Doomed")
     await _add_wordpress(page, name)
-    await page.locator(f"[data-testid=installed-card][data-name='{name}']").get_by_role("button", name=f"Delete {name}").click()
-    await page.wait_for_selector(f"[data-testid=installed-card][data-name='{name}']", state="detached")
-    listed = httpx.get(f"{server.url}/api/installed", params={"search": name}, headers=server.headers).json()
+    await (
+        page.locator(f"[data-testid=installed-card][data-name='{name}']")
+        .get_by_role("button", name=f"Delete {name}")
+        .click()
+    )
+    await page.wait_for_selector(
+        f"[data-testid=installed-card][data-name='{name}']", state="detached"
+    )
+    listed = httpx.get(
+        f"{server.url}/api/installed", params={"search": name}, headers=server.headers
+    ).json()
     assert listed["total"] == 0
 
 
@@ -154,7 +177,9 @@ async def test_viewer_sees_no_mutating_controls_and_a_forged_post_is_refused(tab
         target["id"],
     )
     assert status == 403
-    tab.problems[:] = [p for p in tab.problems if "403" not in p]  # the refusal itself is logged by Chromium
+    tab.problems[:] = [
+        p for p in tab.problems if "403" not in p
+    ]  # the refusal itself is logged by Chromium
     still = httpx.get(f"{server.url}/api/installed/{target['id']}", headers=server.headers)
     assert still.status_code == 200
 
@@ -175,7 +200,13 @@ async def test_tabs_switch_without_reload_and_history_works(tab, server):
 
 async def test_no_console_errors_on_any_page(tab, server):
     await sign_in(tab, server)
-    for path in ["/connectors/catalog", "/connectors/installed", "/settings/members", "/settings/tokens", "/login"]:
+    for path in [
+        "/connectors/catalog",
+        "/connectors/installed",
+        "/settings/members",
+        "/settings/tokens",
+        "/login",
+    ]:
         await tab.page.goto(f"{server.url}{path}")
         await tab.page.wait_for_load_state("networkidle")
     await tab.page.goto(f"{server.url}/settings/members")
@@ -207,9 +238,14 @@ async def test_usable_on_a_390px_phone_screen(browser, server):
     phone = await open_page(browser, width=390, height=844)
     try:
         await sign_in(phone, server)
-        for path, shot in [("/connectors/catalog", "phone-catalog"), ("/connectors/installed", "phone-installed")]:
+        for path, shot in [
+            ("/connectors/catalog", "phone-catalog"),
+            ("/connectors/installed", "phone-installed"),
+        ]:
             await phone.page.goto(f"{server.url}{path}")
-            overflow = await phone.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            overflow = await phone.page.evaluate(
+                "document.documentElement.scrollWidth - window.innerWidth"
+            )
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
             await phone.screenshot(shot)
         await phone.page.click("[data-testid=add-connector]")
