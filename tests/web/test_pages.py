@@ -310,3 +310,53 @@ async def test_switch_workspace_and_sign_out(
     out = await browser.post("/logout", data={"csrf_token": owner_csrf})
     assert out.status_code == 303
     assert (await browser.get("/connectors/catalog")).status_code == 303
+
+
+async def test_owner_changes_roles_and_removes_members_from_the_page(
+    browser, owner_csrf, workspace
+):
+    member = await workspace.member(Role.member)
+    changed = await browser.post(
+        f"/settings/members/{member.user_id}/role",
+        data={"role": "admin"},
+        headers=hx(owner_csrf, "members"),
+    )
+    assert changed.status_code == 200 and "is now admin" in changed.headers["HX-Trigger"]
+    last_owner = await browser.post(
+        f"/settings/members/{workspace.owner.user_id}/role",
+        data={"role": "viewer"},
+        headers=hx(owner_csrf, "members"),
+    )
+    assert "at least one owner" in last_owner.text  # shown in place; nothing changed
+    removed = await browser.post(
+        f"/settings/members/{member.user_id}/remove", headers=hx(owner_csrf, "members")
+    )
+    assert member.email not in removed.text
+
+
+async def test_members_page_actions_are_owner_only(app, workspace):
+    admin = await workspace.member(Role.admin)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+        csrf = await sign_in(browser, admin)
+        page = await browser.get("/settings/members")
+        assert "invite-form" not in page.text and "/remove" not in page.text
+        forged = await browser.post(
+            f"/settings/members/{workspace.owner.user_id}/remove", headers=hx(csrf, "members")
+        )
+        assert forged.status_code == 403
+
+
+async def test_revoke_a_token_from_the_page(browser, owner_csrf, client, workspace):
+    created = (
+        await client.post(
+            "/api/tokens", json={"name": "to-revoke"}, headers=workspace.owner.headers
+        )
+    ).json()
+    response = await browser.post(
+        f"/settings/tokens/{created['id']}/revoke", headers=hx(owner_csrf, "tokens")
+    )
+    assert response.status_code == 200 and "to-revoke" not in response.text
+    assert (
+        await client.get("/api/me", headers={"Authorization": f"Bearer {created['token']}"})
+    ).status_code == 401
