@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         description="Production only: start even if the database role is a superuser or bypasses "
         "row-level security (not recommended).",
     )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Mark the session cookie Secure. Default: on in production, else only for "
+        "requests that arrive over https (set true behind a TLS-terminating proxy).",
+    )
     log_level: str = Field("INFO", description="Log level.")
 
     @model_validator(mode="after")

@@ -48,7 +48,7 @@ async def test_validate_config(client, workspace):
     )
     assert bad.status_code == 400
     assert bad.json()["errors"] == {
-        "config.base_url": ["Must be a valid uri."],
+        "config.base_url": ["Must be a full URL, such as https://example.com."],
         "config.site_label": ["Must be at least 2 characters."],
     }
     unknown = await client.post(

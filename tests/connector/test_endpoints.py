@@ -74,7 +74,7 @@ async def test_schema_invalid_config_is_400_with_error_map(client, workspace):
     response = await client.post("/api/connectors", json=body, headers=workspace.owner.headers)
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert errors["config.base_url"] == ["Must be a valid uri."]
+    assert errors["config.base_url"] == ["Must be a full URL, such as https://example.com."]
     assert errors["config.site_label"] == ["Must be at least 2 characters."]
     assert errors["config.default_status"] == ["Must be one of: draft, publish."]
     assert errors["config.extra"] == ["Unknown field."]

@@ -97,3 +97,27 @@ async def test_rotation_reseals_everything_and_retires_the_old_key(
         hub.box = SecretBox(Keyring(tuple(new_ring.keys[-1:]) + tuple(original_box.keyring.keys)))
         await rotate(hub.sessionmaker, hub.box)
         hub.box = original_box
+
+
+async def test_rotation_keeps_a_key_that_still_seals_a_row(hub, client, workspace, monkeypatch):
+    """A row written under the old key during rotation (by a process without the new key) keeps
+    that key alive: it is reported, not retired, so removing it cannot lose the secret."""
+    import connectorhub.credential.keys as keys_module
+
+    stale = await create(client, workspace, twitter("Written meanwhile"))
+    real_reseal = keys_module.reseal
+    monkeypatch.setattr(
+        keys_module,
+        "reseal",
+        lambda box, **kw: None if str(kw["row_id"]) == stale["id"] else real_reseal(box, **kw),
+    )
+    old_key = hub.box.keyring.active_key_id
+    rotated = SecretBox(Keyring.parse(hub.box.keyring.format() + f",kstale:{generate_key()}"))
+    report = await rotate(hub.sessionmaker, rotated)
+    assert report.keys_still_in_use.get(old_key, 0) >= 1
+    assert old_key not in report.retired_keys
+    monkeypatch.setattr(keys_module, "reseal", real_reseal)
+    # Back to the shared test key for the other tests.
+    await rotate(
+        hub.sessionmaker, SecretBox(Keyring((rotated.keyring.keys[-1], *hub.box.keyring.keys)))
+    )

@@ -78,7 +78,7 @@ async def test_schema_error_shows_inline_and_nothing_is_saved(tab, server):
     await page.click("[data-testid=connector-form] button[type=submit]")
     error = page.locator("[data-error-for='config.base_url']")
     await error.wait_for()
-    assert await error.inner_text() == "Must be a valid uri."
+    assert await error.inner_text() == "Must be a full URL, such as https://example.com."
     assert (
         await page.locator("[data-error-for='config.site_label']").inner_text()
         == "Must be at least 2 characters."

@@ -53,3 +53,29 @@ async def test_guard_keeps_the_body_for_the_handler(client, workspace):
     body = {"catalog_key": "http", "name": "fine", "config": {"base_url": "https://a.example"}}
     response = await client.post("/api/connectors", json=body, headers=workspace.owner.headers)
     assert response.status_code == 201
+
+
+async def test_guard_ignores_content_type_case_and_catches_surrogates(client, workspace):
+    import json
+
+    headers = {**workspace.owner.headers, "Content-Type": "application/JSON"}
+    nul = json.dumps(
+        {"catalog_key": "http", "name": "a\u0000b", "config": {"base_url": "https://a.example"}}
+    )
+    assert (await client.post("/api/connectors", content=nul, headers=headers)).status_code == 422
+    surrogate = '{"catalog_key": "http", "name": "s", "config": {"base_url": "https://a.example", "default_headers": {"X-A": "\\ud800"}}}'
+    assert (
+        await client.post("/api/connectors", content=surrogate, headers=headers)
+    ).status_code == 422
+    deep = "[" * 100_000 + "]" * 100_000
+    assert (
+        await client.post("/api/validate-config", content=deep, headers=headers)
+    ).status_code == 422
+
+
+async def test_catalog_category_is_matched_literally(client, workspace):
+    for category in ["So%\\", "%", "Soc_al"]:
+        response = await client.get(
+            "/api/catalog", params={"category": category}, headers=workspace.owner.headers
+        )
+        assert response.status_code == 200 and response.json()["total"] == 0

@@ -30,7 +30,7 @@ def test_errors_are_keyed_by_path_with_friendly_messages():
         prefix="config",
     )
     assert errors == {
-        "config.url": ["Must be a valid uri."],
+        "config.url": ["Must be a full URL, such as https://example.com."],
         "config.name": ["This field is required."],
         "config.port": ["Must be at least 1."],
         "config.mode": ["Must be one of: a, b."],

@@ -139,7 +139,10 @@ async def test_add_flow_shows_errors_inline_and_saves_nothing(
         "/connectors/new/wordpress", data=bad, headers=hx(owner_csrf, "modal")
     )
     assert response.status_code == 200
-    assert 'data-error-for="config.base_url">Must be a valid uri.' in response.text
+    assert (
+        'data-error-for="config.base_url">Must be a full URL, such as https://example.com.'
+        in response.text
+    )
     assert 'data-error-for="config.site_label">Must be at least 2 characters.' in response.text
     assert 'value="not a url"' in response.text  # what the user typed is kept…
     assert SECRET not in response.text  # …but a secret is never sent back
@@ -360,3 +363,101 @@ async def test_revoke_a_token_from_the_page(browser, owner_csrf, client, workspa
     assert (
         await client.get("/api/me", headers={"Authorization": f"Bearer {created['token']}"})
     ).status_code == 401
+
+
+async def test_non_ascii_csrf_is_refused_not_a_500(browser, owner_csrf, workspace):
+    form = await browser.get("/login")
+    assert form.status_code == 200
+    login = await browser.post(
+        "/login", data={"email": "x@example.com", "password": "x", "csrf_token": "é"}
+    )
+    assert login.status_code == 403
+    forged = await browser.post(
+        "/connectors/new/http",
+        data={"name": "x"},
+        headers={"HX-Request": "true", "X-CSRF-Token": b"\xe9"},
+    )
+    assert forged.status_code == 403
+
+
+async def test_a_refused_edit_changes_nothing(browser, owner_csrf, client, workspace):
+    """The form is shown again with its errors (200), and the rename it carried is not saved."""
+    created = await create(client, workspace, twitter("Keep my name"))
+    await client.patch(
+        f"/api/connectors/{created['id']}",
+        json={"status": "active"},
+        headers=workspace.owner.headers,
+    )
+    response = await browser.post(
+        f"/connectors/{created['id']}/edit",
+        data={"name": "Renamed", "config.account_label": "x"},  # too short: refused
+        headers=hx(owner_csrf, "modal"),
+    )
+    assert response.status_code == 200 and "data-error-for" in response.text
+    again = (
+        await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)
+    ).json()
+    assert again["name"] == "Keep my name" and again["config"]["account_label"] == "brand"
+
+
+async def test_ui_edit_keeps_settings_the_form_cannot_show_and_edits_header_maps(
+    browser, owner_csrf, client, workspace
+):
+    body = {"catalog_key": "http", "name": "Headers API",
+            "config": {"base_url": "https://api.example.com", "default_headers": {"X-Env": "prod"}}}  # fmt: skip
+    created = await create(client, workspace, body)
+    edit = await browser.get(f"/connectors/{created['id']}/edit", headers=hx(target="modal"))
+    assert "X-Env: prod" in edit.text
+    saved = await browser.post(
+        f"/connectors/{created['id']}/edit",
+        data={"name": "Headers API", "config.base_url": "https://api.example.com", "config.timeout_seconds": "45",
+              "config.default_headers": "X-Env: prod\nX-Team: data"},
+        headers=hx(owner_csrf, "modal"),
+    )  # fmt: skip
+    assert saved.status_code == 200
+    config = (
+        await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)
+    ).json()["config"]
+    assert (
+        config["default_headers"] == {"X-Env": "prod", "X-Team": "data"}
+        and config["timeout_seconds"] == 45
+    )
+
+
+async def test_failed_create_keeps_the_username_but_never_echoes_the_password(browser, owner_csrf):
+    bad = {
+        "name": "Blog",
+        "config.base_url": "nope",
+        "config.site_label": "Blog",
+        "auth.username": "editor",
+        "auth.password": SECRET,
+    }
+    response = await browser.post(
+        "/connectors/new/wordpress", data=bad, headers=hx(owner_csrf, "modal")
+    )
+    assert 'value="editor"' in response.text and SECRET not in response.text
+    assert 'data-testid="secrets-dropped"' in response.text
+
+
+async def test_removed_member_is_signed_out_of_every_browser(app, client, workspace):
+    member = await workspace.member(Role.member)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+        await sign_in(browser, member)
+        await client.delete(f"/api/members/{member.user_id}", headers=workspace.owner.headers)
+        await client.post(
+            "/api/members",
+            json={"email": member.email, "role": "member"},
+            headers=workspace.owner.headers,
+        )
+        assert (
+            await browser.get("/connectors/catalog")
+        ).status_code == 303  # the old session does not revive
+
+
+async def test_non_admins_list_only_their_own_tokens(client, workspace):
+    viewer = await workspace.member(Role.viewer)
+    listed = (await client.get("/api/tokens", headers=viewer.headers)).json()
+    assert {t["user_id"] for t in listed} == {str(viewer.user_id)}
+    own = listed[0]["id"]
+    assert (await client.delete(f"/api/tokens/{own}", headers=viewer.headers)).status_code == 204

@@ -50,9 +50,9 @@ class AuthContext:
 
 
 async def _principal_from_token(
-    session: AsyncSession, token: str
+    session: AsyncSession, token: str, *, read_only: bool
 ) -> tuple[Principal, WorkspaceScope]:
-    found = await resolve_token(session, token)
+    found = await resolve_token(session, token, read_only=read_only)
     if found is None:
         raise NotAuthenticated("invalid, expired or revoked token")
     row, user, role = found
@@ -77,7 +77,9 @@ async def _auth_context(
 ) -> AuthContext:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
-    principal, scope = await _principal_from_token(session, credentials.credentials)
+    principal, scope = await _principal_from_token(
+        session, credentials.credentials, read_only=request.method in {"GET", "HEAD", "OPTIONS"}
+    )
     request.state.principal = principal
     return AuthContext(principal=principal, scope=scope, box=box)
 
@@ -129,7 +131,9 @@ async def _page_context(request: Request, session: DbSession, box: Box) -> PageC
         raise LoginRequired()
     if request.method in UNSAFE_METHODS:
         presented = await _csrf_presented(request)
-        if not presented or not secrets.compare_digest(presented, web_session.csrf_token):
+        if not presented or not secrets.compare_digest(
+            presented.encode(), web_session.csrf_token.encode()
+        ):
             raise CsrfRejected()
     scope = await WorkspaceScope.open(
         session, web_session.tenant_id, actor=str(web_session.user_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import status
+from fastapi import Response, status
 
 from connectorhub.auth import service
 from connectorhub.auth.dependencies import MemberContext, ViewerContext
@@ -23,23 +23,26 @@ async def me(context: ViewerContext) -> MeRead:
 
 @router.get("/tokens", response_model=list[ApiTokenRead])
 async def list_tokens(context: ViewerContext):
-    return await service.list_tokens(context.scope)
+    return await service.list_tokens(context.scope, context.principal)
 
 
 @router.post("/tokens", response_model=ApiTokenCreated, status_code=status.HTTP_201_CREATED)
-async def create_token(body: ApiTokenCreate, context: MemberContext) -> ApiTokenCreated:
+async def create_token(
+    body: ApiTokenCreate, context: MemberContext, response: Response
+) -> ApiTokenCreated:
     """A token for the caller in this workspace. Its value is in this response only."""
     scopes = [s.value for s in body.scopes]
-    if "write" not in context.principal.scopes:  # a read-only token cannot mint a writer
-        scopes = ["read"]
     row, token = await service.issue_token(
         context.scope, context.principal.user_id, body.name, scopes, body.expires_in_days
     )
-    return ApiTokenCreated.model_validate(
+    created = ApiTokenCreated.model_validate(
         {**ApiTokenRead.model_validate(row).model_dump(), "token": token}
     )
+    response.headers["Cache-Control"] = "no-store"
+    return created
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}})
-async def revoke_token(token_id: uuid.UUID, context: MemberContext) -> None:
+async def revoke_token(token_id: uuid.UUID, context: ViewerContext) -> None:
+    """Revoke a token: your own, or (admins) any of the workspace."""
     await service.revoke_token(context.scope, context.principal, token_id)

@@ -25,7 +25,10 @@ def _throttle(request: Request) -> sessions.LoginThrottle:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    settings = request.app.state.hub.settings
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return settings.env == "production" or request.url.scheme == "https"
 
 
 def _safe_next(request: Request, target: str | None) -> str:
@@ -83,7 +86,7 @@ async def login(
     next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+    if not cookie or not secrets.compare_digest(cookie.encode(), csrf_token.encode()):
         raise CsrfRejected()
     keys = (f"email:{email.lower()}", f"ip:{request.client.host if request.client else '?'}")
     try:
@@ -137,7 +140,7 @@ async def _tokens(request: Request, page: PageViewer, **extra: object) -> Respon
 
     request.state.page = page
     context = {
-        "section": "tokens", "tokens": await auth_service.list_tokens(page.scope),
+        "section": "tokens", "tokens": await auth_service.list_tokens(page.scope, page.principal),
         "can_create": page.principal.effective_role.at_least(Role.member),
         "is_admin": page.principal.effective_role.at_least(Role.admin), **extra,
     }  # fmt: skip
@@ -175,7 +178,9 @@ async def create_token(
         page.scope, page.principal.user_id, name, scopes, days
     )
     created = {"name": row.name, "token": token}
-    return await _tokens(request, page, created=created, toast=f"Token {row.name} created.")
+    response = await _tokens(request, page, created=created, toast=f"Token {row.name} created.")
+    response.headers["Cache-Control"] = "no-store"  # the token itself is in this page, once
+    return response
 
 
 @router.post("/settings/tokens/{token_id}/revoke")

@@ -39,9 +39,6 @@ class TokenLookup:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def by_hash(self, token_hash: str) -> ApiToken | None:
-        return await self.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
-
     async def with_member(self, token_hash: str) -> tuple[ApiToken, User, str] | None:
         """The token, its user, and the user's role in the token's own workspace — one query.
 
@@ -83,6 +80,12 @@ class WebSessionRepository:
         return await self.session.scalar(
             select(WebSession).where(WebSession.token_hash == token_hash)
         )
+
+    async def delete_for(self, user_id: uuid.UUID, tenant_id: str) -> None:
+        statement = delete(WebSession).where(
+            WebSession.user_id == user_id, WebSession.tenant_id == tenant_id
+        )
+        await self.session.execute(statement)
 
     async def delete_by_hash(self, token_hash: str) -> None:
         await self.session.execute(delete(WebSession).where(WebSession.token_hash == token_hash))

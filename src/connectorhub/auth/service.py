@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectorhub.audit import service as audit
 from connectorhub.auth.models import ApiToken, User
 from connectorhub.auth.passwords import hash_password
-from connectorhub.auth.repository import ApiTokenRepository, TokenLookup, UserRepository
+from connectorhub.auth.repository import (
+    ApiTokenRepository,
+    TokenLookup,
+    UserRepository,
+    WebSessionRepository,
+)
 from connectorhub.exceptions import BadRequest, Conflict, NotFound
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.tenant.models import Role
@@ -92,7 +97,9 @@ async def issue_token(
     return row, token
 
 
-async def resolve_token(session: AsyncSession, token: str) -> tuple[ApiToken, User, str] | None:
+async def resolve_token(
+    session: AsyncSession, token: str, *, read_only: bool = False
+) -> tuple[ApiToken, User, str] | None:
     """The live token for a presented token, its user and their role in the token's workspace;
     None when unknown, revoked, expired, or the user is no longer a member there."""
     if not token.startswith(TOKEN_PREFIX):
@@ -102,24 +109,23 @@ async def resolve_token(session: AsyncSession, token: str) -> tuple[ApiToken, Us
         return None
     row, _user, _role = found
     now = datetime.now(UTC)
-    if row.revoked_at is not None or (row.expires_at is not None and _aware(row.expires_at) <= now):
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    if row.last_used_at is None or now - _aware(row.last_used_at) > LAST_USED_RESOLUTION:
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now
-        if session.get_bind().dialect.name == "postgresql":
-            # Only a last-used stamp is written: losing it in a crash is harmless, waiting for
-            # the WAL flush on every such GET is not.
+        if read_only and session.get_bind().dialect.name == "postgresql":
+            # A read-only request writes only this stamp: losing it in a crash is harmless,
+            # waiting for the WAL flush on every such GET is not. (Never for real writes.)
             await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     return found
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-async def list_tokens(scope: WorkspaceScope) -> Sequence[ApiToken]:
-    return await ApiTokenRepository(scope).listed()
+async def list_tokens(scope: WorkspaceScope, principal: Principal) -> Sequence[ApiToken]:
+    """Admins see every live token of the workspace; others only their own."""
+    tokens = await ApiTokenRepository(scope).listed()
+    if principal.effective_role.at_least(Role.admin):
+        return tokens
+    return [t for t in tokens if t.user_id == principal.user_id]
 
 
 async def revoke_tokens_of(scope: WorkspaceScope, user_id: uuid.UUID) -> int:
@@ -130,6 +136,11 @@ async def revoke_tokens_of(scope: WorkspaceScope, user_id: uuid.UUID) -> int:
         row.revoked_at = datetime.now(UTC)
         repository.touch(row)
     return len(rows)
+
+
+async def end_sessions_of(scope: WorkspaceScope, user_id: uuid.UUID) -> None:
+    """Sign `user_id` out of this workspace in every browser."""
+    await WebSessionRepository(scope.session).delete_for(user_id, scope.tenant_id)
 
 
 async def revoke_token(scope: WorkspaceScope, principal: Principal, token_id: uuid.UUID) -> None:

@@ -33,7 +33,8 @@ class LoginThrottle:
     free_attempts: int = 5
     window: float = 900.0
     base_delay: float = 2.0
-    max_delay: float = 300.0
+    max_delay: float = 60.0
+    max_keys: int = 10_000  # bounded memory: the oldest keys go first
     _failures: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def _recent(self, key: str, now: float) -> list[float]:
@@ -58,6 +59,8 @@ class LoginThrottle:
         now = time.monotonic()
         for key in keys:
             self._failures[key].append(now)
+        while len(self._failures) > self.max_keys:
+            self._failures.pop(next(iter(self._failures)))
 
     def succeeded(self, *keys: str) -> None:
         for key in keys:
@@ -101,8 +104,7 @@ async def resolve_session(session: AsyncSession, token: str) -> WebSession | Non
     row = await WebSessionRepository(session).by_hash(hash_token(token))
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    return row if expires > datetime.now(UTC) else None
+    return row if row.expires_at > datetime.now(UTC) else None
 
 
 async def close_session(session: AsyncSession, token: str) -> None:

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.catalog.models import CatalogEntry
+from connectorhub.kit.repository import escape_like
 
 
 class CatalogRepository:
@@ -20,11 +21,11 @@ class CatalogRepository:
     ) -> Sequence[CatalogEntry]:
         statement = select(CatalogEntry).order_by(CatalogEntry.name)
         if category:
-            statement = statement.where(CatalogEntry.category.ilike(category))
+            statement = statement.where(func.lower(CatalogEntry.category) == category.lower())
         if kind:
             statement = statement.where(CatalogEntry.kind == kind)
         if search:
-            pattern = f"%{_escape_like(search)}%"
+            pattern = f"%{escape_like(search)}%"
             statement = statement.where(
                 or_(
                     CatalogEntry.name.ilike(pattern, escape="\\"),
@@ -48,13 +49,13 @@ class CatalogRepository:
         )
         return {row.id: row for row in rows}
 
+    async def categories(self) -> list[str]:
+        statement = select(CatalogEntry.category).distinct().order_by(CatalogEntry.category)
+        return list((await self.session.scalars(statement)).all())
+
     async def all_by_key(self) -> dict[str, CatalogEntry]:
         return {row.key: row for row in await self.session.scalars(select(CatalogEntry))}
 
     def add(self, entry: CatalogEntry) -> CatalogEntry:
         self.session.add(entry)
         return entry
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from connectorhub.catalog.models import CatalogEntry
@@ -43,7 +43,7 @@ class Connector(TenantOwned, Base):
     executions_total: Mapped[int] = mapped_column(Integer, default=0)
     executions_succeeded: Mapped[int] = mapped_column(Integer, default=0)
     executions_failed: Mapped[int] = mapped_column(Integer, default=0)
-    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column()
     avg_duration_ms: Mapped[float | None] = mapped_column(Float)
 
     catalog: Mapped[CatalogEntry] = relationship(lazy="raise")

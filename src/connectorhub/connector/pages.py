@@ -22,7 +22,7 @@ from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, Conn
 from connectorhub.exceptions import ValidationFailed
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.schema_form import editable_secrets, form_to_instance
+from connectorhub.web.schema_form import editable_secrets, form_editable, form_to_instance
 from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
 
 router = page_router()
@@ -115,10 +115,15 @@ def _form_context(
     config: dict[str, Any] | None = None,
     connector: ConnectorRead | None = None,
     errors: dict[str, list[str]] | None = None,
+    auth: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    # Typed non-secret credentials (a username) are kept; secrets are never sent back in HTML.
+    secret = {f["name"] for f in entry.auth_fields if f["secret"]}
+    kept = {k: v for k, v in (auth or {}).items() if k not in secret}
     return {
         "entry": entry, "action": action, "name": name, "tags": ", ".join(tags or []), "config": config or {},
         "connector": connector, "errors": errors or {}, "secrets_set": set(connector.auth) if connector else set(),
+        "auth_kept": kept, "secrets_dropped": bool(errors) and any(k in secret for k in auth or {}),
     }  # fmt: skip
 
 
@@ -156,7 +161,8 @@ async def create(request: Request, page: PageAdmin, catalog_key: str) -> Respons
         body = ConnectorCreate(
             catalog_key=entry.key, name=name, config=config, auth=auth, tags=tags
         )
-        created = await service.install(page.scope, page.box, body)
+        async with page.scope.session.begin_nested():  # a refused create leaves nothing behind
+            created = await service.install(page.scope, page.box, body)
     except (ValidationFailed, ValidationError) as exc:
         errors = exc.errors if isinstance(exc, ValidationFailed) else _pydantic_errors(exc)
         context = _form_context(
@@ -166,6 +172,7 @@ async def create(request: Request, page: PageAdmin, catalog_key: str) -> Respons
             tags=tags,
             config=config,
             errors=errors,
+            auth=auth,
         )
         # 200: a form shown again with its messages is a successful answer for the browser.
         return render(request, "connector/_form.html", context)
@@ -213,15 +220,19 @@ async def update(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> 
     fields = {key: form.getlist(key) for key in form}  # type: ignore[misc]
     name, tags = str(form.get("name", "")), _tags(str(form.get("tags", "")))
     config = form_to_instance(entry.default_config_schema, fields, "config")
+    # Settings the form cannot show are kept as they are, never silently dropped.
+    editable = form_editable(entry.default_config_schema)
+    config = {**{k: v for k, v in current.config.items() if k not in editable}, **config}
     auth = editable_secrets(fields, [f["name"] for f in entry.auth_fields])
     try:
         body = ConnectorPatch(name=name, config=config, auth=auth or None, tags=tags)
-        updated = await service.edit(page.scope, page.box, connector_id, body)
+        async with page.scope.session.begin_nested():  # a refused edit leaves nothing behind
+            updated = await service.edit(page.scope, page.box, connector_id, body)
     except (ValidationFailed, ValidationError) as exc:
         errors = exc.errors if isinstance(exc, ValidationFailed) else _pydantic_errors(exc)
         context = _form_context(
             entry, action=f"/connectors/{connector_id}/edit", name=name, tags=tags, config=config,
-            connector=current, errors=errors,
+            connector=current, errors=errors, auth=auth,
         )  # fmt: skip
         return render(request, "connector/_form.html", context)
     return render(

@@ -3,17 +3,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import exists, func, or_, select, type_coerce
+from sqlalchemy import Text, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import joinedload
 
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector
-from connectorhub.kit.repository import Page, TenantRepository
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+from connectorhub.kit.repository import Page, TenantRepository, escape_like
 
 
 class ConnectorRepository(TenantRepository[Connector]):
@@ -30,10 +26,13 @@ class ConnectorRepository(TenantRepository[Connector]):
         )  # fmt: skip
         return self.select().options(summary)
 
-    async def get_with_catalog(self, connector_id: uuid.UUID) -> Connector | None:
-        result = await self.session.execute(
-            self._with_catalog().where(Connector.id == connector_id)
-        )
+    async def get_with_catalog(
+        self, connector_id: uuid.UUID, *, for_update: bool = False
+    ) -> Connector | None:
+        statement = self._with_catalog().where(Connector.id == connector_id)
+        if for_update:
+            statement = statement.with_for_update(of=Connector)
+        result = await self.session.execute(statement)
         return result.scalar_one_or_none()
 
     async def by_name(self, name: str) -> Connector | None:
@@ -68,7 +67,7 @@ class ConnectorRepository(TenantRepository[Connector]):
         if tag:
             statement = statement.where(self._has_tag(tag))
         if search:
-            pattern = f"%{_escape_like(search)}%"
+            pattern = f"%{escape_like(search)}%"
             statement = statement.where(or_(Connector.name.ilike(pattern, escape="\\")))
         return await self.paginate(statement, page, page_size)
 
@@ -80,6 +79,14 @@ class ConnectorRepository(TenantRepository[Connector]):
             .order_by(Connector.name)
         )
         return (await self.session.scalars(statement)).unique().all()
+
+    async def count_sealed_with(self, key_id: str) -> int:
+        """Rows holding any field sealed under `key_id` (ciphertexts start `v1.<key_id>.`)."""
+        pattern = f'%"v1.{escape_like(key_id)}.%'
+        statement = self.select(func.count()).where(
+            cast(Connector.auth, Text).like(pattern, escape="\\")
+        )
+        return await self.session.scalar(statement) or 0
 
     async def with_secrets(self, after: uuid.UUID | None, limit: int) -> Sequence[Connector]:
         """A batch of rows that hold sealed fields, in id order, locked for re-sealing."""

@@ -86,30 +86,32 @@ def _missing_auth(entry: CatalogEntry, sealed: dict[str, str]) -> dict[str, list
     }
 
 
-def _status_change(entry: CatalogEntry, connector: Connector, status: ConnectorStatus) -> list[str]:
-    """Apply a status set by a person. Returns warnings; raises ValidationFailed."""
+def _status_warnings(
+    entry: CatalogEntry,
+    connector: Connector,
+    target: ConnectorStatus,
+    auth: dict[str, str],
+    config: dict[str, Any],
+) -> list[str]:
+    """Check a status a person sets, against the values it will have. Raises ValidationFailed."""
     current = ConnectorStatus(connector.status)
-    if status == current:
+    if target == ConnectorStatus.active:
+        # The catalog schema may have changed since the config was saved: check both again.
+        errors = catalog_service.config_errors(entry, config) | _missing_auth(entry, auth)
+        if errors:
+            raise ValidationFailed(errors, "the connector cannot be activated yet")
+    if target == current:
         return []
-    warnings: list[str] = []
-    if status == ConnectorStatus.active:
-        missing = _missing_auth(entry, connector.auth)
-        if missing:
-            raise ValidationFailed(missing, "the connector's credentials are incomplete")
-        if current == ConnectorStatus.error:
-            warnings.append(
-                f"Re-activated by hand; the last error was: {connector.status_reason or 'unknown'}."
-            )
-    if status == ConnectorStatus.error:
-        warnings.append(
+    if target == ConnectorStatus.active and current == ConnectorStatus.error:
+        return [
+            f"Re-activated by hand; the last error was: {connector.status_reason or 'unknown'}."
+        ]
+    if target == ConnectorStatus.error:
+        return [
             "Status set to error by hand; the system sets it on failures and a person usually "
             "does not need to."
-        )
-        connector.status_reason = "set by hand"
-    else:
-        connector.status_reason = None
-    connector.status = status.value
-    return warnings
+        ]
+    return []
 
 
 async def _entry_for(scope: WorkspaceScope, body: ConnectorCreate) -> CatalogEntry:
@@ -169,8 +171,13 @@ async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) 
     return to_read(connector)
 
 
-async def _get(scope: WorkspaceScope, connector_id: uuid.UUID) -> Connector:
-    connector = await ConnectorRepository(scope).get_with_catalog(connector_id)
+async def _get(
+    scope: WorkspaceScope, connector_id: uuid.UUID, *, for_update: bool = False
+) -> Connector:
+    # Writers lock the row: key rotation re-seals under the same lock, so neither overwrites the other.
+    connector = await ConnectorRepository(scope).get_with_catalog(
+        connector_id, for_update=for_update
+    )
     if connector is None:
         raise NotFound("connector not found")
     return connector
@@ -187,8 +194,11 @@ async def edit(
     connector_id: uuid.UUID,
     body: ConnectorReplace | ConnectorPatch,
 ) -> ConnectorRead:
-    """PUT or PATCH a connector. Raises NotFound, ValidationFailed (400), Conflict (409)."""
-    connector = await _get(scope, connector_id)
+    """PUT or PATCH a connector. Raises NotFound, ValidationFailed (400), Conflict (409).
+
+    Everything is checked before anything changes, so a refused edit leaves the row untouched.
+    """
+    connector = await _get(scope, connector_id, for_update=True)
     entry = connector.catalog
     sent = (
         body.model_dump(exclude_unset=True)
@@ -202,41 +212,43 @@ async def edit(
     if errors:
         raise ValidationFailed(errors)
 
-    changes: dict[str, Any] = {}
-    name = sent.get("name")
-    if name is not None and name != connector.name:
-        if await ConnectorRepository(scope).by_name(name):
-            raise Conflict(f"a connector named {name!r} already exists in this workspace")
-        changes["name"] = [connector.name, name]
-        connector.name = name
-    if sent.get("config") is not None and sent["config"] != connector.config:
-        changes["config"] = "(changed)"
-        connector.config = sent["config"]
-    if sent.get("tags") is not None and sent["tags"] != connector.tags:
-        changes["tags"] = sent["tags"]
-        connector.tags = sent["tags"]
-    if sent.get("auth"):
-        connector.auth, secret_fields = merge_secrets(
-            box,
-            tenant_id=scope.tenant_id,
-            table=TABLE,
-            row_id=connector.id,
-            stored=connector.auth,
-            incoming=sent["auth"],
-        )
-        if secret_fields:
-            changes["auth"] = dict.fromkeys(secret_fields, SECRET_CHANGED)
-    warnings: list[str] = []
+    name = sent.get("name") if sent.get("name") is not None else connector.name
+    config = sent["config"] if sent.get("config") is not None else connector.config
+    tags = sent["tags"] if sent.get("tags") is not None else connector.tags
+    auth, secret_fields = merge_secrets(
+        box, tenant_id=scope.tenant_id, table=TABLE, row_id=connector.id,
+        stored=connector.auth, incoming=sent.get("auth"),
+    )  # fmt: skip
+    target = (
+        ConnectorStatus(sent["status"])
+        if sent.get("status") is not None
+        else ConnectorStatus(connector.status)
+    )
     if sent.get("status") is not None:
-        before = connector.status
-        warnings = _status_change(entry, connector, ConnectorStatus(sent["status"]))
-        if connector.status != before:
-            changes["status"] = [before, connector.status]
-    elif connector.status == ConnectorStatus.active and _missing_auth(entry, connector.auth):
+        warnings = _status_warnings(entry, connector, target, auth, config)
+    elif target == ConnectorStatus.active and _missing_auth(entry, auth):
         raise ValidationFailed(
-            _missing_auth(entry, connector.auth), "an active connector needs its credentials"
+            _missing_auth(entry, auth), "an active connector needs its credentials"
         )
+    else:
+        warnings = []
+    if name != connector.name and await ConnectorRepository(scope).by_name(name):
+        raise Conflict(f"a connector named {name!r} already exists in this workspace")
 
+    changes: dict[str, Any] = {}
+    if name != connector.name:
+        changes["name"] = [connector.name, name]
+    if config != connector.config:
+        changes["config"] = "(changed)"
+    if tags != connector.tags:
+        changes["tags"] = tags
+    if secret_fields:
+        changes["auth"] = dict.fromkeys(secret_fields, SECRET_CHANGED)
+    if target.value != connector.status:
+        changes["status"] = [connector.status, target.value]
+        connector.status_reason = "set by hand" if target == ConnectorStatus.error else None
+    connector.name, connector.config, connector.tags, connector.auth = name, config, tags, auth
+    connector.status = target.value
     if changes:
         ConnectorRepository(scope).touch(connector)
         await _flush_checking_name(scope, connector.name)
@@ -246,7 +258,7 @@ async def edit(
 
 async def delete(scope: WorkspaceScope, connector_id: uuid.UUID) -> None:
     """Hard delete. Raises NotFound (also for another workspace's connector)."""
-    connector = await _get(scope, connector_id)
+    connector = await _get(scope, connector_id, for_update=True)
     await ConnectorRepository(scope).remove(connector)
     audit.record(scope, "connector.deleted", "connector", connector_id, {"name": connector.name})
 

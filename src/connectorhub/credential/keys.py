@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectorhub.config import Environment, Settings
 from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.credential.models import SecretKeyCheck
+from connectorhub.credential.repository import KeyCheckRepository
 from connectorhub.credential.secrets import reseal
 from connectorhub.exceptions import StartupRefused
 from connectorhub.kit.crypto import DecryptionError, Keyring, KeyringError, SecretBox, generate_key
@@ -92,7 +91,8 @@ def append_key_to_file(path: Path) -> str:
 
 async def verify_keys(session: AsyncSession, box: SecretBox) -> None:
     """Refuse to start when a stored key check has no key or the wrong key; register new keys."""
-    stored = {row.key_id: row for row in await session.scalars(select(SecretKeyCheck))}
+    checks = KeyCheckRepository(session)
+    stored = await checks.by_key_id()
     for key_id, row in stored.items():
         if box.keyring.key(key_id) is None:
             raise StartupRefused(
@@ -109,13 +109,9 @@ async def verify_keys(session: AsyncSession, box: SecretBox) -> None:
             ) from exc
     for key_id in box.keyring.key_ids:
         if key_id not in stored:
-            session.add(
-                SecretKeyCheck(
-                    key_id=key_id,
-                    check_value=box.seal(CHECK_PLAINTEXT, _check_aad(key_id), key_id=key_id),
-                )
+            await checks.add_if_missing(
+                key_id, box.seal(CHECK_PLAINTEXT, _check_aad(key_id), key_id=key_id)
             )
-    await session.flush()
 
 
 @dataclass
@@ -123,6 +119,9 @@ class RotationReport:
     rows_resealed: int
     rows_seen: int
     retired_keys: list[str]
+    # Older keys still sealing some row after the pass (written meanwhile by a process that does
+    # not have the newest key yet): they are kept, and rotation should be run again.
+    keys_still_in_use: dict[str, int]
 
 
 async def rotate(
@@ -138,7 +137,7 @@ async def rotate(
     async with sessionmaker() as session, session.begin():
         await verify_keys(session, box)
         tenants = list(await workspace_ids(session))
-    report = RotationReport(rows_resealed=0, rows_seen=0, retired_keys=[])
+    report = RotationReport(rows_resealed=0, rows_seen=0, retired_keys=[], keys_still_in_use={})
     for tenant_id in tenants:
         after: uuid.UUID | None = None
         while True:
@@ -161,9 +160,18 @@ async def rotate(
             if len(rows) < batch:
                 break
             after = rows[-1].id
+    older = [k for k in box.keyring.key_ids if k != box.keyring.active_key_id]
+    for tenant_id in tenants:
+        async with sessionmaker() as session, session.begin():
+            repository = ConnectorRepository(
+                await WorkspaceScope.open(session, tenant_id, actor="key-rotation")
+            )
+            for key_id in older:
+                if in_use := await repository.count_sealed_with(key_id):
+                    report.keys_still_in_use[key_id] = (
+                        report.keys_still_in_use.get(key_id, 0) + in_use
+                    )
+    report.retired_keys = [k for k in older if k not in report.keys_still_in_use]
     async with sessionmaker() as session, session.begin():
-        older = [k for k in box.keyring.key_ids if k != box.keyring.active_key_id]
-        if older:
-            await session.execute(delete(SecretKeyCheck).where(SecretKeyCheck.key_id.in_(older)))
-        report.retired_keys = older
+        await KeyCheckRepository(session).remove(report.retired_keys)
     return report

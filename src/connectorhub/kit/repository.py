@@ -13,13 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Delete, Select, Update, delete, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.db import bind_tenant
 from connectorhub.kit.models import TenantOwned
 
 M = TypeVar("M", bound=TenantOwned)
+
+
+def escape_like(text: str) -> str:
+    """Match `text` literally in LIKE (with `escape="\\"`): %, _ and \\ are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,6 @@ class TenantRepository(Generic[M]):
         """`SELECT … FROM <model> WHERE tenant_id = :workspace` (columns default to the model)."""
         statement = select(*columns) if columns else select(self.model)
         return self._scoped(statement.select_from(self.model))
-
-    def update(self) -> Update:
-        return self._scoped(update(self.model))
-
-    def delete_statement(self) -> Delete:
-        return self._scoped(delete(self.model))
 
     async def get(self, object_id: uuid.UUID) -> M | None:
         result = await self.session.execute(self.select().where(self.model.id == object_id))  # type: ignore[attr-defined]

@@ -20,9 +20,20 @@ MAX_BODY_BYTES = 1024 * 1024
 NUL = "\x00"
 
 
+def _unstorable(text: str) -> bool:
+    """NUL, or an unpaired surrogate: PostgreSQL stores neither in text or JSONB."""
+    if NUL in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
-        return NUL in value
+        return _unstorable(value)
     if isinstance(value, dict):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list):
@@ -50,15 +61,22 @@ async def _refusal(request: Request) -> JSONResponse | None:
     body = await request.body()  # cached on the request: the handler reads the same bytes
     if len(body) > MAX_BODY_BYTES:
         return _malformed("the request body is too large", 413)
-    content_type = request.headers.get("content-type", "")
+    content_type = request.headers.get("content-type", "").lower()
     if "json" in content_type:
         try:
             if _has_nul(json.loads(body)):
-                return _malformed("strings may not contain NUL characters")
-        except (ValueError, RecursionError):
+                return _malformed("strings may not contain NUL characters or unpaired surrogates")
+        except RecursionError:
+            return _malformed("the JSON body is nested too deeply")
+        except ValueError:
             return None  # FastAPI reports the malformed JSON itself
-    elif "x-www-form-urlencoded" in content_type and NUL in unquote_plus(body.decode("latin-1")):
-        return _malformed("form fields may not contain NUL characters")
+    elif "x-www-form-urlencoded" in content_type:
+        if _unstorable(
+            unquote_plus(body.decode("utf-8", "surrogateescape"), errors="surrogateescape")
+        ):
+            return _malformed("form fields may not contain NUL characters")
+    elif b"\x00" in body or "%00" in body.decode("latin-1"):
+        return _malformed("the request body may not contain NUL characters")
     return None
 
 

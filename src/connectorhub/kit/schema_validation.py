@@ -50,6 +50,8 @@ def _friendly(error: ValidationError) -> str:
         case "enum":
             return "Must be one of: " + ", ".join(str(v) for v in value) + "."
         case "format":
+            if value == "uri":
+                return "Must be a full URL, such as https://example.com."
             return f"Must be a valid {value}."
         case "type":
             kinds = value if isinstance(value, list) else [value]

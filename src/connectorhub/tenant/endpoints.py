@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import status
+from fastapi import Response, status
 
 from connectorhub.auth.dependencies import OwnerContext, ViewerContext
 from connectorhub.kit.routing import hub_router
@@ -21,7 +21,10 @@ async def list_members(context: ViewerContext) -> list[MemberRead]:
     "/members", response_model=MemberInvited, status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "Already a member"}},
 )  # fmt: skip
-async def invite_member(body: MemberInvite, context: OwnerContext) -> MemberInvited:
+async def invite_member(
+    body: MemberInvite, context: OwnerContext, response: Response
+) -> MemberInvited:
+    response.headers["Cache-Control"] = "no-store"  # it may carry a one-time password
     return await service.invite_member(context.scope, body.email, body.role)
 
 

@@ -46,12 +46,15 @@ async def invite(
     role: Annotated[Role, Form()],
 ) -> Response:
     try:
-        invited = await service.invite_member(page.scope, _email.validate_python(email), role)
+        async with page.scope.session.begin_nested():
+            invited = await service.invite_member(page.scope, _email.validate_python(email), role)
     except ValidationError:
         return await _members(request, page, error=f"{email!r} is not a valid email address.")
     except HubError as exc:  # e.g. already a member: shown in place, the list unchanged
         return await _members(request, page, error=exc.message)
-    return await _members(request, page, invited=invited, toast=f"{invited.email} invited.")
+    response = await _members(request, page, invited=invited, toast=f"{invited.email} invited.")
+    response.headers["Cache-Control"] = "no-store"  # it may carry a one-time password
+    return response
 
 
 @router.post("/settings/members/{user_id}/role")
@@ -59,7 +62,8 @@ async def change_role(
     request: Request, page: PageOwner, user_id: uuid.UUID, role: Annotated[Role, Form()]
 ) -> Response:
     try:
-        changed = await service.change_role(page.scope, user_id, role)
+        async with page.scope.session.begin_nested():
+            changed = await service.change_role(page.scope, user_id, role)
     except HubError as exc:
         return await _members(request, page, error=exc.message)
     return await _members(request, page, toast=f"{changed.email} is now {changed.role.value}.")
@@ -68,7 +72,8 @@ async def change_role(
 @router.post("/settings/members/{user_id}/remove")
 async def remove(request: Request, page: PageOwner, user_id: uuid.UUID) -> Response:
     try:
-        await service.remove_member(page.scope, user_id)
+        async with page.scope.session.begin_nested():
+            await service.remove_member(page.scope, user_id)
     except HubError as exc:
         return await _members(request, page, error=exc.message)
     return await _members(request, page, toast="Member removed.")

@@ -28,11 +28,6 @@ class WorkspaceRepository:
     async def all_ids(self) -> Sequence[str]:
         return (await self.session.scalars(select(Workspace.id).order_by(Workspace.id))).all()
 
-    async def count(self) -> int:
-        from sqlalchemy import func
-
-        return await self.session.scalar(select(func.count()).select_from(Workspace)) or 0
-
 
 class MembershipRepository(TenantRepository[Membership]):
     model = Membership
@@ -49,11 +44,11 @@ class MembershipRepository(TenantRepository[Membership]):
         )
         return (await self.session.execute(statement)).all()  # type: ignore[return-value]
 
-    async def count_role(self, role: str) -> int:
-        from sqlalchemy import func
-
-        statement = self.select(func.count()).where(Membership.role == role)
-        return await self.session.scalar(statement) or 0
+    async def count_role_locked(self, role: str) -> int:
+        """How many members have `role`, locking those rows so two concurrent demotions of the
+        last two owners cannot both see two."""
+        statement = self.select(Membership.id).where(Membership.role == role).with_for_update()
+        return len((await self.session.scalars(statement)).all())
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from connectorhub.audit import service as audit
 from connectorhub.auth.models import User
 from connectorhub.auth.passwords import generate_password
 from connectorhub.auth.repository import UserRepository
-from connectorhub.auth.service import create_user, revoke_tokens_of
+from connectorhub.auth.service import create_user, end_sessions_of, revoke_tokens_of
 from connectorhub.exceptions import BadRequest, Conflict, NotFound
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.tenant.models import Membership, Role, Workspace
@@ -78,7 +78,7 @@ async def _membership_or_404(scope: WorkspaceScope, user_id: uuid.UUID) -> Membe
 async def _refuse_losing_last_owner(scope: WorkspaceScope, membership: Membership) -> None:
     if (
         membership.role == Role.owner
-        and await MembershipRepository(scope).count_role(Role.owner) <= 1
+        and await MembershipRepository(scope).count_role_locked(Role.owner) <= 1
     ):
         raise Conflict("a workspace must keep at least one owner")
 
@@ -107,6 +107,7 @@ async def remove_member(scope: WorkspaceScope, user_id: uuid.UUID) -> None:
     await _refuse_losing_last_owner(scope, membership)
     await MembershipRepository(scope).remove(membership)
     revoked = await revoke_tokens_of(scope, user_id)
+    await end_sessions_of(scope, user_id)
     audit.record(scope, "member.removed", "membership", user_id, {"tokens_revoked": revoked})
 
 

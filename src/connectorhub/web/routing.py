@@ -10,9 +10,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from connectorhub.exceptions import HubError, LoginRequired
+from connectorhub.exceptions import HubError, LoginRequired, ValidationFailed
 from connectorhub.kit.routing import GuardedRoute
-from connectorhub.web.templating import is_htmx, render, toast_header, ui_prefix
+from connectorhub.web.templating import is_htmx, render, sentence, toast_header, ui_prefix
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,14 @@ def render_error(request: Request, exc: HubError) -> Response:
         return RedirectResponse(f"{login}?next={target}", status_code=303)
     if is_htmx(request):
         # Shown as a toast; the page around it stays as it was.
+        message = exc.message
+        if isinstance(exc, ValidationFailed):
+            details = "; ".join(
+                f"{path.split('.')[-1]}: {' '.join(m)}" for path, m in exc.errors.items()
+            )
+            message = f"{message}: {details}"
         headers = {
-            **toast_header(exc.message, "danger"),
+            **toast_header(sentence(message), "danger"),
             "HX-Reswap": "none",
             **(exc.headers or {}),
         }

@@ -33,6 +33,23 @@ def _kind(schema: Mapping[str, Any]) -> str | None:
     return kind
 
 
+def is_string_map(schema: Mapping[str, Any]) -> bool:
+    """A free-form object of string values (HTTP headers, say): edited as `Name: value` lines."""
+    extra = schema.get("additionalProperties")
+    return (
+        "properties" not in schema and isinstance(extra, Mapping) and extra.get("type") == "string"
+    )
+
+
+def form_editable(schema: Mapping[str, Any]) -> set[str]:
+    """Top-level properties the generated form renders; the rest must be carried over on save."""
+    editable = set()
+    for name, prop in (schema.get("properties") or {}).items():
+        if _kind(prop) != "object" or "properties" in prop or is_string_map(prop):
+            editable.add(name)
+    return editable
+
+
 def form_to_instance(
     schema: Mapping[str, Any], form: Mapping[str, Sequence[str]], prefix: str
 ) -> dict[str, Any]:
@@ -61,8 +78,18 @@ def form_to_instance(
             items = [_coerce(line, item_kind) for line in lines if line]
             if items:
                 result[name] = items
+        elif kind == "object" and is_string_map(prop):
+            pairs = [
+                line.split(":", 1)
+                for value in values
+                for line in value.splitlines()
+                if line.strip()
+            ]
+            mapping = {key.strip(): (rest[0].strip() if rest else "") for key, *rest in pairs}
+            if mapping:
+                result[name] = mapping
         elif kind == "object":
-            continue  # free-form objects (e.g. header maps) are not editable as form fields
+            continue  # other free-form objects are not form fields (see form_editable)
         else:
             raw = values[-1].strip()
             if raw != "":

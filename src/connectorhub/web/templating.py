@@ -16,6 +16,15 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
+def sentence(text: str) -> str:
+    """API messages are lower-case fragments; people read sentences."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+templates.env.filters["sentence"] = sentence
+
+
 def ui_prefix(request: Request) -> str:
     return request.scope.get("root_path", "") + getattr(request.app.state, "ui_prefix", "")
 

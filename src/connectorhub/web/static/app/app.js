@@ -26,6 +26,17 @@
     if (modal) modal.innerHTML = "";
     document.body.classList.remove("modal-open");
   }
+
+  // Closing a form someone has typed into asks first (Escape, backdrop, Cancel, ×).
+  function closeModalByHand() {
+    var dirty = document.querySelector("#modal form[data-dirty]");
+    if (dirty && !window.confirm("Discard your changes?")) return;
+    closeModal();
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("#modal form");
+    if (form) form.setAttribute("data-dirty", "");
+  });
   window.connectorhub = { showToast: showToast, closeModal: closeModal };
 
   document.addEventListener("toast", function (event) {
@@ -34,10 +45,10 @@
   document.addEventListener("closeModal", closeModal);
   document.addEventListener("click", function (event) {
     var target = event.target.closest("[data-close-modal]");
-    if (target) { event.preventDefault(); closeModal(); }
+    if (target) { event.preventDefault(); closeModalByHand(); }
   });
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") closeModal();
+    if (event.key === "Escape" && document.querySelector("#modal .modal")) closeModalByHand();
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "modal") {
