@@ -164,3 +164,25 @@ def _owner_token(data_dir: Path) -> str:
     return run(
         data_dir, "tokens", "create", "--workspace", "rot", "--email", "o@example.com"
     ).stdout.strip()
+
+
+def test_set_password_and_email_validation(data_dir):
+    assert run(data_dir, "workspaces", "create", "pw").returncode == 0
+    bad = run(data_dir, "users", "create", "not-an-email", "--workspace", "pw", "--role", "viewer")
+    assert bad.returncode == 1 and "not a valid email address" in bad.stderr
+    assert (
+        run(
+            data_dir, "users", "create", "pw@example.com", "--workspace", "pw", "--role", "owner"
+        ).returncode
+        == 0
+    )
+    short = run(
+        data_dir, "users", "set-password", "pw@example.com", "--password-stdin", stdin="short\n"
+    )
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+    reset = run(data_dir, "users", "set-password", "pw@example.com")
+    assert reset.returncode == 0 and "one-time password:" in reset.stdout
+    nobody = run(data_dir, "users", "set-password", "nobody@example.com")
+    assert nobody.returncode == 1 and "no user" in nobody.stderr
+    missing = run(data_dir, "tokens", "create", "--workspace", "nope", "--email", "pw@example.com")
+    assert missing.returncode == 1 and "no workspace 'nope'" in missing.stderr

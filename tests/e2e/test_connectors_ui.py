@@ -205,6 +205,7 @@ async def test_no_console_errors_on_any_page(tab, server):
         "/connectors/installed",
         "/settings/members",
         "/settings/tokens",
+        "/settings/account",
         "/login",
     ]:
         await tab.page.goto(f"{server.url}{path}")
@@ -255,3 +256,31 @@ async def test_usable_on_a_390px_phone_screen(browser, server):
         assert phone.problems == []
     finally:
         await phone.page.context.close()
+
+
+async def test_form_buttons_stay_reachable_in_a_short_window(browser, server):
+    """The modal body scrolls and its footer (Create) stays on screen, on a laptop and a phone."""
+    for width, height in [(1280, 600), (390, 664)]:
+        short = await open_page(browser, width=width, height=height)
+        try:
+            await sign_in(short, server)
+            await short.page.click("[data-testid=add-connector]")
+            await short.page.click("[data-testid=picker] [data-key=postgres]")
+            await short.page.wait_for_selector("[data-testid=connector-form]")
+            button = short.page.locator("[data-testid=connector-form] button[type=submit]")
+            box = await button.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= height, (
+                f"Create is off screen at {width}x{height}"
+            )
+            scrollable = await short.page.evaluate(
+                "(() => { const b = document.querySelector('#modal .modal-body'); return b.scrollHeight > b.clientHeight && getComputedStyle(b).overflowY === 'auto'; })()"
+            )
+            assert scrollable
+            await short.page.mouse.move(width / 2, height / 2)
+            await short.page.mouse.wheel(0, 2000)
+            await short.page.wait_for_function(
+                "document.querySelector('#modal .modal-body').scrollTop > 0"
+            )
+            assert short.problems == []
+        finally:
+            await short.page.context.close()

@@ -461,3 +461,44 @@ async def test_non_admins_list_only_their_own_tokens(client, workspace):
     assert {t["user_id"] for t in listed} == {str(viewer.user_id)}
     own = listed[0]["id"]
     assert (await client.delete(f"/api/tokens/{own}", headers=viewer.headers)).status_code == 204
+
+
+async def test_change_password_on_the_account_page(app, workspace):
+    member = await workspace.member(Role.member)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+        csrf = await sign_in(browser, member)
+        assert "password-form" in (await browser.get("/settings/account")).text
+        wrong = await browser.post(
+            "/settings/account",
+            data={
+                "current_password": "nope",
+                "new_password": "brand new password",
+                "csrf_token": csrf,
+            },
+        )
+        assert "That is not your current password." in wrong.text
+        changed = await browser.post(
+            "/settings/account",
+            data={
+                "current_password": member.password,
+                "new_password": "brand new password",
+                "csrf_token": csrf,
+            },
+        )
+        assert 'data-testid="password-changed"' in changed.text
+    member.password = "brand new password"
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as fresh:
+        await sign_in(fresh, member)  # the new password works
+
+
+async def test_change_password_through_the_api(client, workspace):
+    member = await workspace.member(Role.member)
+    body = {"current_password": member.password, "new_password": "x"}
+    assert (
+        await client.post("/api/me/password", json=body, headers=member.headers)
+    ).status_code == 400
+    body["new_password"] = "long enough password"
+    assert (
+        await client.post("/api/me/password", json=body, headers=member.headers)
+    ).status_code == 204

@@ -6,7 +6,13 @@ from fastapi import Response, status
 
 from connectorhub.auth import service
 from connectorhub.auth.dependencies import MemberContext, ViewerContext
-from connectorhub.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead
+from connectorhub.auth.schemas import (
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenRead,
+    MeRead,
+    PasswordChange,
+)
 from connectorhub.kit.routing import hub_router
 
 router = hub_router(tags=["auth"])
@@ -19,6 +25,14 @@ async def me(context: ViewerContext) -> MeRead:
         user_id=p.user_id, email=p.email, workspace=p.tenant_id, role=p.effective_role.value,
         scopes=list(p.scopes), platform_role=p.platform_role,
     )  # fmt: skip
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses={400: {}})
+async def change_password(body: PasswordChange, context: MemberContext) -> None:
+    """Change your own password (needs the current one)."""
+    await service.change_own_password(
+        context.scope.session, context.principal.user_id, body.current_password, body.new_password
+    )
 
 
 @router.get("/tokens", response_model=list[ApiTokenRead])

@@ -189,3 +189,38 @@ async def revoke_token(request: Request, page: PageMember, token_id: uuid.UUID) 
 
     await auth_service.revoke_token(page.scope, page.principal, token_id)
     return await _tokens(request, page, toast="Token revoked.")
+
+
+# --- Account: change your password -------------------------------------------------------------
+
+
+@router.get("/settings/account")
+async def account_page(request: Request, page: PageViewer) -> Response:
+    request.state.page = page
+    return render(request, "settings/account.html", {"section": "account", "errors": {}})
+
+
+@router.post("/settings/account")
+async def change_password(
+    request: Request,
+    page: PageViewer,
+    current_password: Annotated[str, Form(max_length=1024)],
+    new_password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    from connectorhub.auth import service as auth_service
+    from connectorhub.exceptions import ValidationFailed
+
+    request.state.page = page
+    try:
+        async with page.scope.session.begin_nested():
+            await auth_service.change_own_password(
+                page.scope.session, page.principal.user_id, current_password, new_password
+            )
+    except ValidationFailed as exc:
+        return render(
+            request, "settings/account.html", {"section": "account", "errors": exc.errors}
+        )
+    return render(
+        request, "settings/account.html", {"section": "account", "errors": {}, "changed": True},
+        headers=toast_header("Password changed."),
+    )  # fmt: skip

@@ -44,3 +44,8 @@ class MeRead(BaseModel):
     role: str
     scopes: list[str]
     platform_role: str | None
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)

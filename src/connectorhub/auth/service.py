@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.audit import service as audit
 from connectorhub.auth.models import ApiToken, User
-from connectorhub.auth.passwords import hash_password
+from connectorhub.auth.passwords import hash_password, verify_password
 from connectorhub.auth.repository import (
     ApiTokenRepository,
     TokenLookup,
     UserRepository,
     WebSessionRepository,
 )
-from connectorhub.exceptions import BadRequest, Conflict, NotFound
+from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.tenant.models import Role
 
@@ -59,8 +59,8 @@ async def create_user(
     users = UserRepository(session)
     if await users.by_email(email):
         raise Conflict(f"a user with email {email} already exists")
-    if password is not None and len(password) < 8:
-        raise BadRequest("password must be at least 8 characters")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     user = users.add(
         User(
             email=email.lower(),
@@ -70,6 +70,28 @@ async def create_user(
     )
     await session.flush()
     return user
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+async def set_password(session: AsyncSession, user: User, new_password: str) -> None:
+    """Replace a password (an operator resetting a lost one, or the user after checking the old)."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            {"new_password": [f"Must be at least {MIN_PASSWORD_LENGTH} characters."]}
+        )
+    user.password_hash = hash_password(new_password)
+
+
+async def change_own_password(
+    session: AsyncSession, user_id: uuid.UUID, current: str, new: str
+) -> None:
+    """Raises ValidationFailed when the current password is wrong or the new one too short."""
+    user = await UserRepository(session).by_id(user_id)
+    if user is None or not verify_password(user.password_hash, current):
+        raise ValidationFailed({"current_password": ["That is not your current password."]})
+    await set_password(session, user, new)
 
 
 async def issue_token(

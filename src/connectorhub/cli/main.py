@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from connectorhub.config import Settings
-from connectorhub.exceptions import HubError, StartupRefused
+from connectorhub.exceptions import HubError, StartupRefused, ValidationFailed
 
 T = TypeVar("T")
 
@@ -52,6 +52,11 @@ def _run(make: Callable[..., Awaitable[T]], *args: object, start: bool = True) -
 
     try:
         return asyncio.run(main())
+    except ValidationFailed as exc:
+        details = "; ".join(
+            f"{path}: {' '.join(messages)}" for path, messages in exc.errors.items()
+        )
+        raise _fail(f"{exc.message}: {details}") from None
     except (StartupRefused, HubError) as exc:
         raise _fail(str(exc)) from None
 
@@ -87,7 +92,7 @@ def serve(
             f"  workspace: {first.workspace}\n  login:     {first.email}\n  password:  {first.password}"
         )
         typer.echo(f"  API token: {first.token}")
-        typer.echo("These are shown once. Change the password after signing in.\n")
+        typer.echo("These are shown once. Change the password under Account after signing in.\n")
     typer.echo(f"ConnectorHub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
 
@@ -157,6 +162,7 @@ def users_create(
         role_value = Role(role)
     except ValueError:
         raise _fail(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    email = _valid_email(email)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
 
     async def run(hub):
@@ -177,6 +183,42 @@ def users_create(
         typer.echo(f"one-time password: {password}")
 
 
+def _valid_email(email: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise _fail(f"{email!r} is not a valid email address: {exc}") from None
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+) -> None:
+    """Set a user's password (a lost one, say). Without --password-stdin prints a one-time password."""
+    from connectorhub.auth.passwords import generate_password
+    from connectorhub.auth.repository import UserRepository
+    from connectorhub.auth.service import set_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+
+    async def run(hub):
+        async with hub.sessionmaker() as session, session.begin():
+            user = await UserRepository(session).by_email(email)
+            if user is None:
+                raise _fail(f"no user {email!r}")
+            await set_password(session, user, password)
+
+    _run(run)
+    typer.echo(f"password of {email} changed")
+    if not password_stdin:
+        typer.echo(f"one-time password: {password}")
+
+
 @tokens_app.command("create")
 def tokens_create(
     workspace: Annotated[str, typer.Option(help="Workspace slug")],
@@ -187,10 +229,12 @@ def tokens_create(
     from connectorhub.auth.repository import UserRepository
     from connectorhub.auth.service import issue_token
     from connectorhub.kit.repository import WorkspaceScope
-    from connectorhub.tenant.repository import MembershipRepository
+    from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
 
     async def run(hub):
         async with hub.sessionmaker() as session, session.begin():
+            if await WorkspaceRepository(session).by_id(workspace) is None:
+                raise _fail(f"no workspace {workspace!r}")
             user = await UserRepository(session).by_email(email)
             scope = await WorkspaceScope.open(session, workspace, actor="cli")
             if user is None or await MembershipRepository(scope).by_user(user.id) is None:
