@@ -95,7 +95,8 @@ def floor_app() -> FastAPI:  # run by uvicorn as `api_list:floor_app` (a factory
     engine = create_async_engine(
         os.environ["CONNECTORHUB_DATABASE_URL"], pool_size=POOL_SIZE, max_overflow=POOL_SIZE
     )
-    # The statements the app builds: TokenLookup.with_member, bind_tenant, search + paginate.
+    # The statements the app builds: identity_lookup + TokenLookup.with_member, bind_tenant,
+    # search + paginate.
     scope = WorkspaceScope(session=None, tenant_id=bindparam("tenant"), actor=None)  # type: ignore[arg-type]
     listing = ConnectorRepository(scope)._with_catalog_summary().order_by(Connector.name)
     count_sql = select(func.count()).select_from(listing.order_by(None).subquery())
@@ -110,6 +111,9 @@ def floor_app() -> FastAPI:  # run by uvicorn as `api_list:floor_app` (a factory
         .where(ApiToken.token_hash == bindparam("hash"))
     )
     tenant_sql = select(text("set_config('app.tenant_id', :tenant, true)"))
+    # As connectorhub.db.identity_lookup does around the token lookup (RLS on api_tokens).
+    identity_on = text("SELECT set_config('app.identity_lookup', 'on', true)")
+    identity_off = text("SELECT set_config('app.identity_lookup', '', true)")
 
     def item(r) -> dict:  # the fields of ConnectorRead, from the joined row
         stats = {"total": r.executions_total, "succeeded": r.executions_succeeded,
@@ -135,7 +139,9 @@ def floor_app() -> FastAPI:  # run by uvicorn as `api_list:floor_app` (a factory
     async def installed(request: Request, token: str = "") -> Response:
         token = token or request.headers.get("authorization", "").removeprefix("Bearer ")
         async with engine.begin() as conn:
+            await conn.execute(identity_on)
             row = (await conn.execute(token_sql, {"hash": hash_token(token)})).first()
+            await conn.execute(identity_off)
             if row is None or row.revoked_at is not None:
                 return JSONResponse({"detail": "invalid token"}, status_code=401)
             tenant = {"tenant": row.tenant_id}

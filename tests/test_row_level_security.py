@@ -130,3 +130,29 @@ async def test_api_requests_in_turn_never_leak_between_workspaces(pg_hub, client
         for ws, name in ((a, "only-a"), (b, "only-b")):
             listed = (await client.get("/api/installed", headers=ws.owner.headers)).json()
             assert [item["name"] for item in listed["items"]] == [name]
+
+
+async def test_identity_rows_are_visible_only_during_an_identity_lookup(pg_hub):
+    from connectorhub.db import identity_lookup
+
+    ws = await make_workspace(pg_hub)
+    async with pg_hub.sessionmaker() as session, session.begin():
+        assert await session.scalar(text("SELECT count(*) FROM memberships")) == 0
+        async with identity_lookup(session):
+            seen = await session.scalar(
+                text("SELECT count(*) FROM memberships WHERE tenant_id = :t"), {"t": ws.slug}
+            )
+            assert seen == 1
+        assert (
+            await session.scalar(text("SELECT count(*) FROM api_tokens")) == 0
+        )  # flag is off again
+    async with pg_hub.sessionmaker() as session:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with (
+                session.begin(),
+                identity_lookup(session),
+            ):  # reading is allowed, writing is not
+                await session.execute(
+                    text("UPDATE memberships SET tenant_id = tenant_id WHERE tenant_id = :t"),
+                    {"t": ws.slug},
+                )

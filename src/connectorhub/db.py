@@ -73,12 +73,21 @@ async def bind_tenant(session: AsyncSession, tenant_id: str) -> None:
 
 
 @asynccontextmanager
-async def transaction(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """One transaction: commits when the block succeeds, rolls back when it raises."""
-    async with sessionmaker() as session, session.begin():
-        yield session
+async def identity_lookup(session: AsyncSession) -> AsyncIterator[None]:
+    """Let the statements inside read identity rows (memberships, API tokens) of any workspace.
+
+    For the two lookups that happen before a workspace is known: a presented token, and the
+    workspaces a signed-in user may open. RLS admits those rows only while this flag is on; it is
+    transaction-local and switched off again at once.
+    """
+    if not is_postgres(session):
+        yield
+        return
+    await session.execute(text("SELECT set_config('app.identity_lookup', 'on', true)"))
+    # No `finally`: a failed statement aborts the PostgreSQL transaction, so nothing else can run
+    # under the flag, and resetting it there would only hide the real error.
+    yield
+    await session.execute(text("SELECT set_config('app.identity_lookup', '', true)"))
 
 
 async def privileged_role_problems(session: AsyncSession) -> list[str]:

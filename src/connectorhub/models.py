@@ -28,5 +28,4 @@ def rls_tables() -> list[str]:
         mapper.class_.__tablename__
         for mapper in Base.registry.mappers
         if getattr(mapper.class_, "__tenant_table__", False)
-        and getattr(mapper.class_, "__rls__", True)
     )

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from connectorhub.auth.models import ApiToken
 from connectorhub.auth.service import hash_token
+from connectorhub.db import bind_tenant
 from connectorhub.tenant.models import Role
 
 
@@ -35,7 +36,8 @@ async def test_token_is_shown_once_and_stored_hashed(client, workspace, hub):
     assert token.startswith("chub_") and created.json()["prefix"] == token[:11]
     listed = await client.get("/api/tokens", headers=workspace.owner.headers)
     assert token not in listed.text and "ci" in [t["name"] for t in listed.json()]
-    async with hub.sessionmaker() as session:
+    async with hub.sessionmaker() as session, session.begin():
+        await bind_tenant(session, workspace.slug)
         row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
         assert row is not None and token not in (row.token_hash, row.prefix)
     me = await client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
@@ -62,6 +64,7 @@ async def test_expired_token_is_refused(client, workspace, hub):
         )
     ).json()
     async with hub.sessionmaker() as session, session.begin():
+        await bind_tenant(session, workspace.slug)
         row = await session.get(ApiToken, __import__("uuid").UUID(created["id"]))
         row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     assert (

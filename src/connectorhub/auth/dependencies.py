@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.auth.repository import UserRepository
-from connectorhub.auth.service import Principal, resolve_token
+from connectorhub.auth.service import Principal, record_token_use, resolve_token
 from connectorhub.exceptions import CsrfRejected, Forbidden, LoginRequired, NotAuthenticated
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
@@ -52,11 +52,12 @@ class AuthContext:
 async def _principal_from_token(
     session: AsyncSession, token: str, *, read_only: bool
 ) -> tuple[Principal, WorkspaceScope]:
-    found = await resolve_token(session, token, read_only=read_only)
+    found = await resolve_token(session, token)
     if found is None:
         raise NotAuthenticated("invalid, expired or revoked token")
     row, user, role = found
     scope = await WorkspaceScope.open(session, row.tenant_id, actor=str(row.user_id))
+    await record_token_use(session, row, read_only=read_only)
     principal = Principal(
         user_id=user.id,
         email=user.email,

@@ -24,8 +24,6 @@ class User(TimestampMixin, Base):
 
 class ApiToken(TenantOwned, Base):
     __tablename__ = "api_tokens"
-    # Looked up by hash before the workspace is known; scoped by the auth layer, not by RLS.
-    __rls__ = False
 
     id: Mapped[uuid.UUID] = mapped_column(UUIDType, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(

@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.auth.models import ApiToken, User, WebSession
+from connectorhub.db import identity_lookup
 from connectorhub.kit.repository import TenantRepository
 from connectorhub.tenant.models import Membership
 
@@ -54,7 +55,8 @@ class TokenLookup:
             )
             .where(ApiToken.token_hash == token_hash)
         )
-        row = (await self.session.execute(statement)).first()
+        async with identity_lookup(self.session):
+            row = (await self.session.execute(statement)).first()
         return (row[0], row[1], row[2]) if row else None
 
 

@@ -119,9 +119,7 @@ async def issue_token(
     return row, token
 
 
-async def resolve_token(
-    session: AsyncSession, token: str, *, read_only: bool = False
-) -> tuple[ApiToken, User, str] | None:
+async def resolve_token(session: AsyncSession, token: str) -> tuple[ApiToken, User, str] | None:
     """The live token for a presented token, its user and their role in the token's workspace;
     None when unknown, revoked, expired, or the user is no longer a member there."""
     if not token.startswith(TOKEN_PREFIX):
@@ -129,17 +127,23 @@ async def resolve_token(
     found = await TokenLookup(session).with_member(hash_token(token))
     if found is None:
         return None
-    row, _user, _role = found
+    row = found[0]
     now = datetime.now(UTC)
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        if read_only and session.get_bind().dialect.name == "postgresql":
-            # A read-only request writes only this stamp: losing it in a crash is harmless,
-            # waiting for the WAL flush on every such GET is not. (Never for real writes.)
-            await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     return found
+
+
+async def record_token_use(session: AsyncSession, row: ApiToken, *, read_only: bool) -> None:
+    """Stamp last_used_at (at most once a minute). Call inside the token's workspace scope."""
+    now = datetime.now(UTC)
+    if row.last_used_at is not None and now - row.last_used_at <= LAST_USED_RESOLUTION:
+        return
+    row.last_used_at = now
+    if read_only and session.get_bind().dialect.name == "postgresql":
+        # A read-only request writes only this stamp: losing it in a crash is harmless,
+        # waiting for the WAL flush on every such GET is not. (Never for real writes.)
+        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 async def list_tokens(scope: WorkspaceScope, principal: Principal) -> Sequence[ApiToken]:

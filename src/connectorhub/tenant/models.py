@@ -35,9 +35,6 @@ class Workspace(TimestampMixin, Base):
 class Membership(TenantOwned, Base):
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
-    # Read before a workspace is chosen (login lists a user's workspaces), so it is an identity
-    # table guarded by the auth layer rather than by row-level security.
-    __rls__ = False
 
     id: Mapped[uuid.UUID] = mapped_column(UUIDType, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(

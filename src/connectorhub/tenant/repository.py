@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.auth.models import User
+from connectorhub.db import identity_lookup
 from connectorhub.kit.repository import TenantRepository
 from connectorhub.tenant.models import Membership, Workspace
 
@@ -71,4 +72,6 @@ class MembershipLookup:
             .where(Membership.user_id == user_id)
             .order_by(Workspace.name)
         )
-        return [WorkspaceMembership(*row) for row in (await self.session.execute(statement)).all()]
+        async with identity_lookup(self.session):
+            rows = (await self.session.execute(statement)).all()
+        return [WorkspaceMembership(*row) for row in rows]
