@@ -94,8 +94,3 @@ def error_map(instance: Any, schema: dict[str, Any], prefix: str = "") -> dict[s
         if message not in errors[key]:
             errors[key].append(message)
     return dict(errors)
-
-
-def check_schema(schema: dict[str, Any]) -> None:
-    """Raise jsonschema.SchemaError when `schema` is not itself a valid JSON Schema."""
-    Draft202012Validator.check_schema(schema)
