@@ -79,3 +79,13 @@ async def test_catalog_category_is_matched_literally(client, workspace):
             "/api/catalog", params={"category": category}, headers=workspace.owner.headers
         )
         assert response.status_code == 200 and response.json()["total"] == 0
+
+
+async def test_chunked_body_without_length_is_cut_off_at_the_limit(client, workspace):
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 65536  # 2.5 MiB in all, no Content-Length
+
+    headers = {**workspace.owner.headers, "Content-Type": "application/json"}
+    response = await client.post("/api/connectors", content=chunks(), headers=headers)
+    assert response.status_code == 413

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Text, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector
@@ -73,8 +73,9 @@ class ConnectorRepository(TenantRepository[Connector]):
 
     async def active_of_kind(self, kind: str) -> Sequence[Connector]:
         statement = (
-            self._with_catalog()
+            self.select()
             .join(CatalogEntry, CatalogEntry.id == Connector.catalog_id)
+            .options(contains_eager(Connector.catalog))
             .where(Connector.status == "active", CatalogEntry.kind == kind)
             .order_by(Connector.name)
         )

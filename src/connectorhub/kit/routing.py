@@ -58,9 +58,16 @@ async def _refusal(request: Request) -> JSONResponse | None:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return _malformed("the request body is too large", 413)
-    body = await request.body()  # cached on the request: the handler reads the same bytes
-    if len(body) > MAX_BODY_BYTES:
-        return _malformed("the request body is too large", 413)
+    # Count while reading, so a chunked body without Content-Length cannot grow without bound.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return _malformed("the request body is too large", 413)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's cache: the handler reads these same bytes
     content_type = request.headers.get("content-type", "").lower()
     if "json" in content_type:
         try:
