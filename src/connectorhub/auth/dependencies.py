@@ -85,8 +85,10 @@ async def _auth_context(
     return AuthContext(principal=principal, scope=scope, box=box)
 
 
-def require_role(minimum: Role):
-    async def dependency(context: Annotated[AuthContext, Depends(_auth_context)]) -> AuthContext:
+def require_role(minimum: Role, caller=_auth_context):
+    """A dependency: the caller (API token by default, or a browser session) with `minimum` role."""
+
+    async def dependency(context: AuthContext = Depends(caller)) -> AuthContext:
         if not context.principal.effective_role.at_least(minimum):
             raise Forbidden(f"this needs the {minimum.value} role or higher in the workspace")
         return context
@@ -163,16 +165,7 @@ async def _page_context(request: Request, session: DbSession, box: Box) -> PageC
     )
 
 
-def require_page_role(minimum: Role):
-    async def dependency(context: Annotated[PageContext, Depends(_page_context)]) -> PageContext:
-        if not context.principal.effective_role.at_least(minimum):
-            raise Forbidden(f"This needs the {minimum.value} role or higher in the workspace.")
-        return context
-
-    return dependency
-
-
-PageViewer = Annotated[PageContext, Depends(require_page_role(Role.viewer))]
-PageMember = Annotated[PageContext, Depends(require_page_role(Role.member))]
-PageAdmin = Annotated[PageContext, Depends(require_page_role(Role.admin))]
-PageOwner = Annotated[PageContext, Depends(require_page_role(Role.owner))]
+PageViewer = Annotated[PageContext, Depends(require_role(Role.viewer, _page_context))]
+PageMember = Annotated[PageContext, Depends(require_role(Role.member, _page_context))]
+PageAdmin = Annotated[PageContext, Depends(require_role(Role.admin, _page_context))]
+PageOwner = Annotated[PageContext, Depends(require_role(Role.owner, _page_context))]
