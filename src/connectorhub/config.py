@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,6 +62,27 @@ class Settings(BaseSettings):
         "requests that arrive over https (set true behind a TLS-terminating proxy).",
     )
     log_level: str = Field("INFO", description="Log level.")
+    outbound_allow_networks: str = Field(
+        "",
+        description="Networks connector requests may reach although they are not public, "
+        "comma-separated CIDRs such as `10.20.0.0/16` (default: none; loopback, private, "
+        "link-local and CGNAT addresses are refused).",
+    )
+
+    @field_validator("outbound_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in (n.strip() for n in value.split(",")):
+            if network:
+                try:
+                    ipaddress.ip_network(network, strict=False)
+                except ValueError as error:
+                    raise ValueError(f"not a network: {network!r} ({error})") from None
+        return value
+
+    @property
+    def outbound_allowed(self) -> list[str]:
+        return [n.strip() for n in self.outbound_allow_networks.split(",") if n.strip()]
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

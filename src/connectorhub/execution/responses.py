@@ -1,0 +1,97 @@
+"""Reading a step's response: size cap, status rules, Retry-After, JSONPath extraction."""
+
+from __future__ import annotations
+
+import json
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import jsonpath
+
+from connectorhub.execution.definition import Step
+from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+
+
+async def read_body(response: aiohttp.ClientResponse) -> bytes:
+    declared = response.content_length
+    if declared is not None and declared > MAX_RESPONSE_BYTES:
+        raise FatalError(f"the response is larger than {MAX_RESPONSE_BYTES // 1024 // 1024} MiB")
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise FatalError(
+                f"the response is larger than {MAX_RESPONSE_BYTES // 1024 // 1024} MiB"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _excerpt(payload: bytes) -> str:
+    text = payload[:300].decode("utf-8", "replace").strip()
+    return f": {text}" if text else ""
+
+
+def raise_for_status(step: Step, response: aiohttp.ClientResponse, payload: bytes) -> None:
+    status = response.status
+    accepted = status in step.expect_status if step.expect_status else 200 <= status < 300
+    if accepted:
+        return
+    reason = f"{step.method} {response.url.host} answered {status}"
+    if status in (401, 403):
+        raise AuthFailed(f"{reason} (credentials refused){_excerpt(payload)}", status_code=status)
+    if status == 429 or status >= 500:
+        raise RetriableError(
+            f"{reason}{_excerpt(payload)}",
+            status_code=status,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    expected = ", ".join(map(str, step.expect_status)) or "2xx"
+    raise FatalError(f"{reason}, expected {expected}{_excerpt(payload)}", status_code=status)
+
+
+def extract(step: Step, response: aiohttp.ClientResponse, payload: bytes) -> dict[str, Any]:
+    if not step.extract:
+        return {}
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        raise FatalError(
+            f"{response.url.host} answered {response.content_type}, not JSON, so nothing "
+            "could be extracted",
+            status_code=response.status,
+        ) from None
+    extracted = {}
+    for field_name, expression in step.extract.items():
+        path = jsonpath.compile(expression)
+        found = path.findall(document)
+        if path.singular_query():
+            if not found:
+                raise FatalError(
+                    f"extract {field_name}: {expression} matched nothing in the response",
+                    status_code=response.status,
+                )
+            extracted[field_name] = found[0]
+        else:
+            extracted[field_name] = list(found)
+    return extracted

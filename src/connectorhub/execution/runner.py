@@ -1,0 +1,406 @@
+"""Runs a definition's steps over HTTP: render, guard, send, retry, extract, record.
+
+Knows nothing of the database: the caller gives it the values placeholders may reach and a
+callback that persists each step record; it returns the output or raises a DriverError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatch
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import aiohttp
+
+from connectorhub.execution.definition import Definition, Step
+from connectorhub.execution.responses import extract, raise_for_status, read_body
+from connectorhub.kit import templating
+from connectorhub.kit.driver_errors import (
+    DriverError,
+    FatalError,
+    RetriableError,
+)
+from connectorhub.kit.ssrf import AddressPolicy, BlockedAddress
+
+MAX_REDIRECTS = 5
+REDACTED = "[redacted]"
+# Extracted fields with names like these hold secrets (a login step's token): never recorded.
+_SENSITIVE_FIELD = re.compile(r"token|secret|password|passwd|key|auth|session|cookie", re.I)
+_SENSITIVE_ROOTS = {"secrets", "workspace"}
+
+
+@dataclass
+class WorkspaceCredential:
+    """A workspace credential as the runner sees it: its value and where it may be sent."""
+
+    value: Any
+    allowed_hosts: list[str]
+
+
+@dataclass
+class RunValues:
+    input: dict[str, Any]
+    config: dict[str, Any]
+    secrets: dict[str, Any] = field(default_factory=dict)
+    workspace: dict[str, WorkspaceCredential] = field(default_factory=dict)
+
+
+@dataclass
+class StepRecord:
+    name: str
+    status: str = "running"  # running | succeeded | failed
+    attempt: int = 1
+    request: dict[str, Any] | None = None
+    status_code: int | None = None
+    duration_ms: float | None = None
+    extracted: dict[str, Any] | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+OnStep = Callable[[int, StepRecord], Awaitable[None]]
+
+
+@dataclass
+class _Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    sensitive_headers: set[str]
+    sensitive_query: set[str]
+    sensitive_body: bool
+    credentials: set[str]  # workspace credentials this request carries
+
+
+class Runner:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        policy: AddressPolicy,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.session = session
+        self.policy = policy
+        self.sleep = sleep
+
+    async def run(
+        self, definition: Definition, values: RunValues, on_step: OnStep | None = None
+    ) -> dict[str, Any]:
+        """Run every step in order; returns the output. Raises DriverError from the first
+        failing step (after its retries), its record already marked failed."""
+        context_values: dict[str, Any] = {
+            "input": values.input,
+            "config": values.config,
+            "secrets": values.secrets,
+            "workspace": {name: cred.value for name, cred in values.workspace.items()},
+            "steps": {},
+        }
+        redactor = _Redactor()
+        redactor.add(values.secrets)
+        redactor.add([cred.value for cred in values.workspace.values()])
+        sensitive_steps: dict[str, set[str]] = {}
+        for index, step in enumerate(definition.steps):
+            record = StepRecord(name=step.name)
+            if on_step:
+                await on_step(index, record)
+            started = time.perf_counter()
+            try:
+                request = _render(step, context_values, sensitive_steps, values)
+                record.request = request_summary(request, redactor)
+                extracted = await self._send_with_retries(step, request, values, record)
+            except DriverError as error:
+                record.status = "failed"
+                record.error = redactor.redact(error.message)
+                record.duration_ms = _ms(started)
+                if on_step:
+                    await on_step(index, record)
+                raise
+            except templating.TemplateError as error:
+                record.status = "failed"
+                record.error = redactor.redact(str(error))
+                record.duration_ms = _ms(started)
+                if on_step:
+                    await on_step(index, record)
+                raise FatalError(f"step {step.name}: {record.error}") from None
+            secret_fields = {f for f in extracted if _SENSITIVE_FIELD.search(f)}
+            sensitive_steps[step.name] = secret_fields
+            redactor.add([extracted[f] for f in secret_fields])
+            context_values["steps"][step.name] = extracted
+            context_values[f"step_{index + 1}"] = extracted
+            record.status = "succeeded"
+            record.extracted = {
+                k: (REDACTED if k in secret_fields else v) for k, v in extracted.items()
+            }
+            record.duration_ms = _ms(started)
+            if on_step:
+                await on_step(index, record)
+        if definition.output is None:
+            return {
+                name: _shown(values_, sensitive_steps.get(name, set()))
+                for name, values_ in context_values["steps"].items()
+            }
+        try:
+            return templating.render_json(definition.output, templating.Context(context_values))
+        except templating.TemplateError as error:
+            raise FatalError(f"output: {redactor.redact(str(error))}") from None
+
+    async def _send_with_retries(
+        self, step: Step, request: _Request, values: RunValues, record: StepRecord
+    ) -> dict[str, Any]:
+        policy = step.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            record.attempt = attempt
+            try:
+                return await self._send(step, request, values, record)
+            except RetriableError as error:
+                if attempt == policy.max_attempts:
+                    raise
+                wait = backoff_delay(attempt, policy.backoff_seconds, policy.max_backoff_seconds)
+                if error.retry_after is not None:
+                    if error.retry_after > policy.max_backoff_seconds:
+                        raise RetriableError(
+                            f"{error.message}; the server asked to wait {error.retry_after:g} s, "
+                            f"more than this step's retry cap of {policy.max_backoff_seconds:g} s",
+                            status_code=error.status_code,
+                            retry_after=error.retry_after,
+                        ) from None
+                    wait = max(wait, error.retry_after)
+                await self.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self, step: Step, request: _Request, values: RunValues, record: StepRecord
+    ) -> dict[str, Any]:
+        url, method, body = request.url, request.method, request.body
+        headers, query = dict(request.headers), dict(request.query)
+        timeout = aiohttp.ClientTimeout(total=step.timeout_seconds)
+        for _ in range(MAX_REDIRECTS + 1):
+            host = urlsplit(url).hostname or ""
+            _check_credential_hosts(request.credentials, host, values)
+            try:
+                self.policy.check_url(url)
+                async with self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    params=query or None,
+                    json=body if body is not None and method not in ("GET", "HEAD") else None,
+                    allow_redirects=False,
+                    timeout=timeout,
+                ) as response:
+                    record.status_code = response.status
+                    location = response.headers.get("Location")
+                    if response.status in (301, 302, 303, 307, 308) and location:
+                        next_url = urljoin(str(response.url), location)
+                        if urlsplit(next_url).hostname != host:
+                            # Another host never gets what was meant for this one.
+                            headers = {
+                                k: v
+                                for k, v in headers.items()
+                                if k not in request.sensitive_headers
+                            }
+                            query = {
+                                k: v for k, v in query.items() if k not in request.sensitive_query
+                            }
+                            request = _without_credentials(request)
+                        if response.status == 303 or (
+                            response.status in (301, 302) and method == "POST"
+                        ):
+                            method, body = "GET", None
+                        elif (
+                            body is not None
+                            and request.sensitive_body
+                            and (urlsplit(next_url).hostname != host)
+                        ):
+                            raise FatalError(
+                                f"refused to resend a body holding secrets to {next_url}"
+                            )
+                        url = next_url
+                        query = {}  # the Location carries its own query
+                        continue
+                    payload = await read_body(response)
+                    raise_for_status(step, response, payload)
+                    return extract(step, response, payload)
+            except BlockedAddress as error:
+                raise FatalError(str(error)) from None
+            except aiohttp.InvalidURL as error:
+                raise FatalError(f"invalid URL: {error}") from None
+            except aiohttp.ClientConnectorError as error:
+                if isinstance(error.os_error, BlockedAddress):
+                    raise FatalError(str(error.os_error)) from None
+                raise RetriableError(f"could not connect to {host}: {error.os_error}") from None
+            except TimeoutError:
+                raise RetriableError(
+                    f"no answer from {host} within {step.timeout_seconds:g} s"
+                ) from None
+            except aiohttp.ClientError as error:
+                raise RetriableError(f"connection to {host} failed: {error}") from None
+        raise FatalError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: between half and all of min(cap, base · 2^(attempt-1))."""
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _shown(extracted: dict[str, Any], secret_fields: set[str]) -> dict[str, Any]:
+    return {k: (REDACTED if k in secret_fields else v) for k, v in extracted.items()}
+
+
+def _render(step: Step, values: dict[str, Any], sensitive_steps, run_values: RunValues) -> _Request:
+    """Render one step's request; note which parts carry secrets and which credentials."""
+    credentials: set[str] = set()
+
+    def context() -> templating.Context:
+        return templating.Context(values)
+
+    def is_sensitive(ctx: templating.Context) -> bool:
+        for reference in ctx.used:
+            if reference.root == "workspace" and reference.segments:
+                credentials.add(str(reference.segments[0]))
+            if reference.root in _SENSITIVE_ROOTS:
+                return True
+            step_name, field_name = _step_field(reference)
+            if step_name is not None and field_name in sensitive_steps.get(step_name, set()):
+                return True
+        return False
+
+    ctx = context()
+    url = templating.render_url(step.url, ctx)
+    is_sensitive(ctx)
+    if not urlsplit(url).scheme:
+        base = values["config"].get("base_url")
+        if not isinstance(base, str):
+            raise templating.TemplateError(
+                f"the URL {step.url!r} is relative and the connector has no base_url"
+            )
+        url = base.rstrip("/") + "/" + url.lstrip("/")
+
+    headers: dict[str, str] = {}
+    sensitive_headers: set[str] = set()
+    # The connector's default headers are literal config values, not templates.
+    for name, value in (values["config"].get("default_headers") or {}).items():
+        if isinstance(value, str):
+            headers[name] = _literal_header(name, value)
+    for name, template in step.headers.items():
+        ctx = context()
+        headers[name] = templating.render_header(template, ctx, f"header {name}")
+        if is_sensitive(ctx):
+            sensitive_headers.add(name)
+    query: dict[str, str] = {}
+    sensitive_query: set[str] = set()
+    for name, template in step.query.items():
+        ctx = context()
+        query[name] = templating.render_text(template, ctx)
+        if is_sensitive(ctx):
+            sensitive_query.add(name)
+    ctx = context()
+    body = templating.render_json(step.body, ctx) if step.body is not None else None
+    sensitive_body = is_sensitive(ctx)
+    if step.auth is not None:
+        ctx = context()
+        auth = step.auth
+        if auth.type == "bearer":
+            headers["Authorization"] = "Bearer " + templating.render_header(auth.token, ctx)
+            sensitive_headers.add("Authorization")
+        elif auth.type == "basic":
+            username = templating.render_text(auth.username, ctx)
+            password = templating.render_text(auth.password, ctx)
+            headers["Authorization"] = aiohttp.encode_basic_auth(username, password)
+            sensitive_headers.add("Authorization")
+        elif auth.location == "header":
+            headers[auth.name] = templating.render_header(auth.value, ctx, f"header {auth.name}")
+            sensitive_headers.add(auth.name)
+        else:
+            query[auth.name] = templating.render_text(auth.value, ctx)
+            sensitive_query.add(auth.name)
+        is_sensitive(ctx)
+    return _Request(
+        method=step.method,
+        url=url,
+        headers=headers,
+        query=query,
+        body=body,
+        sensitive_headers=sensitive_headers,
+        sensitive_query=sensitive_query,
+        sensitive_body=sensitive_body,
+        credentials=credentials,
+    )
+
+
+def _literal_header(name: str, value: str) -> str:
+    if re.search(r"[\r\n\x00]", value):
+        raise templating.TemplateError(f"default header {name}: contains a line break or NUL")
+    return value
+
+
+def _step_field(reference: templating.Reference) -> tuple[str | None, Any]:
+    if reference.root == "steps" and len(reference.segments) >= 2:
+        return str(reference.segments[0]), reference.segments[1]
+    return None, None
+
+
+def _without_credentials(request: _Request) -> _Request:
+    return _Request(**{**request.__dict__, "credentials": set()})
+
+
+def _host_allowed(host: str, patterns: list[str]) -> bool:
+    host = host.lower().rstrip(".")
+    return any(fnmatch(host, pattern.lower()) for pattern in patterns)
+
+
+def _check_credential_hosts(credentials: set[str], host: str, values: RunValues) -> None:
+    """A workspace credential goes only to the hosts its owner allowed."""
+    for name in sorted(credentials):
+        credential = values.workspace.get(name)
+        if credential is not None and not _host_allowed(host, credential.allowed_hosts):
+            allowed = ", ".join(credential.allowed_hosts) or "no host"
+            raise FatalError(f"credential {name!r} may only be sent to {allowed}, not to {host}")
+
+
+class _Redactor:
+    """Replaces every known secret value (and its URL-encoded form) in text meant for records."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, value: Any) -> None:
+        for _, text in templating.iter_strings(value, ""):
+            if len(text) >= 4:  # shorter strings would redact ordinary words
+                self._secrets.update({text, quote(text, safe="")})
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def request_summary(request: _Request, redactor: _Redactor) -> dict[str, Any]:
+    """What a step sent, safe to store: secret-bearing headers and query values redacted."""
+    query = {k: (REDACTED if k in request.sensitive_query else v) for k, v in request.query.items()}
+    return {
+        "method": request.method,
+        "url": redactor.redact(request.url),
+        "query": {k: redactor.redact(v) for k, v in query.items()},
+        "headers": {
+            k: (REDACTED if k in request.sensitive_headers else redactor.redact(v))
+            for k, v in request.headers.items()
+        },
+        "body": None if request.body is None else (REDACTED if request.sensitive_body else "json"),
+    }

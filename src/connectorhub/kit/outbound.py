@@ -1,0 +1,25 @@
+"""The one outbound HTTP client session connector steps share (aiohttp, SSRF-guarded)."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from connectorhub.kit.ssrf import AddressPolicy, GuardedResolver
+
+USER_AGENT = "ConnectorHub/0.1"
+
+
+def create_outbound_session(policy: AddressPolicy, *, limit: int = 100) -> aiohttp.ClientSession:
+    """A pooled session whose resolver refuses non-public answers (see kit/ssrf.py).
+
+    `trust_env=False`: an ambient HTTP(S)_PROXY would connect somewhere other than the checked
+    address. Cookies are not kept between requests of different connectors.
+    """
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(policy), limit=limit)
+    return aiohttp.ClientSession(
+        connector=connector,
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"User-Agent": USER_AGENT},
+        auto_decompress=True,
+    )
