@@ -25,6 +25,8 @@ from tests.fixtures.database import (
 from tests.fixtures.factories import WorkspaceFixture, make_workspace
 
 TEST_KEYS = f"ktest1:{generate_key()}"
+# Tests play third-party APIs on loopback, which only an operator allow-list opens.
+LOCAL_APIS = {"outbound_allow_networks": "127.0.0.0/8"}
 
 
 _shared: dict[str, PostgresDatabase] = {}
@@ -51,7 +53,7 @@ async def shared_postgres_hub() -> Hub:
     """The started Hub on the shared PostgreSQL database, as the non-superuser runtime role."""
     if "postgresql" not in _hubs:
         database = await shared_postgres()
-        hub = Hub(Settings(database_url=database.app_url, secret_keys=TEST_KEYS))
+        hub = Hub(Settings(database_url=database.app_url, secret_keys=TEST_KEYS, **LOCAL_APIS))
         await hub.start()
         _hubs["postgresql"] = hub
     return _hubs["postgresql"]
@@ -80,7 +82,7 @@ async def hub(
         yield await shared_postgres_hub()
         return
     data_dir: Path = tmp_path_factory.mktemp("sqlite")
-    hub = Hub(Settings(data_dir=data_dir, secret_keys=TEST_KEYS))
+    hub = Hub(Settings(data_dir=data_dir, secret_keys=TEST_KEYS, **LOCAL_APIS))
     await migrate_and_seed(hub)
     await hub.start()
     yield hub

@@ -17,6 +17,7 @@ from connectorhub.catalog.endpoints import router as catalog_router
 from connectorhub.config import Settings
 from connectorhub.connector.endpoints import router as connector_router
 from connectorhub.exceptions import install_api_error_handler
+from connectorhub.execution.endpoints import router as execution_router
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 from connectorhub.tenant.endpoints import router as tenant_router
@@ -33,6 +34,7 @@ def api_router() -> APIRouter:
         tenant_router,
         auth_router,
         audit_router,
+        execution_router,
     ):
         router.include_router(domain_router)
     return router
@@ -107,6 +109,7 @@ def include_connectors(host: FastAPI, hub: Hub, prefix: str = "", *, pages: bool
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[object]:
         async with hub.running(), inner(app) as state:
+            await hub.recover_unfinished()
             yield state
 
     host.router.lifespan_context = lifespan

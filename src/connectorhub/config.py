@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         "link-local and CGNAT addresses are refused).",
     )
 
+    worker_concurrency: int = Field(
+        10, ge=1, le=1000, description="How many executions one process runs at once."
+    )
+
     @field_validator("outbound_allow_networks")
     @classmethod
     def _networks(cls, value: str) -> str:

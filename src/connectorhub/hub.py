@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
+import aiohttp
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -14,6 +17,9 @@ from connectorhub.credential.keys import load_keyring, verify_keys
 from connectorhub.db import create_engine, create_sessionmaker, privileged_role_problems
 from connectorhub.exceptions import StartupRefused
 from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.outbound import create_outbound_session
+from connectorhub.kit.ssrf import AddressPolicy
+from connectorhub.worker.queue import InProcessQueue, Job, transaction
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +30,51 @@ class Hub:
         self.box = SecretBox(load_keyring(settings))
         self.engine: AsyncEngine = create_engine(settings)
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
+        self.address_policy = AddressPolicy(settings.outbound_allowed)
+        self.jobs = InProcessQueue(self._run_job, concurrency=settings.worker_concurrency)
+        self._outbound: aiohttp.ClientSession | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    def run_soon(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run work in this process, outliving the request that started it (kept until done)."""
+        task = asyncio.create_task(coroutine)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
+
+    @property
+    def outbound(self) -> aiohttp.ClientSession:
+        """The shared, SSRF-guarded HTTP client (made on first use, on the running loop)."""
+        if self._outbound is None or self._outbound.closed:
+            self._outbound = create_outbound_session(self.address_policy)
+        return self._outbound
+
+    def transaction(self):
+        """One transaction; jobs deferred in it are queued once it commits."""
+        return transaction(self.sessionmaker, self.jobs)
+
+    async def recover_unfinished(self) -> int:
+        """Embedded default: requeue executions a killed process left queued or running.
+
+        Only on SQLite, where this process is the only worker; on PostgreSQL the job queue's
+        own stalled-job recovery does this. Each execution still ends exactly once (see claim).
+        """
+        if not self.settings.is_sqlite:
+            return 0
+        from connectorhub.execution.repository import unfinished_executions
+        from connectorhub.execution.service import run_job
+
+        async with self.sessionmaker() as session:
+            orphans = await unfinished_executions(session)
+        await self.jobs.defer([run_job(tenant_id, id_) for tenant_id, id_ in orphans])
+        if orphans:
+            log.info("requeued %d unfinished executions", len(orphans))
+        return len(orphans)
+
+    async def _run_job(self, job: Job) -> None:
+        from connectorhub.worker.registry import JOBS
+
+        await JOBS[job.name](self, **job.kwargs)
 
     async def start(self) -> None:
         """Check the keys and the database role. Raises StartupRefused."""
@@ -50,6 +101,13 @@ class Hub:
             log.warning(message)
 
     async def stop(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        await self.jobs.stop()
+        if self._outbound is not None:
+            await self._outbound.close()
+            self._outbound = None
         await self.engine.dispose()
 
     @asynccontextmanager

@@ -5,6 +5,7 @@ from connectorhub.auth.models import ApiToken, User, WebSession
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector
 from connectorhub.credential.models import SecretKeyCheck
+from connectorhub.execution.models import Execution
 from connectorhub.kit.models import Base
 from connectorhub.tenant.models import Membership, Workspace
 
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "CatalogEntry",
     "Connector",
+    "Execution",
     "Membership",
     "SecretKeyCheck",
     "User",

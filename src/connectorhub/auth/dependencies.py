@@ -24,7 +24,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed before the response is sent, rolled back on error."""
-    async with request.app.state.hub.sessionmaker() as session, session.begin():
+    async with request.app.state.hub.transaction() as session:
         yield session
 
 

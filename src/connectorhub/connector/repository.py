@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Text, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import Text, cast, exists, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -95,3 +95,28 @@ class ConnectorRepository(TenantRepository[Connector]):
         if after is not None:
             statement = statement.where(Connector.id > after)
         return (await self.session.scalars(statement)).all()
+
+    async def record_run(
+        self, connector_id: uuid.UUID, *, succeeded: bool, duration_ms: float, finished_at
+    ) -> None:
+        """Count one finished execution in a single UPDATE, so concurrent runs never lose one.
+
+        The right-hand sides read the row's values from before the update (both databases).
+        """
+        total = Connector.executions_total
+        statement = self._scoped(
+            update(Connector)
+            .where(Connector.id == connector_id)
+            .values(
+                executions_total=total + 1,
+                executions_succeeded=Connector.executions_succeeded + (1 if succeeded else 0),
+                executions_failed=Connector.executions_failed + (0 if succeeded else 1),
+                last_run_at=finished_at,
+                avg_duration_ms=(
+                    func.coalesce(Connector.avg_duration_ms, 0.0) * total + duration_ms
+                )
+                / (total + 1),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)

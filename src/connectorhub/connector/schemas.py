@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from connectorhub.connector.models import ConnectorStatus
+from connectorhub.execution.definition import Definition
 
 ConnectorName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
@@ -17,6 +18,12 @@ AuthValue = str | int | float | None
 AUTH_DESCRIPTION = (
     "Auth fields by name. Send the mask `********` (or leave a field out) to keep the stored "
     'value, null or "" to clear it, anything else to replace it. Never returned.'
+)
+
+
+DEFINITION_DESCRIPTION = (
+    "HTTP connectors only: the steps to run. Every placeholder must name a known input, config, "
+    "secret, workspace credential or an earlier step's extracted field."
 )
 
 
@@ -33,6 +40,7 @@ class ConnectorCreate(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     auth: dict[str, AuthValue] = Field(default_factory=dict, description=AUTH_DESCRIPTION)
     tags: list[Tag] = Field(default_factory=list, max_length=20)
+    definition: Definition | None = Field(None, description=DEFINITION_DESCRIPTION)
 
     _tags = field_validator("tags")(_dedupe)
 
@@ -51,6 +59,7 @@ class ConnectorReplace(BaseModel):
     auth: dict[str, AuthValue] = Field(default_factory=dict, description=AUTH_DESCRIPTION)
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     status: ConnectorStatus | None = None
+    definition: Definition | None = Field(None, description=DEFINITION_DESCRIPTION)
 
     _tags = field_validator("tags")(_dedupe)
 
@@ -63,6 +72,7 @@ class ConnectorPatch(BaseModel):
     auth: dict[str, AuthValue] | None = Field(None, description=AUTH_DESCRIPTION)
     tags: list[Tag] | None = Field(None, max_length=20)
     status: ConnectorStatus | None = None
+    definition: Definition | None = Field(None, description=DEFINITION_DESCRIPTION)
 
     @field_validator("tags")
     @classmethod
@@ -95,6 +105,7 @@ class ConnectorRead(BaseModel):
     tags: list[str]
     last_test: dict[str, Any] | None
     schedule: str | None
+    definition: dict[str, Any] | None = Field(None, description="HTTP connectors: their steps")
     stats: ExecutionStats
     created_at: datetime
     updated_at: datetime

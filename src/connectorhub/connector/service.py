@@ -23,6 +23,7 @@ from connectorhub.connector.schemas import (
 )
 from connectorhub.credential.secrets import masked, merge_secrets
 from connectorhub.exceptions import Conflict, NotFound, ValidationFailed
+from connectorhub.execution.definition import Definition, check_definition
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import Page, WorkspaceScope
 
@@ -48,6 +49,7 @@ def to_read(connector: Connector, warnings: list[str] | None = None) -> Connecto
         tags=connector.tags,
         last_test=connector.last_test,
         schedule=connector.schedule,
+        definition=connector.definition,
         stats=ExecutionStats(
             total=connector.executions_total,
             succeeded=connector.executions_succeeded,
@@ -75,6 +77,26 @@ def _auth_errors(entry: CatalogEntry, auth: dict[str, Any] | None) -> dict[str, 
                 else f"Unknown auth field for {entry.auth_type} auth."
             ]
     return errors
+
+
+def _definition_errors(entry: CatalogEntry, definition: Definition | None) -> dict[str, list[str]]:
+    if definition is None:
+        return {}
+    if entry.kind != "http":
+        return {"definition": ["Only HTTP connectors take a definition."]}
+    try:
+        check_definition(
+            definition,
+            config_schema=entry.default_config_schema,
+            secret_fields=[field["name"] for field in entry.auth_fields],
+        )
+    except ValidationFailed as failure:
+        return {f"definition.{path}": messages for path, messages in failure.errors.items()}
+    return {}
+
+
+def _stored_definition(definition: Definition | None) -> dict[str, Any] | None:
+    return None if definition is None else definition.model_dump(mode="json", by_alias=True)
 
 
 def _missing_auth(entry: CatalogEntry, sealed: dict[str, str]) -> dict[str, list[str]]:
@@ -133,6 +155,7 @@ async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) 
     """Create a connector (status `inactive`). Raises ValidationFailed (400), Conflict (409)."""
     entry = await _entry_for(scope, body)
     errors = catalog_service.config_errors(entry, body.config) | _auth_errors(entry, body.auth)
+    errors |= _definition_errors(entry, body.definition)
     if errors:
         raise ValidationFailed(errors)
     repository = ConnectorRepository(scope)
@@ -145,6 +168,7 @@ async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) 
         status=ConnectorStatus.inactive.value,
         config=body.config,
         tags=body.tags,
+        definition=_stored_definition(body.definition),
     )
     connector.auth, secret_fields = merge_secrets(
         box,
@@ -209,8 +233,13 @@ async def edit(
     if sent.get("config") is not None:
         errors |= catalog_service.config_errors(entry, sent["config"])
     errors |= _auth_errors(entry, sent.get("auth"))
+    if "definition" in sent:
+        errors |= _definition_errors(entry, body.definition)
     if errors:
         raise ValidationFailed(errors)
+    definition = (
+        _stored_definition(body.definition) if "definition" in sent else connector.definition
+    )
 
     name = sent.get("name") if sent.get("name") is not None else connector.name
     config = sent["config"] if sent.get("config") is not None else connector.config
@@ -232,6 +261,11 @@ async def edit(
         )
     else:
         warnings = []
+    if target == ConnectorStatus.active and entry.kind == "http" and definition is None:
+        raise ValidationFailed(
+            {"definition": ["Required before an HTTP connector can be activated."]},
+            "the connector cannot be activated yet",
+        )
     if name != connector.name and await ConnectorRepository(scope).by_name(name):
         raise Conflict(f"a connector named {name!r} already exists in this workspace")
 
@@ -244,10 +278,13 @@ async def edit(
         changes["tags"] = tags
     if secret_fields:
         changes["auth"] = dict.fromkeys(secret_fields, SECRET_CHANGED)
+    if definition != connector.definition:
+        changes["definition"] = "(changed)"
     if target.value != connector.status:
         changes["status"] = [connector.status, target.value]
         connector.status_reason = "set by hand" if target == ConnectorStatus.error else None
     connector.name, connector.config, connector.tags, connector.auth = name, config, tags, auth
+    connector.definition = definition
     connector.status = target.value
     if changes:
         ConnectorRepository(scope).touch(connector)

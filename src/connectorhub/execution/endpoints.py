@@ -1,0 +1,189 @@
+"""Execution routes: run a connector, list and read executions, cancel, stream progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Body, Header, Query, Request, status
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.sse import format_sse_event
+
+from connectorhub.auth.dependencies import MemberContext, ViewerContext
+from connectorhub.exceptions import NotFound
+from connectorhub.execution import service
+from connectorhub.execution.models import ExecutionStatus, Trigger
+from connectorhub.execution.schemas import ExecuteRequest, ExecutionPage, ExecutionRead
+from connectorhub.execution.tasks import run_execution
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.kit.routing import hub_router
+
+if TYPE_CHECKING:
+    from connectorhub.hub import Hub
+
+router = hub_router(tags=["executions"])
+POLL_SECONDS = 0.25
+NOT_FOUND = {404: {"description": "No such connector or execution in this workspace"}}
+
+
+def _json(execution: Any) -> dict[str, Any]:
+    return ExecutionRead.model_validate(execution).model_dump(mode="json")
+
+
+async def _load(hub: Hub, tenant_id: str, execution_id: uuid.UUID):
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, tenant_id, None)
+        return await service.read(scope, execution_id)
+
+
+class ExecutionResultResponse(Response):
+    """`?wait=true`: sent only after the request's transaction has committed, it runs the
+    execution here (or waits for the run already under way) up to `timeout` seconds, then
+    answers 200 with the finished execution, or 202 with its state if it is still going."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self, hub: Hub, tenant_id: str, execution_id: uuid.UUID, *, run: bool, timeout: float
+    ):
+        super().__init__(status_code=status.HTTP_202_ACCEPTED)
+        self.hub, self.tenant_id, self.execution_id = hub, tenant_id, execution_id
+        self.run, self.timeout = run, timeout
+
+    async def __call__(self, scope, receive, send) -> None:
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        if self.run:
+            task = self.hub.run_soon(
+                run_execution(self.hub, self.tenant_id, str(self.execution_id))
+            )
+            await asyncio.wait({task}, timeout=self.timeout)
+        execution = await _load(self.hub, self.tenant_id, self.execution_id)
+        while (
+            not ExecutionStatus(execution.status).finished
+            and asyncio.get_running_loop().time() < deadline
+        ):
+            await asyncio.sleep(POLL_SECONDS)
+            execution = await _load(self.hub, self.tenant_id, self.execution_id)
+        finished = ExecutionStatus(execution.status).finished
+        self.status_code = status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED
+        self.body = self.render(json.dumps(_json(execution)))
+        self.init_headers()
+        await super().__call__(scope, receive, send)
+
+
+@router.post(
+    "/connectors/{connector_id}/execute",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionRead,
+    responses={
+        **NOT_FOUND,
+        200: {"description": "Finished (`?wait=true`), or the earlier run for this key"},
+        400: {"description": 'Input invalid: `{"errors": {"input.field": [messages]}}`'},
+        409: {"description": "The connector is not active"},
+    },
+)
+async def execute(
+    connector_id: uuid.UUID,
+    context: MemberContext,
+    request: Request,
+    body: Annotated[ExecuteRequest | None, Body()] = None,
+    wait: Annotated[bool, Query(description="Run now and answer with the result")] = False,
+    wait_seconds: Annotated[
+        float, Query(alias="timeout", gt=0, le=120, description="Seconds `wait` waits")
+    ] = 30,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="Repeats return the same execution")
+    ] = None,
+) -> Response:
+    """Run a connector's definition with `input`: 202 and the queued execution, or with
+    `?wait=true` the finished one (202 if it outlasts `timeout`)."""
+    execution, created = await service.start(
+        context.scope, context.box, connector_id, (body or ExecuteRequest()).input,
+        trigger=Trigger.api, idempotency_key=idempotency_key, defer=not wait,
+    )  # fmt: skip
+    if wait:
+        return ExecutionResultResponse(
+            request.app.state.hub, context.scope.tenant_id, execution.id,
+            run=created, timeout=wait_seconds,
+        )  # fmt: skip
+    return JSONResponse(_json(execution), status_code=202 if created else 200)
+
+
+@router.get("/executions", response_model=ExecutionPage)
+async def list_executions(
+    context: ViewerContext,
+    connector_id: uuid.UUID | None = None,
+    status_: Annotated[ExecutionStatus | None, Query(alias="status")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
+    until: Annotated[datetime | None, Query(description="Created before")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ExecutionPage:
+    found = await service.search(
+        context.scope, connector_id=connector_id, status=status_.value if status_ else None,
+        since=since, until=until, page=page, page_size=page_size,
+    )  # fmt: skip
+    return ExecutionPage(
+        items=[ExecutionRead.model_validate(e) for e in found.items],
+        total=found.total, page=page, page_size=page_size,
+    )  # fmt: skip
+
+
+@router.get("/executions/{execution_id}", response_model=ExecutionRead, responses=NOT_FOUND)
+async def get_execution(execution_id: uuid.UUID, context: ViewerContext) -> ExecutionRead:
+    return ExecutionRead.model_validate(await service.read(context.scope, execution_id))
+
+
+@router.post(
+    "/executions/{execution_id}/cancel",
+    response_model=ExecutionRead,
+    responses={**NOT_FOUND, 409: {"description": "Already finished"}},
+)
+async def cancel_execution(execution_id: uuid.UUID, context: MemberContext) -> ExecutionRead:
+    """A queued execution is cancelled at once; a running one stops before its next step."""
+    return ExecutionRead.model_validate(await service.cancel(context.scope, execution_id))
+
+
+@router.get(
+    "/executions/{execution_id}/events",
+    responses={**NOT_FOUND, 200: {"content": {"text/event-stream": {}},
+                                  "description": "`step`, `status` and a final `end` event"}},
+)  # fmt: skip
+async def execution_events(
+    execution_id: uuid.UUID, context: ViewerContext, request: Request
+) -> StreamingResponse:
+    """Server-Sent Events: each step as it starts and ends, status changes, then `end`."""
+    await service.read(context.scope, execution_id)  # 404 before the stream starts
+    return StreamingResponse(
+        _events(request, context.scope.tenant_id, execution_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(request: Request, tenant_id: str, execution_id: uuid.UUID) -> AsyncIterator[str]:
+    hub: Hub = request.app.state.hub
+    sent_steps: dict[int, Any] = {}
+    sent_status = None
+    while not await request.is_disconnected():
+        try:
+            execution = await _load(hub, tenant_id, execution_id)
+        except NotFound:
+            yield format_sse_event(event="end", data_str=json.dumps({"status": "deleted"}))
+            return
+        for index, step in enumerate(execution.steps):
+            if sent_steps.get(index) != step:
+                sent_steps[index] = step
+                yield format_sse_event(event="step", data_str=json.dumps({"index": index, **step}))
+        if execution.status != sent_status:
+            sent_status = execution.status
+            data = {k: v for k, v in _json(execution).items() if k != "steps"}
+            yield format_sse_event(event="status", data_str=json.dumps(data))
+        if ExecutionStatus(execution.status).finished:
+            yield format_sse_event(event="end", data_str=json.dumps({"status": execution.status}))
+            return
+        await asyncio.sleep(POLL_SECONDS)
