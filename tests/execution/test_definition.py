@@ -109,3 +109,17 @@ def test_duplicate_step_names_are_refused():
 def test_malformed_steps_fail_model_validation(step):
     with pytest.raises(ValidationError):
         Definition.model_validate({"steps": [step]})
+
+
+def test_secrets_may_not_flow_into_the_output_and_refs_must_resolve():
+    leaky = Definition.model_validate(
+        {
+            "credentials": ["crm"],
+            "input_schema": {"$ref": "#/$defs/missing"},
+            "steps": [{"name": "a", "url": "/a"}],
+            "output": {"k": "{{workspace.crm}}"},
+        }
+    )
+    errors = errors_of(leaky)
+    assert "the output may not contain secrets" in errors["output.k"]
+    assert "input_schema" in errors

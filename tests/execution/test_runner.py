@@ -396,3 +396,45 @@ def test_backoff_is_exponential_jittered_and_capped():
     for attempt, ceiling in [(1, 0.5), (2, 1), (3, 2), (8, 10)]:
         for _ in range(50):
             assert ceiling / 2 <= backoff_delay(attempt, 0.5, 10) <= ceiling
+
+
+async def test_every_credential_in_a_header_is_host_checked(api, outbound):
+    api.json("/x", {})
+    definition = Definition(
+        credentials=["crm"],
+        steps=[
+            {
+                "name": "s",
+                "url": f"{api.url}/x",
+                "headers": {"X-Both": "{{secrets.k}} {{workspace.crm}}"},
+            }
+        ],
+    )
+    values = RunValues(
+        input={},
+        config={},
+        secrets={"k": "connector-key"},
+        workspace={"crm": WorkspaceCredential("crm-key-123", ["api.crm.example"])},
+    )
+    with pytest.raises(FatalError, match="may only be sent to"):
+        await Runner(outbound, TEST_POLICY).run(definition, values)
+    assert api.hits == []
+
+
+async def test_secret_inputs_and_echoed_secrets_are_redacted_everywhere(api, outbound):
+    api.json("/users/hunter2-secret", {"echo": "key was hunter2-secret"}, status=400)
+    definition = Definition(steps=[{"name": "s", "url": f"{api.url}/users/{{{{input.pw}}}}"}])
+    records = []
+
+    async def on_step(index, record):
+        records.append(record.to_json())
+
+    values = RunValues(input={"pw": "hunter2-secret"}, config={}, secret_inputs={"pw"})
+    with pytest.raises(FatalError) as caught:
+        await Runner(outbound, TEST_POLICY).run(definition, values, on_step)
+    assert "hunter2-secret" not in caught.value.message
+    assert "hunter2-secret" not in json.dumps(records)
+
+
+def test_odd_retry_after_values_are_ignored_not_fatal():
+    assert retry_after_seconds("²") is None and retry_after_seconds("-5") is None

@@ -183,3 +183,23 @@ async def test_a_redirect_to_a_private_address_is_refused():
 )
 def test_ordinary_names_and_public_ips_pass_the_url_check(url):
     AddressPolicy().check_url(url)
+
+
+# Full-width digits, ideographic full stops, circled digits: all read as 127.0.0.1 by yarl.
+UNICODE_LOOPBACKS = [
+    "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/",
+    "http://127\u30020\u30020\u30021/",
+    "http://\u2460\u2461\u2466.0.0.1/",
+]
+
+
+@pytest.mark.parametrize("url", UNICODE_LOOPBACKS)
+def test_unicode_spellings_of_loopback_are_refused(url):
+    # The check sees the host as the client will: yarl normalises these to 127.0.0.1.
+    try:
+        AddressPolicy().check_url(url)
+    except BlockedAddress:
+        return
+    from yarl import URL
+
+    assert URL(url).raw_host not in ("127.0.0.1",), URL(url).raw_host

@@ -269,3 +269,22 @@ def test_the_whole_input_object_is_reachable_only_as_data():
     # `{{input}}` as a whole value is the input mapping itself, a copy of plain data.
     assert render_json("{{input.nested}}", context()) == {"id": 7}
     assert render_text("{{input}}", Context({"input": {"a": 1}})) == '{"a":1}'
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{config.base_url}}{{input.name}}",
+        "https://api.example.com{{input.name}}/x",
+        "https://{{input.name}}.example.com/",
+        "https://user:{{input.name}}@api.example.com/",
+    ],
+)
+def test_values_cannot_form_or_extend_the_host(template):
+    with pytest.raises(TemplateError):
+        render_url(
+            template,
+            Context(
+                {"input": {"name": ".evil.com"}, "config": {"base_url": "https://api.example.com"}}
+            ),
+        )

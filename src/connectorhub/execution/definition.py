@@ -141,8 +141,11 @@ def check_definition(
         if schema is not None:
             try:
                 Draft202012Validator.check_schema(schema)
+                Draft202012Validator(schema).is_valid({})  # resolves $refs: a dangling one fails
             except SchemaError as error:
                 errors.setdefault(label, []).append(f"not a valid JSON Schema: {error.message}")
+            except Exception as error:  # referencing errors come in several types
+                errors.setdefault(label, []).append(f"cannot be used: {error}")
 
     known = {
         "input": _schema_names(definition.input_schema),
@@ -173,8 +176,18 @@ def check_definition(
     if definition.output is not None:
         for path, text in templating.iter_strings(definition.output, "output"):
             _check_text(path, text, known, definition.steps, errors)
+            # The output is stored and shown: secrets never go into it.
+            if any(ref.root in ("secrets", "workspace") for ref in _references(text)):
+                errors.setdefault(path, []).append("the output may not contain secrets")
     if errors:
         raise ValidationFailed(errors, "the definition has problems")
+
+
+def _references(text: str) -> list[templating.Reference]:
+    try:
+        return templating.parse(text)
+    except templating.TemplateError:
+        return []
 
 
 def _merge_names(first: set[str] | None, second: set[str] | None) -> set[str] | None:

@@ -30,7 +30,8 @@ class ExecutionRepository(TenantRepository[Execution]):
         """Store progress; returns whether someone asked to cancel meanwhile."""
         statement = self._scoped(
             update(Execution)
-            .where(Execution.id == execution_id)
+            # Only while running: a late writer never overwrites a finished execution's steps.
+            .where(Execution.id == execution_id, Execution.status == ExecutionStatus.running.value)
             .values(steps=steps)
             .returning(Execution.cancel_requested)
         )

@@ -7,6 +7,7 @@ callback that persists each step record; it returns the output or raises a Drive
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 import time
@@ -49,6 +50,8 @@ class RunValues:
     config: dict[str, Any]
     secrets: dict[str, Any] = field(default_factory=dict)
     workspace: dict[str, WorkspaceCredential] = field(default_factory=dict)
+    # Input fields the input schema marks secret: redacted in records like secrets are.
+    secret_inputs: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -109,6 +112,7 @@ class Runner:
         redactor = _Redactor()
         redactor.add(values.secrets)
         redactor.add([cred.value for cred in values.workspace.values()])
+        redactor.add([values.input[name] for name in values.secret_inputs if name in values.input])
         sensitive_steps: dict[str, set[str]] = {}
         for index, step in enumerate(definition.steps):
             record = StepRecord(name=step.name)
@@ -121,7 +125,8 @@ class Runner:
                 extracted = await self._send_with_retries(step, request, values, record)
             except DriverError as error:
                 record.status = "failed"
-                record.error = redactor.redact(error.message)
+                record.error = error.message = redactor.redact(error.message)
+                error.args = (error.message,)
                 record.duration_ms = _ms(started)
                 if on_step:
                     await on_step(index, record)
@@ -134,7 +139,7 @@ class Runner:
                     await on_step(index, record)
                 raise FatalError(f"step {step.name}: {record.error}") from None
             secret_fields = {f for f in extracted if _SENSITIVE_FIELD.search(f)}
-            sensitive_steps[step.name] = secret_fields
+            sensitive_steps[step.name] = sensitive_steps[f"step_{index + 1}"] = secret_fields
             redactor.add([extracted[f] for f in secret_fields])
             context_values["steps"][step.name] = extracted
             context_values[f"step_{index + 1}"] = extracted
@@ -151,7 +156,8 @@ class Runner:
                 for name, values_ in context_values["steps"].items()
             }
         try:
-            return templating.render_json(definition.output, templating.Context(context_values))
+            output = templating.render_json(definition.output, templating.Context(context_values))
+            return json.loads(redactor.redact(json.dumps(output)))
         except templating.TemplateError as error:
             raise FatalError(f"output: {redactor.redact(str(error))}") from None
 
@@ -203,7 +209,7 @@ class Runner:
                     location = response.headers.get("Location")
                     if response.status in (301, 302, 303, 307, 308) and location:
                         next_url = urljoin(str(response.url), location)
-                        if urlsplit(next_url).hostname != host:
+                        if _origin(next_url) != _origin(url):
                             # Another host never gets what was meant for this one.
                             headers = {
                                 k: v
@@ -221,7 +227,7 @@ class Runner:
                         elif (
                             body is not None
                             and request.sensitive_body
-                            and (urlsplit(next_url).hostname != host)
+                            and _origin(next_url) != _origin(url)
                         ):
                             raise FatalError(
                                 f"refused to resend a body holding secrets to {next_url}"
@@ -271,15 +277,20 @@ def _render(step: Step, values: dict[str, Any], sensitive_steps, run_values: Run
         return templating.Context(values)
 
     def is_sensitive(ctx: templating.Context) -> bool:
-        for reference in ctx.used:
+        sensitive = False
+        for reference in ctx.used:  # every reference: each workspace credential must be seen
             if reference.root == "workspace" and reference.segments:
                 credentials.add(str(reference.segments[0]))
-            if reference.root in _SENSITIVE_ROOTS:
-                return True
+            if reference.root in _SENSITIVE_ROOTS or (
+                reference.root == "input"
+                and reference.segments
+                and (reference.segments[0] in run_values.secret_inputs)
+            ):
+                sensitive = True
             step_name, field_name = _step_field(reference)
             if step_name is not None and field_name in sensitive_steps.get(step_name, set()):
-                return True
-        return False
+                sensitive = True
+        return sensitive
 
     ctx = context()
     url = templating.render_url(step.url, ctx)
@@ -344,6 +355,13 @@ def _render(step: Step, values: dict[str, Any], sensitive_steps, run_values: Run
     )
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: credentials never follow a redirect to another origin."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
 def _literal_header(name: str, value: str) -> str:
     if re.search(r"[\r\n\x00]", value):
         raise templating.TemplateError(f"default header {name}: contains a line break or NUL")
@@ -353,6 +371,8 @@ def _literal_header(name: str, value: str) -> str:
 def _step_field(reference: templating.Reference) -> tuple[str | None, Any]:
     if reference.root == "steps" and len(reference.segments) >= 2:
         return str(reference.segments[0]), reference.segments[1]
+    if re.fullmatch(r"step_\d+", reference.root) and reference.segments:
+        return reference.root, reference.segments[0]
     return None, None
 
 

@@ -147,7 +147,12 @@ async def claim(scope: WorkspaceScope, box: SecretBox, execution_id: uuid.UUID) 
     )  # fmt: skip
     return Claimed(
         definition=Definition.model_validate(connector.definition),
-        values=RunValues(input=run_input, config=connector.config, secrets=secrets),
+        values=RunValues(
+            input=run_input,
+            config=connector.config,
+            secrets=secrets,
+            secret_inputs=set(execution.sealed_input),
+        ),
     )
 
 

@@ -55,9 +55,20 @@ async def run_execution(hub: Hub, tenant_id: str, execution_id: str) -> None:
     except Exception:  # a bug must not leave the execution running forever
         log.exception("execution %s in %s crashed", execution_id, tenant_id)
         status, error = ExecutionStatus.failed, "internal error while running (see the logs)"
-    async with hub.transaction() as session:
-        scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
-        await service.finish(
-            scope, execution_uuid, status, steps=steps, output=output, error=error,
-            auth_failed=auth_failed,
-        )  # fmt: skip
+    try:
+        async with hub.transaction() as session:
+            scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
+            await service.finish(
+                scope, execution_uuid, status, steps=steps, output=output, error=error,
+                auth_failed=auth_failed,
+            )  # fmt: skip
+    except Exception:
+        # What the third party sent could not be stored (say, a NUL PostgreSQL refuses):
+        # end it as failed without those details rather than leave it running.
+        log.exception("execution %s in %s: storing the result failed", execution_id, tenant_id)
+        async with hub.transaction() as session:
+            scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
+            await service.finish(
+                scope, execution_uuid, ExecutionStatus.failed, steps=[],
+                error="the result could not be stored (see the logs)",
+            )  # fmt: skip

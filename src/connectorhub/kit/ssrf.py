@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -82,7 +83,12 @@ class AddressPolicy:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise BlockedAddress(f"refused {parts.scheme or 'a relative'} URL: only http and https")
-        host = parts.hostname
+        try:
+            # The host as the client will use it: yarl normalises (e.g. full-width digits to
+            # ASCII), and an IP literal it produces never goes through the resolver.
+            host = URL(url).raw_host
+        except ValueError as error:
+            raise BlockedAddress(f"refused an invalid URL: {error}") from None
         if not host:
             raise BlockedAddress("refused a URL without a host")
         try:

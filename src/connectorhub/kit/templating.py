@@ -23,6 +23,7 @@ _PLACEHOLDER = re.compile(
 )
 _SEGMENT = re.compile(r"\.(" + _NAME + r")|\[(\d+)\]")
 _HEADER_FORBIDDEN = re.compile(r"[\r\n\x00]")
+_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
 
 class TemplateError(ValueError):
@@ -143,6 +144,9 @@ def render_url(template: str, context: Context) -> str:
     except one that opens the URL, which must itself be a whole http(s) base URL such as
     `{{config.base_url}}/v1/items`."""
     parse(template)
+    authority = _AUTHORITY.match(template)
+    if authority and "{{" in authority.group(1):
+        raise TemplateError("a placeholder may not form part of the URL's host")
     leading = _PLACEHOLDER.match(template)
     prefix = ""
     rest = template
@@ -150,6 +154,9 @@ def render_url(template: str, context: Context) -> str:
         base = context.lookup(_parse_path(leading.group("path")))
         prefix = _checked_base_url(base, leading.group("path"))
         rest = template[leading.end() :]
+        if rest and rest[0] not in "/?#":
+            # `{{config.base_url}}{{input.x}}` must not let input extend the host.
+            raise TemplateError("a base URL placeholder must be followed by /, ? or #")
     return prefix + _substitute(rest, context, lambda text: quote(text, safe=""))
 
 

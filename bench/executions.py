@@ -1,0 +1,233 @@
+"""`?wait=true` executions/s of a 3-step chain, beside a bare aiohttp loop making the same calls.
+
+A local aiohttp server (its own process) plays the third-party API: POST /token → a token,
+GET /items (bearer) → a list, POST /hook → 202. The hub (`connectorhub serve`, its own process,
+embedded SQLite by default or `--postgres`) runs an HTTP connector whose definition makes those
+three requests with extraction (`$.access_token`, `$.items[*].id`, `$.id`). 50 concurrent
+callers POST `/execute?wait=true` for `--duration` seconds. The floor: 50 concurrent tasks making
+the same three requests with a bare aiohttp session, in this process. Rounds alternate
+floor/hub. Goal: hub >= 50% of the floor.
+
+    .venv/bin/python bench/executions.py [--postgres] [--concurrency 50] [--duration 10]
+
+Part (b) of the issue, queued executions through a Procrastinate worker, waits for the
+Procrastinate worker (not built yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import aiohttp
+from aiohttp import web
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_third_party(port: int) -> None:
+    async def token(request):
+        await request.read()
+        return web.json_response({"access_token": "tok-" + uuid.uuid4().hex[:8]})
+
+    async def items(request):
+        assert request.headers["Authorization"].startswith("Bearer tok-")
+        return web.json_response({"items": [{"id": n} for n in range(5)]})
+
+    async def hook(request):
+        await request.read()
+        return web.json_response({"id": "h-1"}, status=202)
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    app.router.add_get("/items", items)
+    app.router.add_post("/hook", hook)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def psql(statement: str) -> None:
+    """Setup and teardown only, outside any measurement: blocking is fine here."""
+    command = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", statement]
+    subprocess.run(command, check=True)
+
+
+def definition() -> dict:
+    return {
+        "steps": [
+            {"name": "login", "method": "POST", "url": "/token", "body": {"grant": "x"},
+             "extract": {"access_token": "$.access_token"}},
+            {"name": "list", "url": "/items",
+             "auth": {"type": "bearer", "token": "{{steps.login.access_token}}"},
+             "extract": {"ids": "$.items[*].id"}},
+            {"name": "notify", "method": "POST", "url": "/hook",
+             "body": {"ids": "{{steps.list.ids}}"}, "expect_status": [202],
+             "extract": {"hook": "$.id"}},
+        ],
+    }  # fmt: skip
+
+
+async def floor_chain(session: aiohttp.ClientSession, base: str) -> bool:
+    async with session.post(f"{base}/token", json={"grant": "x"}) as response:
+        token = (await response.json())["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.get(f"{base}/items", headers=headers) as response:
+        ids = [item["id"] for item in (await response.json())["items"]]
+    async with session.post(f"{base}/hook", json={"ids": ids}) as response:
+        await response.json()
+        return response.status == 202
+
+
+async def hub_chain(session: aiohttp.ClientSession, url: str, headers: dict) -> bool:
+    async with session.post(url, json={"input": {}}, headers=headers) as response:
+        body = await response.json()
+        return response.status == 200 and body["status"] == "succeeded"
+
+
+async def drive(call, concurrency: int, duration: float) -> tuple[float, int]:
+    done, errors = 0, 0
+    deadline = time.perf_counter() + duration
+
+    async def worker():
+        nonlocal done, errors
+        while time.perf_counter() < deadline:
+            try:
+                ok = await call()
+            except Exception:
+                ok = False
+            done += ok
+            errors += not ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started), errors
+
+
+def start_hub(data_dir: str, port: int, database_url: str | None) -> tuple[subprocess.Popen, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTORHUB_")}
+    env.update(
+        CONNECTORHUB_DATA_DIR=data_dir,
+        CONNECTORHUB_OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8",
+        CONNECTORHUB_WORKER_CONCURRENCY="50",
+        CONNECTORHUB_LOG_LEVEL="WARNING",
+    )
+    if database_url:
+        env["CONNECTORHUB_DATABASE_URL"] = database_url
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectorhub.cli.main", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+    )  # fmt: skip
+    output = ""
+    while "API token:" not in output:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            raise SystemExit("the hub did not start:\n" + output)
+        output += line
+    token = re.search(r"API token:\s+(\S+)", output).group(1)
+    for _ in range(200):  # the token is printed before the server listens
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    return process, token
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run the hub on a fresh PostgreSQL database (127.0.0.1:5432)",
+    )
+    args = parser.parse_args()
+
+    api_port, hub_port = free_port(), free_port()
+    third_party = multiprocessing.Process(target=serve_third_party, args=(api_port,), daemon=True)
+    third_party.start()
+    base = f"http://127.0.0.1:{api_port}"
+    database_url = None
+    if args.postgres:
+        name = f"chub_bench_exec_{uuid.uuid4().hex[:6]}"
+        psql(f"CREATE DATABASE {name}")
+        database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with tempfile.TemporaryDirectory() as data_dir:
+        hub, token = start_hub(data_dir, hub_port, database_url)
+        try:
+            hub_url = f"http://127.0.0.1:{hub_port}"
+            headers = {"Authorization": f"Bearer {token}"}
+            connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                async with session.post(
+                    f"{hub_url}/api/connectors",
+                    headers=headers,
+                    json={
+                        "catalog_key": "http",
+                        "name": "bench",
+                        "config": {"base_url": base},
+                        "definition": definition(),
+                    },
+                ) as response:
+                    created = await response.json()
+                    assert response.status == 201, created
+                execute = f"{hub_url}/api/connectors/{created['id']}/execute?wait=true"
+                async with session.patch(
+                    f"{hub_url}/api/connectors/{created['id']}",
+                    headers=headers,
+                    json={"status": "active"},
+                ) as response:
+                    assert response.status == 200, await response.text()
+                # warm-up
+                await drive(lambda: floor_chain(session, base), args.concurrency, 2)
+                await drive(lambda: hub_chain(session, execute, headers), args.concurrency, 2)
+                floors, hubs = [], []
+                for round_ in range(args.rounds):
+                    floor_rate, floor_errors = await drive(
+                        lambda: floor_chain(session, base), args.concurrency, args.duration
+                    )
+                    hub_rate, hub_errors = await drive(
+                        lambda: hub_chain(session, execute, headers),
+                        args.concurrency,
+                        args.duration,
+                    )
+                    floors.append(floor_rate)
+                    hubs.append(hub_rate)
+                    print(
+                        f"round {round_ + 1}: floor {floor_rate:8.1f} chains/s "
+                        f"({floor_errors} errors) | hub {hub_rate:7.1f} executions/s "
+                        f"({hub_errors} errors) | ratio {hub_rate / floor_rate:.3f}"
+                    )
+        finally:
+            hub.terminate()
+            hub.wait(timeout=10)
+            third_party.terminate()
+            if database_url:
+                psql(f"DROP DATABASE IF EXISTS {database_url.rsplit('/', 1)[1]}")
+    ratio = sum(hubs) / sum(floors)
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+    print(
+        f"\n{backend}, {args.concurrency} concurrent callers, 3-step chain: floor "
+        f"{sum(floors) / len(floors):.1f} chains/s, hub {sum(hubs) / len(hubs):.1f} "
+        f"executions/s, hub/floor = {ratio:.3f} (goal >= 0.5)"
+    )
+    return 0 if ratio >= 0.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
