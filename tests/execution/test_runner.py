@@ -37,6 +37,16 @@ class Sleeps:
         self.waits.append(seconds)
 
 
+def step_recorder():
+    """A list of every step record as the runner reports it, and the callback that fills it."""
+    records: list[dict] = []
+
+    async def on_step(index, record):
+        records.append(record.to_json())
+
+    return records, on_step
+
+
 def chain(base: str) -> Definition:
     return Definition.model_validate(
         {
@@ -149,10 +159,7 @@ async def test_5xx_then_success_retries_honouring_retry_after(api, outbound):
             }
         ]
     )
-    records = []
-
-    async def on_step(index, record):
-        records.append(record.to_json())
+    records, on_step = step_recorder()
 
     assert await Runner(outbound, TEST_POLICY, sleep=sleeps).run(
         definition, RunValues(input={}, config={}), on_step
@@ -296,10 +303,7 @@ async def test_a_workspace_credential_goes_only_to_its_allowed_hosts(api, outbou
     here = RunValues(
         input={}, config={}, workspace={"crm": WorkspaceCredential("crm-key-123", ["127.0.0.1"])}
     )
-    records = []
-
-    async def on_step(index, record):
-        records.append(record.to_json())
+    records, on_step = step_recorder()
 
     await Runner(outbound, TEST_POLICY).run(definition, here, on_step)
     assert api.hits[0].query == {"key": "crm-key-123"}
@@ -424,10 +428,7 @@ async def test_every_credential_in_a_header_is_host_checked(api, outbound):
 async def test_secret_inputs_and_echoed_secrets_are_redacted_everywhere(api, outbound):
     api.json("/users/hunter2-secret", {"echo": "key was hunter2-secret"}, status=400)
     definition = Definition(steps=[{"name": "s", "url": f"{api.url}/users/{{{{input.pw}}}}"}])
-    records = []
-
-    async def on_step(index, record):
-        records.append(record.to_json())
+    records, on_step = step_recorder()
 
     values = RunValues(input={"pw": "hunter2-secret"}, config={}, secret_inputs={"pw"})
     with pytest.raises(FatalError) as caught:

@@ -12,7 +12,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -120,7 +120,10 @@ class Runner:
                 await on_step(index, record)
             started = time.perf_counter()
             try:
-                request = _render(step, context_values, sensitive_steps, values)
+                try:
+                    request = _render(step, context_values, sensitive_steps, values)
+                except templating.TemplateError as error:
+                    raise FatalError(f"step {step.name}: {error}") from None
                 record.request = request_summary(request, redactor)
                 extracted = await self._send_with_retries(step, request, values, record)
             except DriverError as error:
@@ -131,22 +134,13 @@ class Runner:
                 if on_step:
                     await on_step(index, record)
                 raise
-            except templating.TemplateError as error:
-                record.status = "failed"
-                record.error = redactor.redact(str(error))
-                record.duration_ms = _ms(started)
-                if on_step:
-                    await on_step(index, record)
-                raise FatalError(f"step {step.name}: {record.error}") from None
             secret_fields = {f for f in extracted if _SENSITIVE_FIELD.search(f)}
             sensitive_steps[step.name] = sensitive_steps[f"step_{index + 1}"] = secret_fields
             redactor.add([extracted[f] for f in secret_fields])
             context_values["steps"][step.name] = extracted
             context_values[f"step_{index + 1}"] = extracted
             record.status = "succeeded"
-            record.extracted = {
-                k: (REDACTED if k in secret_fields else v) for k, v in extracted.items()
-            }
+            record.extracted = _shown(extracted, secret_fields)
             record.duration_ms = _ms(started)
             if on_step:
                 await on_step(index, record)
@@ -377,7 +371,7 @@ def _step_field(reference: templating.Reference) -> tuple[str | None, Any]:
 
 
 def _without_credentials(request: _Request) -> _Request:
-    return _Request(**{**request.__dict__, "credentials": set()})
+    return replace(request, credentials=set())
 
 
 def _host_allowed(host: str, patterns: list[str]) -> bool:
