@@ -55,6 +55,12 @@ async def shared_postgres_hub() -> Hub:
         database = await shared_postgres()
         hub = Hub(Settings(database_url=database.app_url, secret_keys=TEST_KEYS, **LOCAL_APIS))
         await hub.start()
+        # A Procrastinate worker in this process runs what the tests queue, as `worker` would.
+        hub.run_soon(
+            hub.jobs.run_worker(
+                install_signal_handlers=False, shutdown_graceful_timeout=5, name="tests"
+            )
+        )
         _hubs["postgresql"] = hub
     return _hubs["postgresql"]
 

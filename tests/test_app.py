@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from fastapi import FastAPI
 
 from connectorhub.app import include_connectors
-from connectorhub.models import Base
+from connectorhub.models import Base, ours
 
 
 async def test_health_endpoints(client):
@@ -52,7 +52,10 @@ async def test_mounts_under_a_prefix_in_another_app(hub, workspace):
 async def test_migrations_match_the_models(hub):
     def diff(connection):
         return compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata
+            MigrationContext.configure(
+                connection, opts={"compare_type": False, "include_name": ours}
+            ),
+            Base.metadata,
         )
 
     async with hub.engine.connect() as connection:

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."
     )
+    worker_stalled_after_seconds: int = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="PostgreSQL: a worker silent this long is taken for dead and its running "
+        "jobs are retried by another worker (workers send a heartbeat every third of it).",
+    )
 
     @field_validator("outbound_allow_networks")
     @classmethod

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +15,7 @@ import aiohttp
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import connectorhub.models  # noqa: F401  (every mapper, so foreign keys resolve in any process)
 from connectorhub.config import Environment, Settings
 from connectorhub.credential.keys import load_keyring, verify_keys
 from connectorhub.db import create_engine, create_sessionmaker, privileged_role_problems
@@ -19,6 +23,7 @@ from connectorhub.exceptions import StartupRefused
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.outbound import create_outbound_session
 from connectorhub.kit.ssrf import AddressPolicy
+from connectorhub.worker.procrastinate_queue import ProcrastinateQueue
 from connectorhub.worker.queue import InProcessQueue, Job, transaction
 
 log = logging.getLogger(__name__)
@@ -31,7 +36,13 @@ class Hub:
         self.engine: AsyncEngine = create_engine(settings)
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.address_policy = AddressPolicy(settings.outbound_allowed)
-        self.jobs = InProcessQueue(self._run_job, concurrency=settings.worker_concurrency)
+        # Who this process is when it claims an execution (see execution.service.claim).
+        self.claimant = f"process:{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.jobs: InProcessQueue | ProcrastinateQueue = (
+            InProcessQueue(self._run_job, concurrency=settings.worker_concurrency)
+            if settings.is_sqlite
+            else ProcrastinateQueue(self)
+        )
         self._outbound: aiohttp.ClientSession | None = None
         self._running: set[asyncio.Task[None]] = set()
 
@@ -66,7 +77,8 @@ class Hub:
 
         async with self.sessionmaker() as session:
             orphans = await unfinished_executions(session)
-        await self.jobs.defer([run_job(tenant_id, id_) for tenant_id, id_ in orphans])
+        # This process is the only worker: whoever claimed these before it is gone.
+        await self.jobs.defer([run_job(t, id_, take_over=True) for t, id_ in orphans])
         if orphans:
             log.info("requeued %d unfinished executions", len(orphans))
         return len(orphans)
@@ -74,7 +86,7 @@ class Hub:
     async def _run_job(self, job: Job) -> None:
         from connectorhub.worker.registry import JOBS
 
-        await JOBS[job.name](self, **job.kwargs)
+        await JOBS[job.name](self, claimant=self.claimant, **job.kwargs)
 
     async def start(self) -> None:
         """Check the keys and the database role. Raises StartupRefused."""

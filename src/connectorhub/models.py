@@ -24,6 +24,11 @@ __all__ = [
 ]
 
 
+def ours(name: str | None, type_: str, _parent: object = None) -> bool:
+    """Alembic's include_name: the job queue's tables belong to Procrastinate (migration 0005)."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def rls_tables() -> list[str]:
     """Tenant tables that PostgreSQL row-level security guards."""
     return sorted(

@@ -97,6 +97,35 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=1000, help="Jobs at once [default: CONNECTORHUB_WORKER_CONCURRENCY]"
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Name shown in the logs")] = None,
+) -> None:
+    """Run background jobs (PostgreSQL). Start any number, on any machines; Ctrl-C or SIGTERM
+    lets running jobs finish. The embedded SQLite default needs none: `serve` runs them."""
+    settings = Settings()
+    if settings.is_sqlite:
+        raise _fail(
+            "the embedded SQLite default runs jobs inside `serve`; "
+            "workers are for PostgreSQL (set CONNECTORHUB_DATABASE_URL)"
+        )
+
+    async def run(hub):
+        typer.echo(
+            f"worker {name or hub.claimant}: running jobs "
+            f"(concurrency {concurrency or settings.worker_concurrency})"
+        )
+        await hub.jobs.run_worker(concurrency=concurrency, name=name)
+
+    _run(run)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations and seed the catalog (idempotent)."""

@@ -58,7 +58,9 @@ class ExecutionResultResponse(Response):
         deadline = asyncio.get_running_loop().time() + self.timeout
         if self.run:
             task = self.hub.run_soon(
-                run_execution(self.hub, self.tenant_id, str(self.execution_id))
+                run_execution(
+                    self.hub, self.tenant_id, str(self.execution_id), claimant=self.hub.claimant
+                )
             )
             await asyncio.wait({task}, timeout=self.timeout)
         execution = await _load(self.hub, self.tenant_id, self.execution_id)

@@ -61,6 +61,9 @@ class Execution(TenantOwned, Base):
     steps: Mapped[list[Any]] = mapped_column(default=list)
     # How many times a worker has started it (a stalled run is picked up again).
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # Who runs it now (a queue job or a process): only that claimant may pick a running
+    # execution up again, so a duplicated job never runs it twice at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     started_at: Mapped[datetime | None] = mapped_column()

@@ -108,8 +108,11 @@ async def start(
     return execution, True
 
 
-def run_job(tenant_id: str, execution_id: uuid.UUID) -> Job:
-    return Job("run_execution", {"tenant_id": tenant_id, "execution_id": str(execution_id)})
+def run_job(tenant_id: str, execution_id: uuid.UUID, *, take_over: bool = False) -> Job:
+    kwargs: dict[str, Any] = {"tenant_id": tenant_id, "execution_id": str(execution_id)}
+    if take_over:
+        kwargs["take_over"] = True
+    return Job("run_execution", kwargs, lock=f"execution:{execution_id}")
 
 
 @dataclass
@@ -118,15 +121,28 @@ class Claimed:
     values: RunValues
 
 
-async def claim(scope: WorkspaceScope, box: SecretBox, execution_id: uuid.UUID) -> Claimed | None:
-    """Mark a queued (or stalled running) execution running and gather what it needs.
+async def claim(
+    scope: WorkspaceScope,
+    box: SecretBox,
+    execution_id: uuid.UUID,
+    *,
+    claimant: str,
+    take_over: bool = False,
+) -> Claimed | None:
+    """Mark a queued execution running for `claimant` and gather what it needs.
 
-    Returns None when there is nothing to do: finished already (each execution ends once), gone,
-    or cancelled while queued.
+    A running one is taken again only by the claimant that had it (the same queue job, retried
+    after its worker died) or with `take_over` (this process is the only worker and restarted).
+    Returns None when there is nothing to do: finished already (each execution ends once),
+    running elsewhere, gone, or cancelled while queued.
     """
     repository = ExecutionRepository(scope)
     execution = await repository.get_for_update(execution_id)
     if execution is None or ExecutionStatus(execution.status).finished:
+        return None
+    if execution.status == ExecutionStatus.running.value and not (
+        take_over or execution.claimed_by == claimant
+    ):
         return None
     if execution.cancel_requested:
         _end(execution, ExecutionStatus.cancelled, error="cancelled before it started")
@@ -134,6 +150,7 @@ async def claim(scope: WorkspaceScope, box: SecretBox, execution_id: uuid.UUID) 
     connector = await ConnectorRepository(scope).get_with_catalog(execution.connector_id)
     assert connector is not None  # executions are deleted with their connector
     execution.status = ExecutionStatus.running.value
+    execution.claimed_by = claimant
     execution.attempt += 1
     execution.started_at = utcnow()
     execution.steps = []

@@ -23,12 +23,16 @@ class _Cancelled(Exception):
     pass
 
 
-async def run_execution(hub: Hub, tenant_id: str, execution_id: str) -> None:
+async def run_execution(
+    hub: Hub, tenant_id: str, execution_id: str, *, claimant: str, take_over: bool = False
+) -> None:
     """Each phase is its own short transaction, so progress is visible while it runs."""
     execution_uuid = uuid.UUID(execution_id)
     async with hub.transaction() as session:
         scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
-        claimed = await service.claim(scope, hub.box, execution_uuid)
+        claimed = await service.claim(
+            scope, hub.box, execution_uuid, claimant=claimant, take_over=take_over
+        )
     if claimed is None:
         return
     steps: list[dict[str, Any]] = []

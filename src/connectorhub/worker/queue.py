@@ -1,8 +1,9 @@
 """Background jobs: deferred only after the transaction that made their rows commits.
 
-Jobs carry ids, never secrets. `defer_after_commit` records a job on the session; `transaction`
-commits and only then hands the recorded jobs to the queue (a rollback drops them). The embedded
-default runs them in this process (`InProcessQueue`).
+Jobs carry ids and flags, never secrets. `defer_after_commit` records a job on the session;
+`transaction` commits and only then hands the recorded jobs to the queue (a rollback drops them).
+The embedded default runs them in this process (`InProcessQueue`); PostgreSQL hands them to
+Procrastinate (`worker.procrastinate_queue`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ _PENDING = "connectorhub.pending_jobs"
 @dataclass(frozen=True)
 class Job:
     name: str
-    kwargs: dict[str, str] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    # At most one waiting job per lock (Procrastinate's queueing lock).
+    lock: str | None = None
 
 
 def defer_after_commit(session: AsyncSession, job: Job) -> None:

@@ -1,0 +1,38 @@
+"""Execution rules below the API, on both databases."""
+
+from __future__ import annotations
+
+import uuid
+
+from connectorhub.execution import service
+from connectorhub.execution.models import Trigger
+from connectorhub.kit.repository import WorkspaceScope
+from tests.execution.test_endpoints import http_connector, install
+
+
+async def test_only_its_claimant_takes_a_running_execution_again(client, workspace, api, hub):
+    connector = await install(client, workspace, http_connector(api))
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        execution, created = await service.start(
+            scope, hub.box, uuid.UUID(connector["id"]), {"user": 7},
+            trigger=Trigger.api, idempotency_key=None, defer=False,
+        )  # fmt: skip
+    assert created
+
+    async def claim(claimant: str, take_over: bool = False):
+        async with hub.transaction() as session:
+            scope = await WorkspaceScope.open(session, workspace.slug, "test")
+            return await service.claim(
+                scope, hub.box, execution.id, claimant=claimant, take_over=take_over
+            )
+
+    assert await claim("job:1") is not None  # queued → running for job 1
+    assert await claim("job:2") is None  # a duplicate job: job 1 is running it
+    assert await claim("job:1") is not None  # job 1 retried after its worker died
+    assert await claim("process:restarted", take_over=True) is not None
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        stored = await service.read(scope, execution.id)
+    assert stored.status == "running" and stored.attempt == 3
+    assert stored.claimed_by == "process:restarted"

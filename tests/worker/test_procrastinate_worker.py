@@ -1,0 +1,212 @@
+"""`connectorhub worker` processes on a real PostgreSQL: queued executions run once, a worker
+killed with SIGKILL mid-step loses nothing, and a rolled-back request queues no job."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp import web
+from sqlalchemy import text
+
+from connectorhub.app import create_app
+from connectorhub.config import Settings
+from connectorhub.hub import Hub
+from connectorhub.lifecycle import migrate_and_seed
+from connectorhub.worker.queue import Job, defer_after_commit
+from tests.conftest import LOCAL_APIS, TEST_KEYS
+from tests.execution.test_endpoints import execute, http_connector, install
+from tests.fixtures.database import (
+    PostgresDatabase,
+    create_postgres_database,
+    drop_postgres_database,
+    grant_app_role,
+    missing_service,
+    postgres_available,
+)
+from tests.fixtures.factories import WorkspaceFixture, make_workspace
+from tests.fixtures.live_server import CLI, hub_env
+from tests.fixtures.third_party import ThirdParty, third_party_server
+
+STALLED_AFTER = 3  # seconds: short, so a killed worker's job is retried within the test
+
+
+@pytest.fixture
+async def queue_database() -> AsyncIterator[PostgresDatabase]:
+    """A database of its own: no other test's worker may take these jobs."""
+    if not await postgres_available():
+        missing_service("PostgreSQL at 127.0.0.1:5432")
+    database = await create_postgres_database()
+    migrator = Hub(Settings(database_url=database.admin_url, secret_keys=TEST_KEYS))
+    await migrate_and_seed(migrator)
+    await migrator.stop()
+    await grant_app_role(database)
+    yield database
+    await drop_postgres_database(database)
+
+
+@pytest.fixture
+async def queuing_hub(queue_database: PostgresDatabase) -> AsyncIterator[Hub]:
+    """The API side: defers jobs, runs none."""
+    hub = Hub(Settings(database_url=queue_database.app_url, secret_keys=TEST_KEYS, **LOCAL_APIS))
+    async with hub.running():
+        yield hub
+
+
+@pytest.fixture
+async def client(queuing_hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(hub=queuing_hub))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[ThirdParty]:
+    async with third_party_server() as server:
+        yield server
+
+
+@contextmanager
+def worker_process(
+    database: PostgresDatabase, name: str, data_dir: Path
+) -> Iterator[subprocess.Popen[str]]:
+    env = hub_env(
+        data_dir,  # empty: a worker needs only the database URL and the keys
+        CONNECTORHUB_DATABASE_URL=database.app_url,
+        CONNECTORHUB_SECRET_KEYS=TEST_KEYS,
+        CONNECTORHUB_OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8",
+        CONNECTORHUB_WORKER_STALLED_AFTER_SECONDS=str(STALLED_AFTER),
+    )
+    process = subprocess.Popen(
+        [*CLI, "worker", "--name", name, "--concurrency", "4"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()  # type: ignore[arg-type]
+    process.output = output  # type: ignore[attr-defined]
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def finished(client, ws: WorkspaceFixture, execution_id: str, seconds: float = 60) -> dict:
+    for _ in range(int(seconds / 0.1)):
+        body = (
+            await client.get(f"/api/executions/{execution_id}", headers=ws.owner.headers)
+        ).json()
+        if body["status"] in ("succeeded", "failed", "cancelled"):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"execution {execution_id} did not finish: {body}")
+
+
+async def test_a_worker_killed_mid_step_loses_nothing(
+    queue_database, queuing_hub, client, api, tmp_path
+):
+    release, calls = asyncio.Event(), []
+
+    async def login(request):
+        calls.append(1)
+        if len(calls) == 1:
+            await release.wait()  # the first attempt hangs until its worker is dead
+        return web.json_response({"token": "sess-123"})
+
+    api.route("/v1/login", login)
+    api.json("/v1/users/7", {"name": "Ada"})
+    ws = await make_workspace(queuing_hub)
+    connector = await install(client, ws, http_connector(api))
+    queued = await execute(client, ws, connector["id"], {"user": 7, "password": "pw"})
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+
+    with worker_process(queue_database, "first", tmp_path) as first:
+        for _ in range(600):
+            if calls:
+                break
+            await asyncio.sleep(0.05)
+        assert calls, "the first worker never started the step:\n" + "".join(first.output)  # type: ignore[attr-defined]
+        first.kill()  # SIGKILL: no goodbye, no heartbeat, the job stays "doing"
+        first.wait(timeout=10)
+    release.set()
+
+    with worker_process(queue_database, "second", tmp_path) as second:
+        execution = await finished(client, ws, queued.json()["id"])
+        log = "".join(second.output)  # type: ignore[attr-defined]
+    assert execution["status"] == "succeeded", (execution, log)
+    assert execution["attempt"] == 2 and execution["output"] == {"user": 7, "name": "Ada"}
+    assert len(calls) == 2  # the hung attempt and the retry, nothing more
+    stats = (await client.get(f"/api/installed/{connector['id']}", headers=ws.owner.headers)).json()
+    assert stats["stats"]["total"] == 1 and stats["stats"]["succeeded"] == 1
+    assert "lost its worker: retrying it" in log
+
+
+async def test_two_workers_run_each_execution_once(
+    queue_database, queuing_hub, client, api, tmp_path
+):
+    api.json("/v1/login", {"token": "sess-123"})
+    api.json("/v1/users/7", {"name": "Ada"})
+    ws = await make_workspace(queuing_hub)
+    connector = await install(client, ws, http_connector(api))
+    ids = []
+    for _ in range(24):
+        queued = await execute(client, ws, connector["id"], {"user": 7, "password": "pw"})
+        assert queued.status_code == 202
+        ids.append(queued.json()["id"])
+
+    with (
+        worker_process(queue_database, "a", tmp_path),
+        worker_process(queue_database, "b", tmp_path),
+    ):
+        results = [await finished(client, ws, execution_id) for execution_id in ids]
+    assert {r["status"] for r in results} == {"succeeded"}
+    assert {r["attempt"] for r in results} == {1}
+    assert len(api.hits_to("/v1/login")) == 24 and len(api.hits_to("/v1/users/7")) == 24
+    stats = (await client.get(f"/api/installed/{connector['id']}", headers=ws.owner.headers)).json()
+    assert stats["stats"]["total"] == 24 and stats["stats"]["succeeded"] == 24
+
+
+async def test_a_rolled_back_transaction_queues_no_job(queuing_hub: Hub, queue_database):
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with queuing_hub.transaction() as session:
+            defer_after_commit(session, Job("run_execution", {"tenant_id": "x"}))
+            raise Boom
+    async with queuing_hub.transaction() as session:
+        defer_after_commit(
+            session,
+            Job("run_execution", {"tenant_id": "t", "execution_id": "e"}, lock="execution:e"),
+        )
+    async with queuing_hub.transaction() as session:
+        # The same waiting job again: the queueing lock keeps one.
+        defer_after_commit(
+            session,
+            Job("run_execution", {"tenant_id": "t", "execution_id": "e"}, lock="execution:e"),
+        )
+    async with queuing_hub.sessionmaker() as session:
+        rows = (await session.execute(text("SELECT args FROM procrastinate_jobs"))).all()
+    assert [row.args for row in rows] == [{"tenant_id": "t", "execution_id": "e"}]
+
+
+def test_worker_refuses_the_embedded_default(tmp_path):
+    result = subprocess.run(
+        [*CLI, "worker"], env=hub_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "runs jobs inside `serve`" in result.stderr
