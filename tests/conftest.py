@@ -23,6 +23,7 @@ from tests.fixtures.database import (
     postgres_available,
 )
 from tests.fixtures.factories import WorkspaceFixture, make_workspace
+from tests.fixtures.third_party import ThirdParty, third_party_server
 
 TEST_KEYS = f"ktest1:{generate_key()}"
 # Tests play third-party APIs on loopback, which only an operator allow-list opens.
@@ -105,6 +106,13 @@ async def postgres_client(postgres_hub: Hub) -> AsyncIterator[httpx.AsyncClient]
     transport = httpx.ASGITransport(app=create_app(hub=postgres_hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[ThirdParty]:
+    """A real local HTTP server playing a third-party API (see tests/fixtures/third_party.py)."""
+    async with third_party_server() as server:
+        yield server
 
 
 @pytest.fixture

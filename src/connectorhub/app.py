@@ -16,6 +16,7 @@ from connectorhub.auth.endpoints import router as auth_router
 from connectorhub.catalog.endpoints import router as catalog_router
 from connectorhub.config import Settings
 from connectorhub.connector.endpoints import router as connector_router
+from connectorhub.credential.endpoints import router as credential_router
 from connectorhub.exceptions import install_api_error_handler
 from connectorhub.execution.endpoints import router as execution_router
 from connectorhub.hub import Hub
@@ -35,6 +36,7 @@ def api_router() -> APIRouter:
         auth_router,
         audit_router,
         execution_router,
+        credential_router,
     ):
         router.include_router(domain_router)
     return router

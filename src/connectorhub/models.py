@@ -4,7 +4,7 @@ from connectorhub.audit.models import AuditEvent
 from connectorhub.auth.models import ApiToken, User, WebSession
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector
-from connectorhub.credential.models import SecretKeyCheck
+from connectorhub.credential.models import SecretKeyCheck, WorkspaceApiCredential
 from connectorhub.execution.models import Execution
 from connectorhub.kit.models import Base
 from connectorhub.tenant.models import Membership, Workspace
@@ -21,6 +21,7 @@ __all__ = [
     "User",
     "WebSession",
     "Workspace",
+    "WorkspaceApiCredential",
 ]
 
 

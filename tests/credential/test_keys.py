@@ -7,10 +7,12 @@ import stat
 import pytest
 
 from connectorhub.config import Environment, Settings
+from connectorhub.credential import service as credentials
 from connectorhub.credential.keys import load_keyring, rotate, verify_keys
 from connectorhub.exceptions import StartupRefused
 from connectorhub.hub import Hub
 from connectorhub.kit.crypto import Keyring, SecretBox, generate_key
+from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.lifecycle import migrate_and_seed
 from tests.connector.test_endpoints import SECRET, create, stored_secrets, twitter
 
@@ -73,6 +75,13 @@ async def test_rotation_reseals_everything_and_retires_the_old_key(
 ):
     first = await create(client, workspace, twitter("Rotate me"))
     second = await create(client, other_workspace, twitter("Me too"))
+    shared = await client.post(
+        "/api/credentials",
+        json={"name": "ci", "kind": "bearer", "allowed_hosts": ["api.example.com"],
+              "values": {"token": SECRET}},
+        headers=workspace.owner.headers,
+    )  # fmt: skip
+    assert shared.status_code == 201, shared.text
     new_ring = Keyring.parse(
         hub.box.keyring.format()
         + f",k{generate_key()[:6].replace('-', 'x').replace('_', 'y')}:{generate_key()}"
@@ -88,6 +97,10 @@ async def test_rotation_reseals_everything_and_retires_the_old_key(
     try:
         assert (await stored_secrets(hub, workspace, first["id"]))["access_token"] == SECRET
         assert (await stored_secrets(hub, other_workspace, second["id"]))["access_token"] == SECRET
+        async with hub.sessionmaker() as session, session.begin():
+            scope = await WorkspaceScope.open(session, workspace.slug, "test")
+            opened, missing = await credentials.for_run(scope, new_only, ["ci"])
+        assert opened["ci"].value == SECRET and missing == []
         async with hub.sessionmaker() as session, session.begin():
             await verify_keys(session, new_only)  # the old key's check is gone: no refusal
         again = await rotate(hub.sessionmaker, new_only)

@@ -9,16 +9,9 @@ import pytest
 
 from connectorhub.kit.outbound import create_outbound_session
 from connectorhub.kit.ssrf import AddressPolicy
-from tests.fixtures.third_party import ThirdParty, third_party_server
 
 # The tests' local server is on loopback, which only an operator allow-list opens.
 TEST_POLICY = AddressPolicy(["127.0.0.1/32"])
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ThirdParty]:
-    async with third_party_server() as server:
-        yield server
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from tests.fixtures.database import (
 )
 from tests.fixtures.factories import WorkspaceFixture, make_workspace
 from tests.fixtures.live_server import CLI, hub_env
-from tests.fixtures.third_party import ThirdParty, third_party_server
 
 STALLED_AFTER = 3  # seconds: short, so a killed worker's job is retried within the test
 
@@ -65,12 +64,6 @@ async def client(queuing_hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(hub=queuing_hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ThirdParty]:
-    async with third_party_server() as server:
-        yield server
 
 
 @contextmanager

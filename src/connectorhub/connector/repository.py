@@ -3,17 +3,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Text, cast, exists, func, or_, select, type_coerce, update
+from sqlalchemy import exists, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import contains_eager, joinedload
 
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector
-from connectorhub.kit.repository import Page, TenantRepository, escape_like
+from connectorhub.kit.repository import Page, SealedColumnRepository, escape_like
 
 
-class ConnectorRepository(TenantRepository[Connector]):
+class ConnectorRepository(SealedColumnRepository[Connector]):
     model = Connector
+    sealed_column = "auth"
 
     def _with_catalog(self):
         return self.select().options(joinedload(Connector.catalog))
@@ -38,6 +39,17 @@ class ConnectorRepository(TenantRepository[Connector]):
     async def by_name(self, name: str) -> Connector | None:
         result = await self.session.execute(self.select().where(Connector.name == name))
         return result.scalar_one_or_none()
+
+    async def names_using_credential(self, credential: str) -> list[str]:
+        """Connectors whose definition lists the workspace credential `credential`."""
+        statement = self.select(Connector.name, Connector.definition).where(
+            Connector.definition.is_not(None)
+        )
+        return [
+            row.name
+            for row in await self.session.execute(statement)
+            if credential in ((row.definition or {}).get("credentials") or [])
+        ]
 
     def _has_tag(self, tag: str):
         if self.session.get_bind().dialect.name == "postgresql":
@@ -80,21 +92,6 @@ class ConnectorRepository(TenantRepository[Connector]):
             .order_by(Connector.name)
         )
         return (await self.session.scalars(statement)).unique().all()
-
-    async def count_sealed_with(self, key_id: str) -> int:
-        """Rows holding any field sealed under `key_id` (ciphertexts start `v1.<key_id>.`)."""
-        pattern = f'%"v1.{escape_like(key_id)}.%'
-        statement = self.select(func.count()).where(
-            cast(Connector.auth, Text).like(pattern, escape="\\")
-        )
-        return await self.session.scalar(statement) or 0
-
-    async def with_secrets(self, after: uuid.UUID | None, limit: int) -> Sequence[Connector]:
-        """A batch of rows that hold sealed fields, in id order, locked for re-sealing."""
-        statement = self.select().order_by(Connector.id).limit(limit).with_for_update()
-        if after is not None:
-            statement = statement.where(Connector.id > after)
-        return (await self.session.scalars(statement)).all()
 
     async def record_run(
         self, connector_id: uuid.UUID, *, succeeded: bool, duration_ms: float, finished_at

@@ -11,6 +11,7 @@ after which those keys may be removed from the configuration.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import uuid
@@ -21,13 +22,12 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectorhub.config import Environment, Settings
-from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.repository import KeyCheckRepository
 from connectorhub.credential.secrets import reseal
 from connectorhub.exceptions import StartupRefused
 from connectorhub.kit.crypto import DecryptionError, Keyring, KeyringError, SecretBox, generate_key
-from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.kit.repository import SealedColumnRepository, WorkspaceScope
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,13 @@ async def verify_keys(session: AsyncSession, box: SecretBox) -> None:
             )
 
 
+def _sealed_holders() -> list[type[SealedColumnRepository]]:
+    from connectorhub.credential.repository import WorkspaceCredentialRepository
+    from connectorhub.execution.repository import ExecutionRepository
+
+    return [ConnectorRepository, WorkspaceCredentialRepository, ExecutionRepository]
+
+
 @dataclass
 class RotationReport:
     rows_resealed: int
@@ -134,28 +141,29 @@ async def rotate(
     """
     from connectorhub.tenant.service import workspace_ids
 
+    holders = _sealed_holders()  # every table that keeps sealed fields
+
     async with sessionmaker() as session, session.begin():
         await verify_keys(session, box)
         tenants = list(await workspace_ids(session))
     report = RotationReport(rows_resealed=0, rows_seen=0, retired_keys=[], keys_still_in_use={})
-    for tenant_id in tenants:
+    for tenant_id, holder in itertools.product(tenants, holders):
         after: uuid.UUID | None = None
         while True:
             async with sessionmaker() as session, session.begin():
                 scope = await WorkspaceScope.open(session, tenant_id, actor="key-rotation")
-                repository = ConnectorRepository(scope)
-                rows = await repository.with_secrets(after, batch)
+                rows = await holder(scope).with_secrets(after, batch)
                 for row in rows:
                     report.rows_seen += 1
                     resealed = reseal(
                         box,
                         tenant_id=tenant_id,
-                        table=Connector.__tablename__,
+                        table=holder.model.__tablename__,
                         row_id=row.id,
-                        stored=row.auth,
+                        stored=getattr(row, holder.sealed_column),
                     )
                     if resealed is not None:
-                        row.auth = resealed
+                        setattr(row, holder.sealed_column, resealed)
                         report.rows_resealed += 1
             if len(rows) < batch:
                 break
@@ -163,11 +171,9 @@ async def rotate(
     older = [k for k in box.keyring.key_ids if k != box.keyring.active_key_id]
     for tenant_id in tenants:
         async with sessionmaker() as session, session.begin():
-            repository = ConnectorRepository(
-                await WorkspaceScope.open(session, tenant_id, actor="key-rotation")
-            )
-            for key_id in older:
-                if in_use := await repository.count_sealed_with(key_id):
+            scope = await WorkspaceScope.open(session, tenant_id, actor="key-rotation")
+            for key_id, holder in itertools.product(older, holders):
+                if in_use := await holder(scope).count_sealed_with(key_id):
                     report.keys_still_in_use[key_id] = (
                         report.keys_still_in_use.get(key_id, 0) + in_use
                     )

@@ -1,12 +1,17 @@
+"""All SQL about key checks and workspace API credentials."""
+
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectorhub.credential.models import SecretKeyCheck
+from connectorhub.credential.models import SecretKeyCheck, WorkspaceApiCredential
+from connectorhub.kit.repository import SealedColumnRepository
 
 
 class KeyCheckRepository:
@@ -32,3 +37,31 @@ class KeyCheckRepository:
             await self.session.execute(
                 delete(SecretKeyCheck).where(SecretKeyCheck.key_id.in_(key_ids))
             )
+
+
+class WorkspaceCredentialRepository(SealedColumnRepository[WorkspaceApiCredential]):
+    model = WorkspaceApiCredential
+    sealed_column = "secret"
+
+    async def listing(self) -> Sequence[WorkspaceApiCredential]:
+        statement = self.select().order_by(WorkspaceApiCredential.name)
+        return (await self.session.scalars(statement)).all()
+
+    async def by_name(self, name: str) -> WorkspaceApiCredential | None:
+        statement = self.select().where(WorkspaceApiCredential.name == name)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def by_names(self, names: Iterable[str]) -> Sequence[WorkspaceApiCredential]:
+        statement = self.select().where(WorkspaceApiCredential.name.in_(list(names)))
+        return (await self.session.scalars(statement)).all()
+
+    async def mark_used(self, ids: Iterable[uuid.UUID], at: datetime) -> None:
+        ids = list(ids)
+        if ids:
+            statement = self._scoped(
+                update(WorkspaceApiCredential)
+                .where(WorkspaceApiCredential.id.in_(ids))
+                .values(last_used_at=at)
+                .execution_options(synchronize_session=False)
+            )
+            await self.session.execute(statement)

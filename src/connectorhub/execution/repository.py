@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from connectorhub.execution.models import Execution, ExecutionStatus
-from connectorhub.kit.repository import Page, TenantRepository
+from connectorhub.kit.repository import Page, SealedColumnRepository
 
 
-class ExecutionRepository(TenantRepository[Execution]):
+class ExecutionRepository(SealedColumnRepository[Execution]):
     model = Execution
+    sealed_column = "sealed_input"
 
     async def get_for_update(self, execution_id: uuid.UUID) -> Execution | None:
         statement = self.select().where(Execution.id == execution_id).with_for_update()

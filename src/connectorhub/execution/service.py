@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.credential import service as credentials
 from connectorhub.credential.secrets import MASK, associated_data, open_secrets
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
 from connectorhub.execution.definition import Definition
@@ -119,6 +120,8 @@ def run_job(tenant_id: str, execution_id: uuid.UUID, *, take_over: bool = False)
 class Claimed:
     definition: Definition
     values: RunValues
+    # Why it cannot run at all (say, a workspace credential it names was deleted).
+    problem: str | None = None
 
 
 async def claim(
@@ -162,14 +165,24 @@ async def claim(
         box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
         row_id=connector.id, stored=connector.auth,
     )  # fmt: skip
+    definition = Definition.model_validate(connector.definition)
+    workspace, missing = await credentials.for_run(scope, box, definition.credentials)
+    problem = None
+    if missing:
+        problem = (
+            f"workspace credential {', '.join(repr(n) for n in missing)} does not exist: "
+            "add it under Settings → Credentials"
+        )
     return Claimed(
-        definition=Definition.model_validate(connector.definition),
+        definition=definition,
         values=RunValues(
             input=run_input,
             config=connector.config,
             secrets=secrets,
+            workspace=workspace,
             secret_inputs=set(execution.sealed_input),
         ),
+        problem=problem,
     )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus
 from connectorhub.execution.runner import Runner, StepRecord
-from connectorhub.kit.driver_errors import AuthFailed, DriverError
+from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError
 from connectorhub.kit.repository import WorkspaceScope
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ async def run_execution(
 
     status, output, error, auth_failed = ExecutionStatus.succeeded, None, None, False
     try:
+        if claimed.problem:
+            raise FatalError(claimed.problem)
         output = await Runner(hub.outbound, hub.address_policy).run(
             claimed.definition, claimed.values, on_step
         )

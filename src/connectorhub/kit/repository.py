@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.db import bind_tenant
@@ -90,3 +90,25 @@ class TenantRepository(Generic[M]):
         )
         rows = await self.session.execute(statement.limit(page_size).offset((page - 1) * page_size))
         return Page(items=rows.scalars().all(), total=total or 0, page=page, page_size=page_size)
+
+
+class SealedColumnRepository(TenantRepository[M]):
+    """A repository whose model keeps sealed fields in one JSON column (`sealed_column`): what
+    key rotation needs to find and re-seal them."""
+
+    sealed_column: ClassVar[str]
+
+    async def count_sealed_with(self, key_id: str) -> int:
+        """Rows holding any field sealed under `key_id` (ciphertexts start `v1.<key_id>.`)."""
+        pattern = f'%"v1.{escape_like(key_id)}.%'
+        column = getattr(self.model, self.sealed_column)
+        statement = self.select(func.count()).where(cast(column, Text).like(pattern, escape="\\"))
+        return await self.session.scalar(statement) or 0
+
+    async def with_secrets(self, after: uuid.UUID | None, limit: int) -> Sequence[M]:
+        """A batch of rows in id order, locked for re-sealing."""
+        id_column = self.model.id  # type: ignore[attr-defined]
+        statement = self.select().order_by(id_column).limit(limit).with_for_update()
+        if after is not None:
+            statement = statement.where(id_column > after)
+        return (await self.session.scalars(statement)).all()
