@@ -21,6 +21,7 @@ from connectorhub.exceptions import install_api_error_handler
 from connectorhub.execution.endpoints import router as execution_router
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
+from connectorhub.notification.endpoints import router as notification_router
 from connectorhub.tenant.endpoints import router as tenant_router
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def api_router() -> APIRouter:
         audit_router,
         execution_router,
         credential_router,
+        notification_router,
     ):
         router.include_router(domain_router)
     return router

@@ -7,6 +7,7 @@ from connectorhub.connector.models import Connector
 from connectorhub.credential.models import SecretKeyCheck, WorkspaceApiCredential
 from connectorhub.execution.models import Execution
 from connectorhub.kit.models import Base
+from connectorhub.notification.models import Notification
 from connectorhub.tenant.models import Membership, Workspace
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Connector",
     "Execution",
     "Membership",
+    "Notification",
     "SecretKeyCheck",
     "User",
     "WebSession",

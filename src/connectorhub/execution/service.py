@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
+from connectorhub.notification import service as notifications
+from connectorhub.notification.models import Level
 from connectorhub.worker.queue import Job, defer_after_commit
 
 TABLE = Execution.__tablename__
@@ -234,6 +237,16 @@ async def finish(
             connector.status = ConnectorStatus.error.value
             connector.status_reason = (error or "credentials refused")[:500]
             connectors.touch(connector)
+            await notifications.raise_(
+                scope,
+                kind="connector.auth_failed",
+                subject_id=connector.id,
+                level=Level.error,
+                title=f"{connector.name}: the credentials were refused",
+                body=f"{connector.status_reason} The connector is now in error and will not run "
+                "until its credentials are fixed and it is activated again.",
+                link=f"/connectors/installed?search={quote(connector.name)}",
+            )
 
 
 async def read(scope: WorkspaceScope, execution_id: uuid.UUID) -> Execution:
