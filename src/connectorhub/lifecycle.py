@@ -12,6 +12,7 @@ from connectorhub.catalog import service as catalog_service
 from connectorhub.hub import Hub
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.migrations.runner import upgrade
+from connectorhub.template.official import seed_official
 from connectorhub.tenant.models import Role
 from connectorhub.tenant.service import add_membership, create_workspace
 
@@ -30,6 +31,7 @@ async def migrate_and_seed(hub: Hub) -> None:
     await upgrade(hub.engine)
     async with hub.sessionmaker() as session, session.begin():
         await catalog_service.seed(session, hub.settings.catalog_extra_dir)
+    await seed_official(hub)
 
 
 async def bootstrap_first_owner(hub: Hub) -> FirstOwner | None:

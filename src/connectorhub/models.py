@@ -8,6 +8,7 @@ from connectorhub.credential.models import SecretKeyCheck, WorkspaceApiCredentia
 from connectorhub.execution.models import Execution
 from connectorhub.kit.models import Base
 from connectorhub.notification.models import Notification
+from connectorhub.template.models import ConnectorTemplate
 from connectorhub.tenant.models import Membership, Workspace
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "CatalogEntry",
     "Connector",
+    "ConnectorTemplate",
     "Execution",
     "Membership",
     "Notification",

@@ -52,6 +52,11 @@ class Principal:
         # A read-only token never acts above viewer, whatever its user's role.
         return self.role if "write" in self.scopes else Role.viewer
 
+    @property
+    def is_platform_admin(self) -> bool:
+        """Curates official templates and moderates community ones (a read-only token never)."""
+        return self.platform_role in ("owner", "admin") and "write" in self.scopes
+
 
 async def create_user(
     session: AsyncSession, email: str, password: str | None, platform_role: str | None = None

@@ -177,6 +177,12 @@ def users_create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin")
     ] = False,
+    platform_admin: Annotated[
+        bool,
+        typer.Option(
+            "--platform-admin", help="May curate official templates and moderate community ones"
+        ),
+    ] = False,
 ) -> None:
     """Create a user (or reuse an existing one) and add them to a workspace."""
     from connectorhub.auth.passwords import generate_password
@@ -202,12 +208,17 @@ def users_create(
             created = user is None
             if user is None:
                 user = await create_user(session, email, password)
+            if platform_admin and user.platform_role not in ("owner", "admin"):
+                user.platform_role = "admin"
             scope = await WorkspaceScope.open(session, workspace, actor="cli")
             await add_membership(scope, user, role_value)
             return created
 
     created = _run(run)
-    typer.echo(f"{email} is now {role_value.value} of {workspace}")
+    typer.echo(
+        f"{email} is now {role_value.value} of {workspace}"
+        + (" and a platform admin" if platform_admin else "")
+    )
     if created and not password_stdin:
         typer.echo(f"one-time password: {password}")
 

@@ -40,6 +40,13 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         result = await self.session.execute(self.select().where(Connector.name == name))
         return result.scalar_one_or_none()
 
+    async def installed_from(self, template_id: uuid.UUID, below_version: int) -> list[str]:
+        """Names of connectors installed from a template at a version older than `below_version`."""
+        statement = self.select(Connector.name).where(
+            Connector.template_id == template_id, Connector.template_version < below_version
+        )
+        return list((await self.session.scalars(statement)).all())
+
     async def names_using_credential(self, credential: str) -> list[str]:
         """Connectors whose definition lists the workspace credential `credential`."""
         statement = self.select(Connector.name, Connector.definition).where(

@@ -106,6 +106,8 @@ class ConnectorRead(BaseModel):
     last_test: dict[str, Any] | None
     schedule: str | None
     definition: dict[str, Any] | None = Field(None, description="HTTP connectors: their steps")
+    template_id: uuid.UUID | None = Field(None, description="The template it was installed from")
+    template_version: int | None = None
     stats: ExecutionStats
     created_at: datetime
     updated_at: datetime

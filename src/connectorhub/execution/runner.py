@@ -312,7 +312,10 @@ def _render(step: Step, values: dict[str, Any], sensitive_steps, run_values: Run
     sensitive_query: set[str] = set()
     for name, template in step.query.items():
         ctx = context()
-        query[name] = templating.render_text(template, ctx)
+        value = templating.render_text(template, ctx)
+        if value == "" and template != "":
+            continue  # an optional input left empty: the parameter is left out, not sent empty
+        query[name] = value
         if is_sensitive(ctx):
             sensitive_query.add(name)
     ctx = context()

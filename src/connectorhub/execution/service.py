@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import quote
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 
@@ -39,6 +39,17 @@ def _secret_inputs(schema: dict[str, Any]) -> set[str]:
         for name, spec in properties.items()
         if isinstance(spec, dict) and (spec.get("writeOnly") or spec.get("format") == "password")
     }
+
+
+def _with_defaults(run_input: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Top-level input fields left out take the input schema's defaults."""
+    properties = schema.get("properties") or {}
+    defaults = {
+        name: spec["default"]
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and "default" in spec and name not in run_input
+    }
+    return {**defaults, **run_input}
 
 
 async def _runnable(scope: WorkspaceScope, connector_id: uuid.UUID) -> tuple[Connector, Definition]:
@@ -76,6 +87,7 @@ async def start(
         if existing is not None:
             return existing, False
     _, definition = await _runnable(scope, connector_id)
+    run_input = _with_defaults(run_input, definition.input_schema)
     errors = error_map(run_input, definition.input_schema, prefix="input")
     if errors:
         raise ValidationFailed(errors, "the input does not match the connector's input schema")

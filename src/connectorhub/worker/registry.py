@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from connectorhub.execution.tasks import run_execution
+from connectorhub.template.tasks import notify_template_update
 
-JOBS = {"run_execution": run_execution}
+JOBS = {"run_execution": run_execution, "notify_template_update": notify_template_update}

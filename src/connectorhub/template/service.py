@@ -1,0 +1,298 @@
+"""Template rules: who may create and edit which, literal-secret refusal, publishing versions,
+moderation, install into a workspace and explicit upgrade."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectorhub.audit import service as audit
+from connectorhub.auth.service import Principal
+from connectorhub.catalog.repository import CatalogRepository
+from connectorhub.connector import service as connectors
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
+from connectorhub.credential.repository import WorkspaceCredentialRepository
+from connectorhub.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from connectorhub.execution.definition import Definition, check_definition
+from connectorhub.kit.models import utcnow
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.template.literal_secrets import literal_secret_errors
+from connectorhub.template.models import ConnectorTemplate, TemplateStatus, Visibility
+from connectorhub.template.repository import TemplateRepository
+from connectorhub.template.schemas import (
+    TemplateCreate,
+    TemplateInstall,
+    TemplateInstalled,
+    TemplatePage,
+    TemplatePatch,
+    TemplateRead,
+)
+from connectorhub.worker.queue import Job, defer_after_commit
+
+HTTP_CATALOG_KEY = "http"
+
+
+def repository_for(scope: WorkspaceScope, principal: Principal | None) -> TemplateRepository:
+    admin = principal is not None and principal.is_platform_admin
+    return TemplateRepository(scope.session, scope.tenant_id, platform_admin=admin)
+
+
+def to_read(template: ConnectorTemplate, tenant_id: str | None) -> TemplateRead:
+    owned = template.owner_tenant_id is not None and template.owner_tenant_id == tenant_id
+    # Others see what was published; the owner sees the working copy it edits.
+    definition = (
+        template.definition
+        if owned or template.published_definition is None
+        else (template.published_definition)
+    )
+    config = (
+        template.default_config
+        if owned or template.published_config is None
+        else (template.published_config)
+    )
+    return TemplateRead.model_validate(
+        {
+            **{k: getattr(template, k) for k in TemplateRead.model_fields if hasattr(template, k)},
+            "owned_by_you": owned,
+            "definition": definition,
+            "default_config": config,
+            "required_credentials": list(definition.get("credentials") or []),
+            "has_unpublished_changes": template.version > 0
+            and (
+                template.definition != template.published_definition
+                or template.default_config != template.published_config
+            ),
+        }
+    )
+
+
+async def check_template(
+    session: AsyncSession, definition: Definition, default_config: dict[str, Any]
+) -> dict[str, Any]:
+    """The definition as stored. Raises ValidationFailed: unknown names or later steps, or a
+    literal secret (templates never carry credentials), each with the path of the problem."""
+    stored = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    errors = literal_secret_errors(stored, default_config)
+    if errors:
+        raise ValidationFailed(
+            errors, "templates never carry credentials: put secrets in workspace credentials"
+        )
+    entry = await CatalogRepository(session).by_key(HTTP_CATALOG_KEY)
+    try:
+        check_definition(definition, config_schema=entry.default_config_schema if entry else None)
+    except ValidationFailed as failure:
+        raise ValidationFailed(
+            {f"definition.{path}": messages for path, messages in failure.errors.items()},
+            failure.message,
+        ) from None
+    return stored
+
+
+def _may_edit(template: ConnectorTemplate, scope: WorkspaceScope, principal: Principal) -> bool:
+    if template.is_official:
+        return principal.is_platform_admin
+    return template.owner_tenant_id == scope.tenant_id
+
+
+async def _get(
+    scope: WorkspaceScope, principal: Principal | None, id_or_key: str, *, for_update=False
+) -> ConnectorTemplate:
+    template = await repository_for(scope, principal).get(id_or_key, for_update=for_update)
+    if template is None:
+        raise NotFound("template not found")
+    return template
+
+
+async def _editable(scope: WorkspaceScope, principal: Principal, id_or_key: str):
+    template = await _get(scope, principal, id_or_key, for_update=True)
+    if not _may_edit(template, scope, principal):
+        raise Forbidden(
+            "only platform admins edit official templates"
+            if template.is_official
+            else "only the workspace that owns a template edits it"
+        )
+    return template
+
+
+async def create(scope: WorkspaceScope, principal: Principal, body: TemplateCreate) -> TemplateRead:
+    """A draft. Raises Forbidden (official without being a platform admin), Conflict (key taken),
+    ValidationFailed (literal secrets, bad placeholders)."""
+    if body.is_official and not principal.is_platform_admin:
+        raise Forbidden("only platform admins create official templates")
+    definition = await check_template(scope.session, body.definition, body.default_config)
+    repository = repository_for(scope, principal)
+    if await repository.key_taken(body.key):
+        raise Conflict(f"a template with key {body.key!r} already exists")
+    template = ConnectorTemplate(
+        id=uuid.uuid4(), key=body.key, name=body.name, description=body.description,
+        category=body.category, icon=body.icon, docs_url=body.docs_url,
+        is_official=body.is_official,
+        owner_tenant_id=None if body.is_official else scope.tenant_id,
+        visibility=body.visibility.value, status=TemplateStatus.draft.value, featured=False,
+        install_count=0, definition=definition, default_config=body.default_config, version=0,
+        changelog="", created_by=scope.actor, updated_by=scope.actor,
+    )  # fmt: skip
+    repository.add(template)
+    await scope.session.flush()
+    audit.record(scope, "template.created", "template", template.id, {"key": body.key})
+    return to_read(template, scope.tenant_id)
+
+
+async def update(
+    scope: WorkspaceScope, principal: Principal, id_or_key: str, body: TemplatePatch
+) -> TemplateRead:
+    """Edits the working copy; installs see it once it is published."""
+    template = await _editable(scope, principal, id_or_key)
+    fields = body.model_dump(exclude_unset=True, exclude={"definition", "default_config"})
+    for name, value in fields.items():
+        if value is not None:
+            setattr(template, name, value.value if isinstance(value, Visibility) else value)
+    if body.definition is not None or body.default_config is not None:
+        definition = body.definition or Definition.model_validate(template.definition)
+        config = body.default_config if body.default_config is not None else template.default_config
+        template.definition = await check_template(scope.session, definition, config)
+        template.default_config = config
+    template.updated_by = scope.actor
+    await scope.session.flush()
+    audit.record(scope, "template.updated", "template", template.id, {"fields": sorted(fields)})
+    return to_read(template, scope.tenant_id)
+
+
+async def publish(
+    scope: WorkspaceScope, principal: Principal, id_or_key: str, changelog: str
+) -> TemplateRead:
+    """Publish the working copy. A changed copy becomes a new version, and workspaces running an
+    older one are told an update is available (after commit, in the background)."""
+    template = await _editable(scope, principal, id_or_key)
+    changed = (
+        template.version == 0
+        or template.definition != template.published_definition
+        or template.default_config != template.published_config
+    )
+    if changed:
+        template.version += 1
+        template.published_definition = template.definition
+        template.published_config = template.default_config
+        template.changelog = changelog
+        template.published_at = utcnow()
+    elif template.status == TemplateStatus.published.value:
+        raise Conflict(f"version {template.version} is already published and nothing changed")
+    template.status = TemplateStatus.published.value
+    template.updated_by = scope.actor
+    await scope.session.flush()
+    if changed and template.version > 1:
+        defer_after_commit(scope.session, notify_job(template.id, template.version))
+    audit.record(
+        scope, "template.published", "template", template.id, {"version": template.version}
+    )
+    return to_read(template, scope.tenant_id)
+
+
+def notify_job(template_id: uuid.UUID, version: int) -> Job:
+    return Job("notify_template_update", {"template_id": str(template_id), "version": version})
+
+
+async def unpublish(scope: WorkspaceScope, principal: Principal, id_or_key: str) -> TemplateRead:
+    """Its owner, or a platform admin moderating, takes it off the marketplace (installed
+    connectors keep working)."""
+    template = await _get(scope, principal, id_or_key, for_update=True)
+    if not (_may_edit(template, scope, principal) or principal.is_platform_admin):
+        raise Forbidden("only its owner or a platform admin unpublishes a template")
+    template.status = TemplateStatus.unpublished.value
+    template.featured = False
+    await scope.session.flush()
+    audit.record(scope, "template.unpublished", "template", template.id, {"key": template.key})
+    return to_read(template, scope.tenant_id)
+
+
+async def feature(
+    scope: WorkspaceScope, principal: Principal, id_or_key: str, featured: bool
+) -> TemplateRead:
+    if not principal.is_platform_admin:
+        raise Forbidden("only platform admins feature templates")
+    template = await _get(scope, principal, id_or_key, for_update=True)
+    if featured and template.status != TemplateStatus.published.value:
+        raise Conflict("only a published template can be featured")
+    template.featured = featured
+    await scope.session.flush()
+    return to_read(template, scope.tenant_id)
+
+
+async def read(scope: WorkspaceScope, principal: Principal | None, id_or_key: str) -> TemplateRead:
+    return to_read(await _get(scope, principal, id_or_key), scope.tenant_id)
+
+
+async def search(
+    scope: WorkspaceScope, principal: Principal | None, *, search: str | None = None,
+    category: str | None = None, official: bool | None = None, featured: bool | None = None,
+    mine: bool = False, page: int = 1, page_size: int = 50,
+) -> TemplatePage:  # fmt: skip
+    found = await repository_for(scope, principal).search(
+        search=search, category=category, official=official, featured=featured, mine=mine,
+        page=page, page_size=page_size,
+    )  # fmt: skip
+    return TemplatePage(
+        items=[to_read(t, scope.tenant_id) for t in found.items],
+        total=found.total, page=page, page_size=page_size,
+    )  # fmt: skip
+
+
+async def _missing_credentials(scope: WorkspaceScope, definition: dict[str, Any]) -> list[str]:
+    wanted = list(definition.get("credentials") or [])
+    present = {row.name for row in await WorkspaceCredentialRepository(scope).by_names(wanted)}
+    return [name for name in wanted if name not in present]
+
+
+async def install(
+    scope: WorkspaceScope, box, principal: Principal, id_or_key: str, body: TemplateInstall
+) -> TemplateInstalled:
+    """A connector from the latest published version (status inactive). Raises NotFound,
+    Conflict (not published), and what installing a connector raises."""
+    template = await _get(scope, principal, id_or_key)
+    if template.status != TemplateStatus.published.value or template.published_definition is None:
+        raise Conflict("only a published template can be installed")
+    created = await connectors.install(
+        scope, box,
+        ConnectorCreate(
+            catalog_key=HTTP_CATALOG_KEY, name=body.name,
+            config={**(template.published_config or {}), **body.config},
+            definition=Definition.model_validate(template.published_definition), tags=body.tags,
+        ),
+    )  # fmt: skip
+    row = await ConnectorRepository(scope).get(created.id)
+    assert row is not None
+    row.template_id, row.template_version = template.id, template.version
+    await repository_for(scope, principal).count_install(template.id)
+    await scope.session.flush()
+    return TemplateInstalled(
+        connector=created.model_copy(
+            update={"template_id": template.id, "template_version": template.version}
+        ),
+        missing_credentials=await _missing_credentials(scope, template.published_definition),
+    )
+
+
+async def upgrade(
+    scope: WorkspaceScope, box, principal: Principal, connector_id: uuid.UUID
+) -> ConnectorRead:
+    """Move a connector to its template's latest published version (its config stays)."""
+    row = await ConnectorRepository(scope).get(connector_id)
+    if row is None:
+        raise NotFound("connector not found")
+    if row.template_id is None:
+        raise Conflict("this connector was not installed from a template")
+    template = await repository_for(scope, principal).get(str(row.template_id))
+    if template is None or template.published_definition is None:
+        raise Conflict("its template is no longer available")
+    if template.version <= (row.template_version or 0):
+        raise Conflict(f"already on the latest version ({template.version})")
+    updated = await connectors.edit(
+        scope, box, connector_id,
+        ConnectorPatch(definition=Definition.model_validate(template.published_definition)),
+    )  # fmt: skip
+    row.template_version = template.version
+    await scope.session.flush()
+    return updated.model_copy(update={"template_version": template.version})
