@@ -37,7 +37,10 @@ def _tab(
     request: Request, page: PageViewer, template: str, cards: str, context: dict[str, Any]
 ) -> Response:
     request.state.page = page
-    context = {**context, "section": "connectors", "can_edit": _can_edit(page)}
+    context = {
+        **context, "section": "connectors", "can_edit": _can_edit(page),
+        "can_run": page.principal.effective_role.at_least(Role.member),
+    }  # fmt: skip
     if hx_target(request) == "cards":
         return render(request, cards, context)
     return render(request, template, context)

@@ -61,3 +61,15 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
   });
 })();
+
+// Credentials form: show only the secret fields of the chosen kind (the others are not sent).
+document.addEventListener("change", function (event) {
+  "use strict";
+  if (!event.target.matches || !event.target.matches("#cred-kind")) return;
+  var kind = event.target.value;
+  document.querySelectorAll("fieldset[data-kind]").forEach(function (set) {
+    var chosen = set.getAttribute("data-kind") === kind;
+    set.hidden = !chosen;
+    set.disabled = !chosen;
+  });
+});

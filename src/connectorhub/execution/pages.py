@@ -1,0 +1,111 @@
+"""Execution pages: the Run form, history (per workspace or connector), a live execution page."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from connectorhub.auth.dependencies import PageMember, PageViewer
+from connectorhub.connector import service as connectors
+from connectorhub.exceptions import HubError, ValidationFailed
+from connectorhub.execution import service
+from connectorhub.execution.models import ExecutionStatus, Trigger
+from connectorhub.tenant.models import Role
+from connectorhub.web.routing import page_router
+from connectorhub.web.schema_form import form_to_instance
+from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
+
+router = page_router()
+
+
+async def _run_form(request: Request, page: PageMember, connector_id: uuid.UUID, **extra):
+    connector = await connectors.read(page.scope, connector_id)
+    schema = (connector.definition or {}).get("input_schema") or {"type": "object"}
+    context = {"c": connector, "schema": schema, "values": {}, "errors": {}, **extra}
+    return render(request, "execution/_run_modal.html", context)
+
+
+@router.get("/connectors/{connector_id}/run")
+async def run_form(request: Request, page: PageMember, connector_id: uuid.UUID) -> Response:
+    request.state.page = page
+    return await _run_form(request, page, connector_id)
+
+
+@router.post("/connectors/{connector_id}/run")
+async def run(request: Request, page: PageMember, connector_id: uuid.UUID) -> Response:
+    request.state.page = page
+    connector = await connectors.read(page.scope, connector_id)
+    schema = (connector.definition or {}).get("input_schema") or {"type": "object"}
+    form = await request.form()
+    run_input = form_to_instance(schema, {k: form.getlist(k) for k in form}, "input")  # type: ignore[misc]
+    try:
+        async with page.scope.session.begin_nested():
+            execution, _ = await service.start(
+                page.scope, page.box, connector_id, run_input,
+                trigger=Trigger.manual, idempotency_key=None,
+            )  # fmt: skip
+    except ValidationFailed as exc:
+        return await _run_form(request, page, connector_id, values=run_input, errors=exc.errors)
+    except HubError as exc:  # inactive meanwhile, say: shown in the form
+        return await _run_form(request, page, connector_id, values=run_input, failure=exc.message)
+    headers = toast_header(f"{connector.name} is running.", close_modal=True)
+    headers["HX-Location"] = (
+        f'{{"path": "{ui_prefix(request)}/executions/{execution.id}", "target": "#main"}}'
+    )
+    return Response(status_code=200, headers=headers)
+
+
+@router.get("/executions")
+async def history(
+    request: Request,
+    page: PageViewer,
+    connector_id: uuid.UUID | None = None,
+    status: ExecutionStatus | None = None,
+) -> Response:
+    request.state.page = page
+    found = await service.search(
+        page.scope, connector_id=connector_id, status=status.value if status else None,
+        page_size=100,
+    )  # fmt: skip
+    connector = await connectors.read(page.scope, connector_id) if connector_id else None
+    names = {c.id: c.name for c in (await connectors.search(page.scope, page_size=200)).items}
+    context = {
+        "section": "executions", "executions": found.items, "total": found.total,
+        "connector": connector, "names": names, "status": status.value if status else "",
+        "statuses": [s.value for s in ExecutionStatus],
+    }  # fmt: skip
+    return render(request, "execution/history.html", context)
+
+
+@router.get("/executions/{execution_id}")
+async def detail(request: Request, page: PageViewer, execution_id: uuid.UUID) -> Response:
+    request.state.page = page
+    execution = await service.read(page.scope, execution_id)
+    connector = await connectors.read(page.scope, execution.connector_id)
+    context = {
+        "section": "executions", "e": execution, "connector": connector,
+        "finished": ExecutionStatus(execution.status).finished,
+        "can_run": page.principal.effective_role.at_least(Role.member),
+    }  # fmt: skip
+    if hx_target(request) == "execution-live":
+        return render(request, "execution/_live.html", context)
+    return render(request, "execution/detail.html", context)
+
+
+@router.post("/executions/{execution_id}/cancel")
+async def cancel(request: Request, page: PageMember, execution_id: uuid.UUID) -> Response:
+    request.state.page = page
+    try:
+        await service.cancel(page.scope, execution_id)
+        message, level = "Cancel requested.", "success"
+    except HubError as exc:
+        message, level = exc.message, "danger"
+    execution = await service.read(page.scope, execution_id)
+    connector = await connectors.read(page.scope, execution.connector_id)
+    context = {
+        "e": execution, "connector": connector, "can_run": True,
+        "finished": ExecutionStatus(execution.status).finished,
+    }  # fmt: skip
+    return render(request, "execution/_live.html", context, headers=toast_header(message, level))
