@@ -28,7 +28,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("e2e") / "data") as running:
+    # Loopback allowed: the flows play third-party APIs on a local server.
+    allow = {"CONNECTORHUB_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8"}
+    with live_server(tmp_path_factory.mktemp("e2e") / "data", **allow) as running:
         yield running
 
 

@@ -239,7 +239,7 @@ async def update(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> 
         )  # fmt: skip
         return render(request, "connector/_form.html", context)
     return render(
-        request, "connector/_card_oob.html", {"c": updated, "can_edit": True},
+        request, "connector/_card_oob.html", {"c": updated, "can_edit": True, "can_run": True},
         headers=toast_header(f"{updated.name} saved."),
     )  # fmt: skip
 
@@ -258,7 +258,10 @@ async def set_status(request: Request, page: PageAdmin, connector_id: uuid.UUID)
     else:
         headers = toast_header(f"{updated.name} is now {updated.status.value}.")
     return render(
-        request, "connector/_installed_card.html", {"c": updated, "can_edit": True}, headers=headers
+        request,
+        "connector/_installed_card.html",
+        {"c": updated, "can_edit": True, "can_run": True},
+        headers=headers,
     )
 
 
