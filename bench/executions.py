@@ -10,8 +10,7 @@ floor/hub. Goal: hub >= 50% of the floor.
 
     .venv/bin/python bench/executions.py [--postgres] [--concurrency 50] [--duration 10]
 
-Part (b) of the issue, queued executions through a Procrastinate worker, waits for the
-Procrastinate worker (not built yet).
+Part (b) of the issue, queued executions through one worker process: bench/queued_executions.py.
 """
 
 from __future__ import annotations
