@@ -71,7 +71,15 @@ async def open_page(browser, width: int = 1280, height: int = 900) -> Watched:
         ),
     )
     page.on("pageerror", lambda e: watched.problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: watched.problems.append(f"request failed: {r.url}"))
+    # A request the page itself abandons by navigating away (the bell's poll, say) is not a fault.
+    page.on(
+        "requestfailed",
+        lambda r: (
+            None
+            if r.failure == "net::ERR_ABORTED"
+            else watched.problems.append(f"request failed: {r.url} ({r.failure})")
+        ),
+    )
     page.on("dialog", lambda d: d.accept())
     return watched
 

@@ -78,3 +78,14 @@ async def test_viewers_read_and_other_workspaces_see_nothing(
     }
     still = (await client.get("/api/notifications/unread-count", headers=viewer.headers)).json()
     assert still == {"unread": 1}
+
+
+async def test_a_read_only_token_cannot_mark_read(client, workspace, hub):
+    await _raise(hub, workspace, title="Keep me unread")
+    reader = await workspace.member(Role.admin, scopes=("read",))
+    items = (await client.get("/api/notifications", headers=reader.headers)).json()["items"]
+    refused = await client.post(f"/api/notifications/{items[0]['id']}/read", headers=reader.headers)
+    assert refused.status_code == 403
+    assert (
+        await client.post("/api/notifications/read-all", headers=reader.headers)
+    ).status_code == 403

@@ -189,3 +189,38 @@ async def test_members_browse_but_do_not_install(client, workspace):
         "/api/templates/github-open-issues/install", json={"name": "x"}, headers=member.headers
     )
     assert refused.status_code == 403
+
+
+async def test_a_moderated_template_stays_down_and_keys_are_not_ids(
+    client, workspace, other_workspace, hub
+):
+    owner = workspace.owner.headers
+    t = (await client.post("/api/templates", json=template(), headers=owner)).json()
+    await client.post(f"/api/templates/{t['id']}/publish", headers=owner)
+    moderator = await other_workspace.member(Role.admin)
+    await make_platform_admin(hub, moderator)
+    await client.post(f"/api/templates/{t['id']}/unpublish", headers=moderator.headers)
+    again = await client.post(f"/api/templates/{t['id']}/publish", headers=owner)
+    assert again.status_code == 403 and "platform admin" in again.json()["detail"]
+    restored = await client.post(f"/api/templates/{t['id']}/publish", headers=moderator.headers)
+    assert restored.status_code == 200 and restored.json()["status"] == "published"
+    for key in (uuid.uuid4().hex, str(uuid.uuid4())):
+        refused = await client.post("/api/templates", json=template(key), headers=owner)
+        assert refused.status_code == 422, key
+
+
+async def test_an_official_file_never_clashes_with_a_community_key(client, workspace, hub):
+    from connectorhub.template import official
+
+    taken = (
+        await client.post("/api/templates", json=template(), headers=workspace.owner.headers)
+    ).json()
+    original = official.load_official
+    clash = {**original()[0], "key": taken["key"]}
+    official.load_official = lambda: [*original(), clash]
+    try:
+        await official.seed_official(hub)  # logs and skips the clash instead of failing start-up
+    finally:
+        official.load_official = original
+    kept = await client.get(f"/api/templates/{taken['key']}", headers=workspace.owner.headers)
+    assert kept.json()["is_official"] is False

@@ -39,7 +39,8 @@ async def run(request: Request, page: PageMember, connector_id: uuid.UUID) -> Re
     connector = await connectors.read(page.scope, connector_id)
     schema = (connector.definition or {}).get("input_schema") or {"type": "object"}
     form = await request.form()
-    run_input = form_to_instance(schema, {k: form.getlist(k) for k in form}, "input")  # type: ignore[misc]
+    fields = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}  # no uploads
+    run_input = form_to_instance(schema, fields, "input")
     try:
         async with page.scope.session.begin_nested():
             execution, _ = await service.start(

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Query
 
-from connectorhub.auth.dependencies import ViewerContext
+from connectorhub.auth.dependencies import AuthContext, ViewerContext
+from connectorhub.exceptions import Forbidden
 from connectorhub.kit.routing import hub_router
 from connectorhub.notification import service
 from connectorhub.notification.schemas import (
@@ -18,6 +19,12 @@ from connectorhub.notification.schemas import (
 )
 
 router = hub_router(tags=["notifications"])
+
+
+def _writable(context: AuthContext) -> None:
+    # Any member may mark read (viewers too), but never through a read-only token.
+    if "write" not in context.principal.scopes:
+        raise Forbidden("a read-only token cannot mark notifications read")
 
 
 @router.get("/notifications", response_model=NotificationPage)
@@ -41,9 +48,11 @@ async def unread_count(context: ViewerContext) -> UnreadCount:
     responses={404: {"description": "No such notification in this workspace"}},
 )
 async def mark_read(notification_id: uuid.UUID, context: ViewerContext) -> NotificationRead:
+    _writable(context)
     return await service.mark_read(context.scope, notification_id)
 
 
 @router.post("/notifications/read-all", response_model=MarkedRead)
 async def mark_all_read(context: ViewerContext) -> MarkedRead:
+    _writable(context)
     return MarkedRead(marked=await service.mark_all_read(context.scope))

@@ -45,6 +45,8 @@ class ConnectorTemplate(TimestampMixin, Base):
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.public.value)
     status: Mapped[str] = mapped_column(String(16), default=TemplateStatus.draft.value)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Taken down by a platform admin: only a platform admin may publish it again.
+    moderated: Mapped[bool] = mapped_column(Boolean, default=False)
     install_count: Mapped[int] = mapped_column(Integer, default=0)
     # The working copy (what the owner edits) …
     definition: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -58,6 +58,11 @@ async def seed_official(hub: Hub) -> OfficialSeedReport:
             row = existing.get(key)
             if row is not None and row.content_hash == content_hash:
                 continue
+            if row is None and await repository.key_taken(key):
+                log.warning(
+                    "official template %r not seeded: a community template has its key", key
+                )
+                continue
             definition = await check_template(
                 session, Definition.model_validate(data["definition"]), data["default_config"]
             )
@@ -71,6 +76,7 @@ async def seed_official(hub: Hub) -> OfficialSeedReport:
                         visibility=Visibility.public.value,
                         install_count=0,
                         version=0,
+                        moderated=False,
                         created_by="official",
                         updated_by="official",
                     )

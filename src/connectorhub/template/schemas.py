@@ -4,14 +4,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from connectorhub.connector.schemas import ConnectorName, ConnectorRead, Tag
 from connectorhub.execution.definition import Definition
 from connectorhub.template.models import TemplateStatus, Visibility
 
+
+def _not_an_id(key: str) -> str:
+    try:
+        uuid.UUID(key)
+    except ValueError:
+        return key
+    raise ValueError("a key may not look like an id (a UUID)")
+
+
 TemplateKey = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$"),
+    AfterValidator(_not_an_id),
 ]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -132,7 +132,8 @@ async def create(scope: WorkspaceScope, principal: Principal, body: TemplateCrea
         is_official=body.is_official,
         owner_tenant_id=None if body.is_official else scope.tenant_id,
         visibility=body.visibility.value, status=TemplateStatus.draft.value, featured=False,
-        install_count=0, definition=definition, default_config=body.default_config, version=0,
+        install_count=0, moderated=False, definition=definition,
+        default_config=body.default_config, version=0,
         changelog="", created_by=scope.actor, updated_by=scope.actor,
     )  # fmt: skip
     repository.add(template)
@@ -165,8 +166,15 @@ async def publish(
     scope: WorkspaceScope, principal: Principal, id_or_key: str, changelog: str
 ) -> TemplateRead:
     """Publish the working copy. A changed copy becomes a new version, and workspaces running an
-    older one are told an update is available (after commit, in the background)."""
-    template = await _editable(scope, principal, id_or_key)
+    older one are told an update is available (after commit, in the background). A template a
+    platform admin took down is published again only by a platform admin."""
+    template = await _get(scope, principal, id_or_key, for_update=True)
+    if template.moderated and not principal.is_platform_admin:
+        raise Forbidden(
+            "a platform admin took this template down: only a platform admin may publish it again"
+        )
+    if not (_may_edit(template, scope, principal) or template.moderated):
+        raise Forbidden("only the workspace that owns a template publishes it")
     changed = (
         template.version == 0
         or template.definition != template.published_definition
@@ -181,6 +189,7 @@ async def publish(
     elif template.status == TemplateStatus.published.value:
         raise Conflict(f"version {template.version} is already published and nothing changed")
     template.status = TemplateStatus.published.value
+    template.moderated = False
     template.updated_by = scope.actor
     await scope.session.flush()
     if changed and template.version > 1:
@@ -203,6 +212,8 @@ async def unpublish(scope: WorkspaceScope, principal: Principal, id_or_key: str)
         raise Forbidden("only its owner or a platform admin unpublishes a template")
     template.status = TemplateStatus.unpublished.value
     template.featured = False
+    # Moderation: the owner cannot simply publish it again.
+    template.moderated = principal.is_platform_admin and not _may_edit(template, scope, principal)
     await scope.session.flush()
     audit.record(scope, "template.unpublished", "template", template.id, {"key": template.key})
     return to_read(template, scope.tenant_id)
@@ -251,7 +262,7 @@ async def install(
 ) -> TemplateInstalled:
     """A connector from the latest published version (status inactive). Raises NotFound,
     Conflict (not published), and what installing a connector raises."""
-    template = await _get(scope, principal, id_or_key)
+    template = await _get(scope, None, id_or_key)  # what this workspace may see, admin or not
     if template.status != TemplateStatus.published.value or template.published_definition is None:
         raise Conflict("only a published template can be installed")
     created = await connectors.install(

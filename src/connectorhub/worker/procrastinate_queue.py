@@ -54,8 +54,11 @@ class ProcrastinateQueue:
     def _register_tasks(self) -> None:
         from connectorhub.worker.registry import JOBS
 
+        # A job that raises (the database away for a moment, say) is tried again; the claim
+        # makes a retry of an execution that already ended a no-op.
+        retry = procrastinate.RetryStrategy(max_attempts=5, wait=2, exponential_wait=2)
         for name, function in JOBS.items():
-            self.app.task(name=name, pass_context=True)(_job_task(function))
+            self.app.task(name=name, pass_context=True, retry=retry)(_job_task(function))
 
         stalled_after = self.stalled_after
 

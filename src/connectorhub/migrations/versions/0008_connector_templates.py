@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("visibility", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("featured", sa.Boolean(), nullable=False),
+        sa.Column("moderated", sa.Boolean(), nullable=False),
         sa.Column("install_count", sa.Integer(), nullable=False),
         sa.Column("definition", JSON_TYPE, nullable=False),
         sa.Column("default_config", JSON_TYPE, nullable=False),
