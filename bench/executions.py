@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import multiprocessing
 import os
 import re
@@ -124,19 +125,32 @@ def start_hub(data_dir: str, port: int, database_url: str | None) -> tuple[subpr
         CONNECTORHUB_WORKER_CONCURRENCY="50",
         CONNECTORHUB_LOG_LEVEL="WARNING",
     )
+    token = None
     if database_url:
+        # PostgreSQL is set up as in the README's production steps (serve bootstraps only SQLite).
         env["CONNECTORHUB_DATABASE_URL"] = database_url
+        env["CONNECTORHUB_SECRET_KEYS"] = (
+            "kbench:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
+        )
+        cli = [sys.executable, "-m", "connectorhub.cli.main"]
+        for command in (["db", "upgrade"], ["workspaces", "create", "bench"],
+                        ["users", "create", "bench@example.com", "--workspace", "bench", "--role", "owner"]):  # fmt: skip
+            subprocess.run([*cli, *command], env=env, check=True, capture_output=True, cwd=ROOT)
+        token = subprocess.run(
+            [*cli, "tokens", "create", "--workspace", "bench", "--email", "bench@example.com"],
+            env=env, check=True, capture_output=True, text=True, cwd=ROOT,
+        ).stdout.strip()  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "connectorhub.cli.main", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
     )  # fmt: skip
     output = ""
-    while "API token:" not in output:
+    while token is None and "API token:" not in output:
         line = process.stdout.readline()
         if not line and process.poll() is not None:
             raise SystemExit("the hub did not start:\n" + output)
         output += line
-    token = re.search(r"API token:\s+(\S+)", output).group(1)
+    token = token or re.search(r"API token:\s+(\S+)", output).group(1)
     for _ in range(200):  # the token is printed before the server listens
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:

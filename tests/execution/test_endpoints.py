@@ -385,3 +385,29 @@ async def test_a_killed_server_loses_no_execution(tmp_path, api):
             assert execution["attempt"] == 2 and execution["output"]["name"] == "Ada"
             stats = (await http.get(f"/api/installed/{connector_id}")).json()["stats"]
             assert stats["total"] == 1 and stats["succeeded"] == 1
+
+
+async def test_a_long_step_shows_up_while_it_runs(client, workspace, api):
+    """Progress is written in the background (at most twice a second), so a step that takes a
+    while is visible as running before it ends; a quick chain writes only when it finishes."""
+    release = asyncio.Event()
+
+    async def slow_login(request):
+        await release.wait()
+        return web.json_response({"token": "sess-123"})
+
+    api.route("/v1/login", slow_login)
+    api.json("/v1/users/7", {"name": "Ada"})
+    connector = await install(client, workspace, http_connector(api))
+    started = await execute(client, workspace, connector["id"], {"user": 7, "password": "pw"})
+    url = f"/api/executions/{started.json()['id']}"
+    seen: list = []
+    for _ in range(60):
+        seen = (await client.get(url, headers=workspace.owner.headers)).json()["steps"]
+        if seen:
+            break
+        await asyncio.sleep(0.05)
+    release.set()
+    assert [(s["name"], s["status"]) for s in seen] == [("login", "running")]
+    done = await wait_finished(client, workspace, started.json()["id"])
+    assert [s["status"] for s in done["steps"]] == ["succeeded", "succeeded"]

@@ -27,6 +27,10 @@ class ExecutionRepository(SealedColumnRepository[Execution]):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def cancel_requested(self, execution_id: uuid.UUID) -> bool:
+        statement = self.select(Execution.cancel_requested).where(Execution.id == execution_id)
+        return bool(await self.session.scalar(statement))
+
     async def save_steps(self, execution_id: uuid.UUID, steps: list[dict[str, Any]]) -> bool:
         """Store progress; returns whether someone asked to cancel meanwhile."""
         statement = self._scoped(

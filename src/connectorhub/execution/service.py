@@ -201,6 +201,10 @@ async def claim(
     )
 
 
+async def cancel_asked(scope: WorkspaceScope, execution_id: uuid.UUID) -> bool:
+    return await ExecutionRepository(scope).cancel_requested(execution_id)
+
+
 async def save_progress(
     scope: WorkspaceScope, execution_id: uuid.UUID, steps: list[dict[str, Any]]
 ) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -17,10 +19,62 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 WORKER_ACTOR = "worker"
+# How often a running execution's steps are written for the live views (they poll every second).
+PROGRESS_SECONDS = 0.5
 
 
 class _Cancelled(Exception):
     pass
+
+
+class _Progress:
+    """The steps so far. A background flusher writes them for the live views at most every
+    PROGRESS_SECONDS (a short chain writes none: finish stores every step); a cancel is looked
+    up before each later step starts, so a running execution stops before its next step."""
+
+    def __init__(self, hub: Hub, tenant_id: str, execution_id: uuid.UUID):
+        self.hub, self.tenant_id, self.execution_id = hub, tenant_id, execution_id
+        self.steps: list[dict[str, Any]] = []
+        self._dirty = False
+        self._stopping = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_now_and_then())
+
+    async def stop(self) -> None:
+        # Never cancelled mid-write: the flusher ends after the write it may be doing.
+        self._stopping.set()
+        if self._flusher is not None:
+            await self._flusher
+
+    def abandon(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+
+    async def _flush_now_and_then(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), PROGRESS_SECONDS)
+            if self._dirty and not self._stopping.is_set():
+                self._dirty = False
+                try:
+                    async with self.hub.transaction() as session:
+                        scope = await WorkspaceScope.open(session, self.tenant_id, WORKER_ACTOR)
+                        await service.save_progress(scope, self.execution_id, list(self.steps))
+                except Exception:  # a missed progress write must not stop the run
+                    log.warning("progress of %s not written", self.execution_id, exc_info=True)
+
+    async def on_step(self, index: int, record: StepRecord) -> None:
+        self.steps[index : index + 1] = [record.to_json()]
+        self._dirty = True
+        if record.status == "running" and index > 0:
+            async with self.hub.sessionmaker() as session, session.begin():
+                scope = await WorkspaceScope.open(session, self.tenant_id, WORKER_ACTOR)
+                cancel_asked = await service.cancel_asked(scope, self.execution_id)
+            if cancel_asked:
+                self.steps.pop()  # the step that was about to start never ran
+                raise _Cancelled
 
 
 async def run_execution(
@@ -35,32 +89,29 @@ async def run_execution(
         )
     if claimed is None:
         return
-    steps: list[dict[str, Any]] = []
-
-    async def on_step(index: int, record: StepRecord) -> None:
-        steps[index : index + 1] = [record.to_json()]
-        async with hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
-            cancel_asked = await service.save_progress(scope, execution_uuid, steps)
-        if cancel_asked and record.status == "running":
-            steps.pop()  # the step that was about to start never ran
-            raise _Cancelled
+    progress = _Progress(hub, tenant_id, execution_uuid)
+    progress.start()
 
     status, output, error, auth_failed = ExecutionStatus.succeeded, None, None, False
     try:
         if claimed.problem:
             raise FatalError(claimed.problem)
         output = await Runner(hub.outbound, hub.address_policy).run(
-            claimed.definition, claimed.values, on_step
+            claimed.definition, claimed.values, progress.on_step
         )
     except _Cancelled:
         status, error = ExecutionStatus.cancelled, "cancelled while running"
+    except asyncio.CancelledError:  # shutting down: the flusher goes with it
+        progress.abandon()
+        raise
     except DriverError as failure:
         status, error = ExecutionStatus.failed, failure.message
         auth_failed = isinstance(failure, AuthFailed)
     except Exception:  # a bug must not leave the execution running forever
         log.exception("execution %s in %s crashed", execution_id, tenant_id)
         status, error = ExecutionStatus.failed, "internal error while running (see the logs)"
+    await progress.stop()
+    steps = progress.steps
     try:
         async with hub.transaction() as session:
             scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
