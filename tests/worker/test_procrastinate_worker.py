@@ -7,6 +7,7 @@ import asyncio
 import signal
 import subprocess
 import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -203,3 +204,49 @@ def test_worker_refuses_the_embedded_default(tmp_path):
     )
     assert result.returncode == 1
     assert "runs jobs inside `serve`" in result.stderr
+
+
+async def test_a_lost_job_is_queued_again(queue_database, queuing_hub, client, api, tmp_path):
+    """The process died between the commit and handing the job over: the periodic sweep queues
+    it again, once, and a worker runs it."""
+    from datetime import timedelta
+
+    from connectorhub.execution import service
+    from connectorhub.execution.models import Trigger
+    from connectorhub.execution.tasks import requeue_orphans
+    from connectorhub.kit.repository import WorkspaceScope
+
+    api.json("/v1/login", {"token": "sess-123"})
+    api.json("/v1/users/7", {"name": "Ada"})
+    ws = await make_workspace(queuing_hub)
+    connector = await install(client, ws, http_connector(api))
+    async with queuing_hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, ws.slug, "test")
+        lost, _ = await service.start(
+            scope, queuing_hub.box, uuid.UUID(connector["id"]), {"user": 7, "password": "pw"},
+            trigger=Trigger.api, idempotency_key=None, defer=False,
+        )  # fmt: skip
+    assert await requeue_orphans(queuing_hub, older_than=timedelta(0)) == 1
+    assert await requeue_orphans(queuing_hub, older_than=timedelta(0)) == 1  # asked again …
+    async with queuing_hub.sessionmaker() as session:
+        rows = (await session.execute(text("SELECT args FROM procrastinate_jobs"))).all()
+    assert [row.args["execution_id"] for row in rows] == [str(lost.id)]  # … one job all the same
+    with worker_process(queue_database, "sweeper", tmp_path):
+        execution = await finished(client, ws, str(lost.id))
+    assert execution["status"] == "succeeded" and execution["attempt"] == 1
+
+
+async def test_waiting_callers_get_the_worker_result(
+    queue_database, queuing_hub, client, api, tmp_path
+):
+    """On PostgreSQL `?wait=true` is run by the workers too (a dying `serve` loses nothing)."""
+    api.json("/v1/login", {"token": "sess-123"})
+    api.json("/v1/users/7", {"name": "Ada"})
+    ws = await make_workspace(queuing_hub)
+    connector = await install(client, ws, http_connector(api))
+    with worker_process(queue_database, "waiter", tmp_path):
+        done = await execute(
+            client, ws, connector["id"], {"user": 7, "password": "pw"}, wait="true", timeout="30"
+        )
+    assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
+    assert done.json()["output"] == {"user": 7, "name": "Ada"}

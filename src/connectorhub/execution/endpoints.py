@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 router = hub_router(tags=["executions"])
 POLL_SECONDS = 0.25
+WAIT_POLL_SECONDS = 0.05  # a waiting caller learns of the end within this
 NOT_FOUND = {404: {"description": "No such connector or execution in this workspace"}}
 
 
@@ -42,8 +43,8 @@ async def _load(hub: Hub, tenant_id: str, execution_id: uuid.UUID):
 
 class ExecutionResultResponse(Response):
     """`?wait=true`: sent only after the request's transaction has committed, it runs the
-    execution here (or waits for the run already under way) up to `timeout` seconds, then
-    answers 200 with the finished execution, or 202 with its state if it is still going."""
+    execution here (embedded default) or waits for a worker's run, up to `timeout` seconds,
+    then answers 200 with the finished execution, or 202 with its state if it is still going."""
 
     media_type = "application/json"
 
@@ -68,7 +69,7 @@ class ExecutionResultResponse(Response):
             not ExecutionStatus(execution.status).finished
             and asyncio.get_running_loop().time() < deadline
         ):
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(WAIT_POLL_SECONDS)
             execution = await _load(self.hub, self.tenant_id, self.execution_id)
         finished = ExecutionStatus(execution.status).finished
         self.status_code = status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED
@@ -103,14 +104,18 @@ async def execute(
 ) -> Response:
     """Run a connector's definition with `input`: 202 and the queued execution, or with
     `?wait=true` the finished one (202 if it outlasts `timeout`)."""
+    hub: Hub = request.app.state.hub
+    # The embedded default runs a waited-for execution right here; on PostgreSQL it goes to the
+    # workers like any other, so a `serve` process that dies meanwhile loses nothing.
+    run_here = wait and hub.settings.is_sqlite
     execution, created = await service.start(
         context.scope, context.box, connector_id, (body or ExecuteRequest()).input,
-        trigger=Trigger.api, idempotency_key=idempotency_key, defer=not wait,
+        trigger=Trigger.api, idempotency_key=idempotency_key, defer=not run_here,
     )  # fmt: skip
     if wait:
         return ExecutionResultResponse(
-            request.app.state.hub, context.scope.tenant_id, execution.id,
-            run=created, timeout=wait_seconds,
+            hub, context.scope.tenant_id, execution.id,
+            run=created and run_here, timeout=wait_seconds,
         )  # fmt: skip
     return JSONResponse(_json(execution), status_code=202 if created else 200)
 

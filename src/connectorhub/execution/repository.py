@@ -27,6 +27,12 @@ class ExecutionRepository(SealedColumnRepository[Execution]):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def queued_before(self, cutoff: datetime) -> list[uuid.UUID]:
+        statement = self.select(Execution.id).where(
+            Execution.status == ExecutionStatus.queued.value, Execution.created_at < cutoff
+        )
+        return list((await self.session.scalars(statement)).all())
+
     async def cancel_requested(self, execution_id: uuid.UUID) -> bool:
         statement = self.select(Execution.cancel_requested).where(Execution.id == execution_id)
         return bool(await self.session.scalar(statement))

@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus
+from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.execution.runner import Runner, StepRecord
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError
+from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 
 if TYPE_CHECKING:
@@ -129,3 +132,28 @@ async def run_execution(
                 scope, execution_uuid, ExecutionStatus.failed, steps=[],
                 error="the result could not be stored (see the logs)",
             )  # fmt: skip
+
+
+ORPHAN_AGE = timedelta(minutes=1)
+
+
+async def requeue_orphans(hub: Hub, older_than: timedelta = ORPHAN_AGE) -> int:
+    """Queue a job again for executions still queued after `older_than` (their job was lost:
+    say, the process died between its commit and handing the job over). Jobs already waiting
+    are not doubled (each execution's job has a queueing lock), and a duplicate that does run
+    finds its execution claimed or finished and does nothing."""
+    from connectorhub.tenant.service import workspace_ids
+
+    async with hub.sessionmaker() as session, session.begin():
+        tenants = list(await workspace_ids(session))
+    cutoff = utcnow() - older_than
+    jobs = []
+    for tenant_id in tenants:
+        async with hub.sessionmaker() as session, session.begin():
+            scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
+            orphans = await ExecutionRepository(scope).queued_before(cutoff)
+        jobs += [service.run_job(tenant_id, execution_id) for execution_id in orphans]
+    if jobs:
+        log.warning("requeueing %d executions whose job was lost", len(jobs))
+        await hub.jobs.defer(jobs)
+    return len(jobs)

@@ -4,7 +4,8 @@ The API process only defers (after its commit, see `worker.queue.transaction`); 
 worker processes on any machines run the jobs. A worker killed mid-job stops sending heartbeats;
 a periodic task on the surviving workers finds its jobs through Procrastinate's stalled-job API
 and retries them, and the execution's claim (see `execution.service.claim`) lets only that same
-job pick the run up again, so it still ends exactly once.
+job pick the run up again, so it still ends exactly once. Another periodic task queues a job
+again for executions left queued a minute after their commit (their job was lost).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RETRY_STALLED = "retry_stalled_jobs"
+REQUEUE_ORPHANS = "requeue_lost_execution_jobs"
 
 
 def libpq_conninfo(database_url: str) -> str:
@@ -61,6 +63,13 @@ class ProcrastinateQueue:
             self.app.task(name=name, pass_context=True, retry=retry)(_job_task(function))
 
         stalled_after = self.stalled_after
+
+        @self.app.periodic(cron="* * * * *")
+        @self.app.task(name=REQUEUE_ORPHANS, queueing_lock=REQUEUE_ORPHANS, pass_context=True)
+        async def requeue_lost_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+            from connectorhub.execution.tasks import requeue_orphans
+
+            await requeue_orphans(context.additional_context["hub"])
 
         @self.app.periodic(cron=f"* * * * * */{_check_interval(stalled_after)}")
         @self.app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED, pass_context=True)
