@@ -37,12 +37,19 @@ class ExecutionRepository(SealedColumnRepository[Execution]):
         statement = self.select(Execution.cancel_requested).where(Execution.id == execution_id)
         return bool(await self.session.scalar(statement))
 
-    async def save_steps(self, execution_id: uuid.UUID, steps: list[dict[str, Any]]) -> bool:
+    async def save_steps(
+        self, execution_id: uuid.UUID, steps: list[dict[str, Any]], claimant: str
+    ) -> bool:
         """Store progress; returns whether someone asked to cancel meanwhile."""
         statement = self._scoped(
             update(Execution)
             # Only while running: a late writer never overwrites a finished execution's steps.
-            .where(Execution.id == execution_id, Execution.status == ExecutionStatus.running.value)
+            .where(
+                Execution.id == execution_id,
+                Execution.status == ExecutionStatus.running.value,
+                # An attempt that lost its claim (its job retried elsewhere) writes nothing.
+                Execution.claimed_by == claimant,
+            )
             .values(steps=steps)
             .returning(Execution.cancel_requested)
         )

@@ -124,6 +124,11 @@ async def start(
     return execution, True
 
 
+def same_job(a: str | None, b: str) -> bool:
+    """Claimants are `job:<id>#<attempt>` or a process; a retried job keeps its id."""
+    return a is not None and a.split("#")[0] == b.split("#")[0]
+
+
 def run_job(tenant_id: str, execution_id: uuid.UUID, *, take_over: bool = False) -> Job:
     kwargs: dict[str, Any] = {"tenant_id": tenant_id, "execution_id": str(execution_id)}
     if take_over:
@@ -159,7 +164,7 @@ async def claim(
     if execution is None or ExecutionStatus(execution.status).finished:
         return None
     if execution.status == ExecutionStatus.running.value and not (
-        take_over or execution.claimed_by == claimant
+        take_over or same_job(execution.claimed_by, claimant)
     ):
         return None
     if execution.cancel_requested:
@@ -206,10 +211,11 @@ async def cancel_asked(scope: WorkspaceScope, execution_id: uuid.UUID) -> bool:
 
 
 async def save_progress(
-    scope: WorkspaceScope, execution_id: uuid.UUID, steps: list[dict[str, Any]]
+    scope: WorkspaceScope, execution_id: uuid.UUID, steps: list[dict[str, Any]], claimant: str
 ) -> bool:
-    """Store the steps so far; returns True when a cancel was asked for."""
-    return await ExecutionRepository(scope).save_steps(execution_id, steps)
+    """Store the steps so far (only while `claimant` still holds the run); returns True when a
+    cancel was asked for."""
+    return await ExecutionRepository(scope).save_steps(execution_id, steps, claimant)
 
 
 def _end(execution: Execution, status: ExecutionStatus, *, error: str | None = None) -> datetime:
@@ -231,10 +237,15 @@ async def finish(
     output: dict[str, Any] | None = None,
     error: str | None = None,
     auth_failed: bool = False,
+    claimant: str | None = None,
 ) -> None:
-    """End a running execution exactly once, and count it in the connector's stats."""
+    """End a running execution exactly once, and count it in the connector's stats. With
+    `claimant`, only while that claimant still holds it (an attempt taken for dead and fenced
+    off by its retry ends nothing)."""
     execution = await ExecutionRepository(scope).get_for_update(execution_id)
     if execution is None or ExecutionStatus(execution.status).finished:
+        return
+    if claimant is not None and execution.claimed_by != claimant:
         return
     finished_at = _end(execution, status, error=error)
     execution.steps = steps

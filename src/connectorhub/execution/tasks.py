@@ -35,8 +35,9 @@ class _Progress:
     PROGRESS_SECONDS (a short chain writes none: finish stores every step); a cancel is looked
     up before each later step starts, so a running execution stops before its next step."""
 
-    def __init__(self, hub: Hub, tenant_id: str, execution_id: uuid.UUID):
+    def __init__(self, hub: Hub, tenant_id: str, execution_id: uuid.UUID, claimant: str):
         self.hub, self.tenant_id, self.execution_id = hub, tenant_id, execution_id
+        self.claimant = claimant
         self.steps: list[dict[str, Any]] = []
         self._dirty = False
         self._stopping = asyncio.Event()
@@ -64,7 +65,9 @@ class _Progress:
                 try:
                     async with self.hub.transaction() as session:
                         scope = await WorkspaceScope.open(session, self.tenant_id, WORKER_ACTOR)
-                        await service.save_progress(scope, self.execution_id, list(self.steps))
+                        await service.save_progress(
+                            scope, self.execution_id, list(self.steps), self.claimant
+                        )
                 except Exception:  # a missed progress write must not stop the run
                     log.warning("progress of %s not written", self.execution_id, exc_info=True)
 
@@ -92,7 +95,7 @@ async def run_execution(
         )
     if claimed is None:
         return
-    progress = _Progress(hub, tenant_id, execution_uuid)
+    progress = _Progress(hub, tenant_id, execution_uuid, claimant)
     progress.start()
 
     status, output, error, auth_failed = ExecutionStatus.succeeded, None, None, False
@@ -120,7 +123,7 @@ async def run_execution(
             scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
             await service.finish(
                 scope, execution_uuid, status, steps=steps, output=output, error=error,
-                auth_failed=auth_failed,
+                auth_failed=auth_failed, claimant=claimant,
             )  # fmt: skip
     except Exception:
         # What the third party sent could not be stored (say, a NUL PostgreSQL refuses):
@@ -130,7 +133,7 @@ async def run_execution(
             scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
             await service.finish(
                 scope, execution_uuid, ExecutionStatus.failed, steps=[],
-                error="the result could not be stored (see the logs)",
+                error="the result could not be stored (see the logs)", claimant=claimant,
             )  # fmt: skip
 
 

@@ -128,7 +128,8 @@ class ProcrastinateQueue:
 def _job_task(function: Any) -> Any:
     async def task(context: procrastinate.JobContext, **kwargs: Any) -> None:
         hub = context.additional_context["hub"]
-        await function(hub, claimant=f"job:{context.job.id}", **kwargs)
+        # The attempt fences off an earlier one still running on a worker taken for dead.
+        await function(hub, claimant=f"job:{context.job.id}#{context.job.attempts}", **kwargs)
 
     task.__name__ = task.__qualname__ = function.__name__
     return task
