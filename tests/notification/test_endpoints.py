@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.notification import service
 from connectorhub.notification.models import Level
@@ -89,3 +91,11 @@ async def test_a_read_only_token_cannot_mark_read(client, workspace, hub):
     assert (
         await client.post("/api/notifications/read-all", headers=reader.headers)
     ).status_code == 403
+
+
+async def test_raised_at_the_same_moment_they_still_fold(client, workspace, hub):
+    await asyncio.gather(
+        *(_raise(hub, workspace, subject_id="race", title="Same") for _ in range(5))
+    )
+    listed = (await client.get("/api/notifications", headers=workspace.owner.headers)).json()
+    assert listed["total"] == 1 and listed["items"][0]["occurrences"] == 5

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Integer, String, Text, Uuid
+from sqlalchemy import Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connectorhub.kit.models import Base, TenantOwned, new_id
@@ -20,7 +20,14 @@ class Level(StrEnum):
 
 class Notification(TenantOwned, Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_listing", "tenant_id", "read_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_listing", "tenant_id", "read_at", "created_at"),
+        # One unread notification per subject: repeats fold into it, even when raised at once.
+        Index(
+            "uq_notifications_unread_subject", "tenant_id", "kind", "subject_id", unique=True,
+            sqlite_where=text("read_at IS NULL"), postgresql_where=text("read_at IS NULL"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     level: Mapped[str] = mapped_column(String(16), default=Level.info.value)

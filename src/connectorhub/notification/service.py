@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.exc import IntegrityError
+
 from connectorhub.exceptions import NotFound
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
@@ -36,20 +38,25 @@ async def raise_(
     repository = NotificationRepository(scope)
     subject = str(subject_id) if subject_id is not None else None
     existing = await repository.unread_about(kind, subject)
-    if existing is not None:
-        existing.title, existing.body, existing.level = title[:200], body, level.value
-        existing.link = link
-        existing.occurrences += 1
-        existing.updated_at = utcnow()
-        repository.touch(existing)
-        return existing
-    notification = Notification(
-        id=uuid.uuid4(), kind=kind, subject_id=subject, title=title[:200], body=body,
-        level=level.value, link=link, occurrences=1,
-    )  # fmt: skip
-    repository.add(notification)
-    await scope.session.flush()
-    return notification
+    if existing is None:
+        notification = Notification(
+            id=uuid.uuid4(), kind=kind, subject_id=subject, title=title[:200], body=body,
+            level=level.value, link=link, occurrences=1,
+        )  # fmt: skip
+        try:
+            async with scope.session.begin_nested():
+                repository.add(notification)
+                await scope.session.flush()
+            return notification
+        except IntegrityError:  # raised at the same moment elsewhere: fold into that one
+            existing = await repository.unread_about(kind, subject)
+            assert existing is not None
+    existing.title, existing.body, existing.level = title[:200], body, level.value
+    existing.link = link
+    existing.occurrences += 1
+    existing.updated_at = utcnow()
+    repository.touch(existing)
+    return existing
 
 
 async def search(

@@ -48,6 +48,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_notifications_listing", ["tenant_id", "read_at", "created_at"], unique=False
         )
+        batch_op.create_index(
+            "uq_notifications_unread_subject", ["tenant_id", "kind", "subject_id"], unique=True,
+            sqlite_where=sa.text("read_at IS NULL"), postgresql_where=sa.text("read_at IS NULL"),
+        )  # fmt: skip
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
