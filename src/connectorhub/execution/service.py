@@ -170,7 +170,10 @@ async def claim(
     if execution.cancel_requested:
         _end(execution, ExecutionStatus.cancelled, error="cancelled before it started")
         return None
-    connector = await ConnectorRepository(scope).get_with_catalog(execution.connector_id)
+    # Its own columns only: the catalog entry (schemas and all) is not needed to run.
+    connector = await ConnectorRepository(scope).get(
+        execution.connector_id
+    )  # no catalog: only its own columns
     assert connector is not None  # executions are deleted with their connector
     execution.status = ExecutionStatus.running.value
     execution.claimed_by = claimant
