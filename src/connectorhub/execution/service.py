@@ -171,9 +171,7 @@ async def claim(
         _end(execution, ExecutionStatus.cancelled, error="cancelled before it started")
         return None
     # Its own columns only: the catalog entry (schemas and all) is not needed to run.
-    connector = await ConnectorRepository(scope).get(
-        execution.connector_id
-    )  # no catalog: only its own columns
+    connector = await ConnectorRepository(scope).get(execution.connector_id)
     assert connector is not None  # executions are deleted with their connector
     execution.status = ExecutionStatus.running.value
     execution.claimed_by = claimant
