@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from tests.fixtures.third_party import ThirdParty, third_party_server
 TEST_KEYS = f"ktest1:{generate_key()}"
 # Tests play third-party APIs on loopback, which only an operator allow-list opens.
 LOCAL_APIS = {"outbound_allow_networks": "127.0.0.0/8"}
+# Singer taps are installed once per machine for the tests (a fresh CI machine installs them once).
+TEST_PLUGINS_DIR = Path(tempfile.gettempdir()) / "connectorhub-test-plugins"
 
 
 _shared: dict[str, PostgresDatabase] = {}
@@ -54,7 +57,15 @@ async def shared_postgres_hub() -> Hub:
     """The started Hub on the shared PostgreSQL database, as the non-superuser runtime role."""
     if "postgresql" not in _hubs:
         database = await shared_postgres()
-        hub = Hub(Settings(database_url=database.app_url, secret_keys=TEST_KEYS, **LOCAL_APIS))
+        hub = Hub(
+            Settings(
+                database_url=database.app_url,
+                secret_keys=TEST_KEYS,
+                plugins_dir=TEST_PLUGINS_DIR,
+                warehouse_url=database.admin_url,
+                **LOCAL_APIS,
+            )
+        )
         await hub.start()
         # A Procrastinate worker in this process runs what the tests queue, as `worker` would.
         hub.run_soon(
@@ -89,7 +100,11 @@ async def hub(
         yield await shared_postgres_hub()
         return
     data_dir: Path = tmp_path_factory.mktemp("sqlite")
-    hub = Hub(Settings(data_dir=data_dir, secret_keys=TEST_KEYS, **LOCAL_APIS))
+    hub = Hub(
+        Settings(
+            data_dir=data_dir, secret_keys=TEST_KEYS, plugins_dir=TEST_PLUGINS_DIR, **LOCAL_APIS
+        )
+    )
     await migrate_and_seed(hub)
     await hub.start()
     yield hub

@@ -22,6 +22,7 @@ from connectorhub.execution.endpoints import router as execution_router
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 from connectorhub.notification.endpoints import router as notification_router
+from connectorhub.sync.endpoints import router as sync_router
 from connectorhub.template.endpoints import router as template_router
 from connectorhub.tenant.endpoints import router as tenant_router
 
@@ -41,6 +42,7 @@ def api_router() -> APIRouter:
         credential_router,
         notification_router,
         template_router,
+        sync_router,
     ):
         router.include_router(domain_router)
     return router

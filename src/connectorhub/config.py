@@ -72,6 +72,25 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."
     )
+    plugins_dir: Path | None = Field(
+        None,
+        description="Where Singer taps get their own virtual environments "
+        "(default: `<data_dir>/plugins`).",
+    )
+    warehouse_url: str | None = Field(
+        None,
+        description="Where source syncs load: a PostgreSQL URL (a schema per workspace and "
+        "source). Default: a SQLite file per workspace under `<data_dir>/warehouse/`.",
+    )
+    tap_discovery_timeout_seconds: float = Field(
+        120, gt=0, le=3600, description="How long a connection test (tap discovery) may take."
+    )
+    sync_timeout_seconds: float = Field(
+        6 * 3600,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="How long one sync may run before it is killed.",
+    )
     worker_stalled_after_seconds: int = Field(
         30,
         ge=2,

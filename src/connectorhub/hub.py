@@ -23,6 +23,7 @@ from connectorhub.exceptions import StartupRefused
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.outbound import create_outbound_session
 from connectorhub.kit.ssrf import AddressPolicy
+from connectorhub.sync.plugins import PluginManager
 from connectorhub.worker.procrastinate_queue import ProcrastinateQueue
 from connectorhub.worker.queue import InProcessQueue, Job, transaction
 
@@ -36,6 +37,9 @@ class Hub:
         self.engine: AsyncEngine = create_engine(settings)
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.address_policy = AddressPolicy(settings.outbound_allowed)
+        self.plugins = PluginManager(
+            (settings.plugins_dir or settings.data_dir / "plugins").resolve()
+        )
         # Who this process is when it claims an execution (see execution.service.claim).
         self.claimant = f"process:{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.jobs: InProcessQueue | ProcrastinateQueue = (

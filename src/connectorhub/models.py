@@ -8,6 +8,7 @@ from connectorhub.credential.models import SecretKeyCheck, WorkspaceApiCredentia
 from connectorhub.execution.models import Execution
 from connectorhub.kit.models import Base
 from connectorhub.notification.models import Notification
+from connectorhub.sync.models import SyncRun
 from connectorhub.template.models import ConnectorTemplate
 from connectorhub.tenant.models import Membership, Workspace
 
@@ -22,6 +23,7 @@ __all__ = [
     "Membership",
     "Notification",
     "SecretKeyCheck",
+    "SyncRun",
     "User",
     "WebSession",
     "Workspace",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -22,7 +23,9 @@ workspaces_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for stored secrets.", no_args_is_help=True)
+plugins_app = typer.Typer(help="Singer taps, each in its own virtualenv.", no_args_is_help=True)
 for sub, name in [
+    (plugins_app, "plugins"),
     (db_app, "db"),
     (workspaces_app, "workspaces"),
     (users_app, "users"),
@@ -323,6 +326,71 @@ def keys_rotate() -> None:
         typer.echo(
             f"keys no longer needed: {', '.join(report.retired_keys)} (you may now remove them)"
         )
+
+
+@plugins_app.command("install")
+def plugins_install(name: str) -> None:
+    """Install the Singer tap a catalog entry names (idempotent) into its own virtualenv."""
+    from connectorhub.catalog.repository import CatalogRepository
+
+    async def run(hub):
+        async with hub.sessionmaker() as session:
+            entries = await CatalogRepository(session).all_by_key()
+        plugins = {e.plugin["name"]: e.plugin for e in entries.values() if e.plugin}
+        plugin = plugins.get(name) or next(
+            (e.plugin for e in entries.values() if e.key == name and e.plugin), None
+        )
+        if plugin is None:
+            raise _fail(f"no plugin {name!r}; known: {', '.join(sorted(plugins))}")
+        typer.echo(f"installing {plugin['name']} ({plugin['pip_url']}) …")
+        changed = await hub.plugins.install(plugin, progress=typer.echo)
+        return plugin, changed
+
+    try:
+        plugin, changed = _run(run)
+    except Exception as exc:  # pip's own error, as pip printed it
+        from connectorhub.sync.plugins import PluginInstallFailed
+
+        if isinstance(exc, PluginInstallFailed):
+            raise _fail(str(exc)) from None
+        raise
+    typer.echo(f"{plugin['name']} {'installed' if changed else 'is already installed'}")
+
+
+@app.command("sync")
+def sync_command(
+    connector: Annotated[str, typer.Argument(help="Connector name or id")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug")],
+) -> None:
+    """Sync a source connector now, in this process, and print rows per stream."""
+    from connectorhub.connector.repository import ConnectorRepository
+    from connectorhub.kit.repository import WorkspaceScope
+    from connectorhub.sync import service
+    from connectorhub.sync.tasks import run_sync
+
+    async def run(hub):
+        async with hub.transaction() as session:
+            scope = await WorkspaceScope.open(session, workspace, actor="cli")
+            repository = ConnectorRepository(scope)
+            try:
+                found = await repository.get(uuid.UUID(connector))
+            except ValueError:
+                found = await repository.by_name(connector)
+            if found is None:
+                raise _fail(f"no connector {connector!r} in {workspace}")
+            started = await service.start(scope, found.id, trigger="cli", defer=False)
+        await run_sync(hub, workspace, str(started.id), claimant=hub.claimant)
+        async with hub.transaction() as session:
+            return await service.read(
+                await WorkspaceScope.open(session, workspace, actor="cli"), started.id
+            )
+
+    result = _run(run)
+    for stream, rows in sorted(result.rows.items()):
+        typer.echo(f"{stream}: {rows} rows")
+    if result.status != "succeeded":
+        raise _fail(f"sync {result.status}: {result.error}\n{result.log_tail[-2000:]}")
+    typer.echo(f"sync succeeded in {result.duration_ms or 0:.0f} ms")
 
 
 if __name__ == "__main__":

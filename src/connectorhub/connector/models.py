@@ -45,5 +45,9 @@ class Connector(TenantOwned, Base):
     executions_failed: Mapped[int] = mapped_column(Integer, default=0)
     last_run_at: Mapped[datetime | None] = mapped_column()
     avg_duration_ms: Mapped[float | None] = mapped_column(Float)
+    # Source connectors: what discovery found, what the user picked, the tap's saved state.
+    discovered_catalog: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    selected_streams: Mapped[list[Any] | None] = mapped_column(nullable=True)
+    singer_state: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
     catalog: Mapped[CatalogEntry] = relationship(lazy="raise")

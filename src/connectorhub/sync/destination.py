@@ -1,0 +1,306 @@
+"""Where synced rows land: a table per stream, columns from the stream's JSON Schema, upserts on
+its key properties (so a batch delivered twice after a resume never duplicates a row).
+
+PostgreSQL: a schema per source; each batch is bulk `COPY`ed into a temporary staging table and
+merged with one `INSERT … ON CONFLICT DO UPDATE`. The embedded default: a SQLite file per
+workspace, a table `<source>__<stream>`. New columns are added when a stream's schema grows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from connectorhub.sync.singer import Schema
+
+SEQ = "_chub_seq"
+
+
+def identifier(text: str, limit: int = 63) -> str:
+    """A safe lower-case SQL name: letters, digits, `_`."""
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "x"
+    return ("_" + name if name[0].isdigit() else name)[:limit]
+
+
+def _json_type(spec: dict[str, Any]) -> tuple[str, str | None]:
+    kinds = spec.get("type", "string")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or ["string"])
+    kinds = [k for k in kinds if k != "null"] or ["string"]
+    if "anyOf" in spec and "type" not in spec:
+        return "string", None
+    return kinds[0], spec.get("format")
+
+
+def pg_type(spec: dict[str, Any]) -> str:
+    kind, fmt = _json_type(spec)
+    if kind == "integer":
+        return "bigint"
+    if kind == "number":
+        return "double precision"
+    if kind == "boolean":
+        return "boolean"
+    if kind in ("object", "array"):
+        return "jsonb"
+    if fmt == "date-time":
+        return "timestamptz"
+    if fmt == "date":
+        return "date"
+    return "text"
+
+
+def sqlite_type(spec: dict[str, Any]) -> str:
+    kind, _ = _json_type(spec)
+    return {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}.get(kind, "TEXT")
+
+
+def columns_of(schema: Schema) -> dict[str, dict[str, Any]]:
+    properties = schema.schema.get("properties") or {}
+    return {name: spec if isinstance(spec, dict) else {} for name, spec in properties.items()}
+
+
+class Destination(Protocol):
+    async def prepare(self, source: str, schema: Schema) -> None: ...
+
+    async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int: ...
+
+    async def count(self, source: str, stream: str) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+class PostgresDestination:
+    """One connection, one transaction per batch (committed before the state after it is saved)."""
+
+    def __init__(self, conninfo: str, workspace: str):
+        self.conninfo, self.workspace = conninfo, workspace
+        self._connection: psycopg.AsyncConnection | None = None
+        self._known: dict[tuple[str, str], set[str]] = {}
+
+    def schema_name(self, source: str) -> str:
+        return identifier(f"{self.workspace}__{source}")
+
+    async def _conn(self) -> psycopg.AsyncConnection:
+        if self._connection is None or self._connection.closed:
+            self._connection = await psycopg.AsyncConnection.connect(self.conninfo)
+        return self._connection
+
+    async def prepare(self, source: str, schema: Schema) -> None:
+        """Create the schema and table, or add the columns a grown stream schema has."""
+        conn = await self._conn()
+        target_schema, table = self.schema_name(source), identifier(schema.stream)
+        columns = columns_of(schema)
+        async with conn.transaction():
+            await conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(target_schema))
+            )
+            keys = [k for k in schema.key_properties if k in columns]
+            definitions = [
+                sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(pg_type(spec)))
+                for name, spec in columns.items()
+            ]
+            if keys:
+                definitions.append(
+                    sql.SQL("PRIMARY KEY ({})").format(
+                        sql.SQL(", ").join(map(sql.Identifier, keys))
+                    )
+                )
+            await conn.execute(
+                sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} ({})").format(
+                    sql.Identifier(target_schema),
+                    sql.Identifier(table),
+                    sql.SQL(", ").join(definitions),
+                )
+            )
+            rows = await conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (target_schema, table),
+            )
+            existing = {row[0] for row in await rows.fetchall()}
+            for name, spec in columns.items():
+                if name not in existing:
+                    await conn.execute(
+                        sql.SQL("ALTER TABLE {}.{} ADD COLUMN {} {}").format(
+                            sql.Identifier(target_schema),
+                            sql.Identifier(table),
+                            sql.Identifier(name),
+                            sql.SQL(pg_type(spec)),
+                        )
+                    )
+        self._known[(source, schema.stream)] = set(columns)
+
+    async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
+        if not records:
+            return 0
+        conn = await self._conn()
+        target = sql.SQL("{}.{}").format(
+            sql.Identifier(self.schema_name(source)), sql.Identifier(identifier(schema.stream))
+        )
+        columns = list(columns_of(schema))
+        json_columns = {n for n, spec in columns_of(schema).items() if pg_type(spec) == "jsonb"}
+        keys = [k for k in schema.key_properties if k in columns]
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        async with conn.transaction():
+            await conn.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE _chub_stage ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                ).format(names, target)
+            )
+            await conn.execute(
+                sql.SQL("ALTER TABLE _chub_stage ADD COLUMN {} bigint").format(sql.Identifier(SEQ))
+            )
+            copy_sql = sql.SQL("COPY _chub_stage ({}, {}) FROM STDIN").format(
+                names, sql.Identifier(SEQ)
+            )
+            async with conn.cursor().copy(copy_sql) as copy:
+                for seq, record in enumerate(records):
+                    await copy.write_row(
+                        [_pg_value(record.get(c), c in json_columns) for c in columns] + [seq]
+                    )
+            if keys:
+                key_list = sql.SQL(", ").join(map(sql.Identifier, keys))
+                updates = sql.SQL(", ").join(
+                    sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
+                    for c in columns
+                    if c not in keys
+                )
+                conflict = (
+                    sql.SQL("DO UPDATE SET {}").format(updates)
+                    if any(c not in keys for c in columns)
+                    else sql.SQL("DO NOTHING")
+                )
+                # The last version of a row in the batch wins.
+                statement = sql.SQL(
+                    "INSERT INTO {target} ({names}) SELECT DISTINCT ON ({keys}) {names} "
+                    "FROM _chub_stage ORDER BY {keys}, {seq} DESC ON CONFLICT ({keys}) {conflict}"
+                ).format(
+                    target=target, names=names, keys=key_list, seq=sql.Identifier(SEQ),
+                    conflict=conflict,
+                )  # fmt: skip
+            else:
+                statement = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM _chub_stage").format(
+                    target, names, names
+                )
+            await conn.execute(statement)
+        return len(records)
+
+    async def count(self, source: str, stream: str) -> int:
+        conn = await self._conn()
+        cursor = await conn.execute(
+            sql.SQL("SELECT count(*) FROM {}.{}").format(
+                sql.Identifier(self.schema_name(source)), sql.Identifier(identifier(stream))
+            )
+        )
+        row = await cursor.fetchone()
+        await conn.rollback()
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+
+def _pg_value(value: Any, is_json: bool) -> Any:
+    if value is None:
+        return None
+    if is_json:
+        return Jsonb(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+class SqliteDestination:
+    """The embedded default: `<data_dir>/warehouse/<workspace>.sqlite`."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = path
+
+    @staticmethod
+    def table(source: str, stream: str) -> str:
+        return identifier(f"{source}__{stream}", 120)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        return connection
+
+    async def prepare(self, source: str, schema: Schema) -> None:
+        await asyncio.to_thread(self._prepare, source, schema)
+
+    def _prepare(self, source: str, schema: Schema) -> None:
+        table, columns = self.table(source, schema.stream), columns_of(schema)
+        keys = [k for k in schema.key_properties if k in columns]
+        quoted = [f'"{n}" {sqlite_type(s)}' for n, s in columns.items()]
+        if keys:
+            quoted.append("PRIMARY KEY (" + ", ".join(f'"{k}"' for k in keys) + ")")
+        with self._connect() as connection:
+            connection.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({", ".join(quoted)})')
+            existing = {row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')}
+            for name, spec in columns.items():
+                if name not in existing:
+                    connection.execute(
+                        f'ALTER TABLE "{table}" ADD COLUMN "{name}" {sqlite_type(spec)}'
+                    )
+
+    async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
+        if not records:
+            return 0
+        return await asyncio.to_thread(self._load, source, schema, records)
+
+    def _load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
+        table, columns = self.table(source, schema.stream), list(columns_of(schema))
+        keys = [k for k in schema.key_properties if k in columns]
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        statement = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+        if keys:
+            others = [c for c in columns if c not in keys]
+            action = (
+                "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in others)
+                if others
+                else "DO NOTHING"
+            )
+            statement += " ON CONFLICT (" + ", ".join(f'"{k}"' for k in keys) + ") " + action
+        rows = [[_sqlite_value(r.get(c)) for c in columns] for r in records]
+        with self._connect() as connection:  # one transaction: committed on leaving
+            connection.executemany(statement, rows)
+        return len(rows)
+
+    async def count(self, source: str, stream: str) -> int:
+        def run() -> int:
+            with self._connect() as connection:
+                table = self.table(source, stream)
+                return connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+        return await asyncio.to_thread(run)
+
+    async def close(self) -> None:
+        return None
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def destination_for(settings: Any, workspace: str) -> Destination:
+    """The workspace's warehouse: PostgreSQL when configured, else its own SQLite file."""
+    if settings.warehouse_url:
+        from connectorhub.worker.procrastinate_queue import libpq_conninfo
+
+        return PostgresDestination(libpq_conninfo(settings.warehouse_url), workspace)
+    return SqliteDestination(settings.data_dir / "warehouse" / f"{identifier(workspace)}.sqlite")

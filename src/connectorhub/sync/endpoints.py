@@ -1,0 +1,136 @@
+"""Singer source routes: test connection, pick streams, sync, sync runs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Query, Request, status
+from fastapi.responses import Response
+
+from connectorhub.auth.dependencies import AdminContext, MemberContext, ViewerContext
+from connectorhub.exceptions import HubError
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.kit.routing import hub_router
+from connectorhub.sync import service
+from connectorhub.sync.models import SyncStatus
+from connectorhub.sync.plugins import PluginInstallFailed
+from connectorhub.sync.schemas import (
+    ConnectionTest,
+    StreamInfo,
+    StreamSelection,
+    SyncRunPage,
+    SyncRunRead,
+)
+from connectorhub.sync.tap import TapFailed, discover
+
+if TYPE_CHECKING:
+    from connectorhub.hub import Hub
+
+router = hub_router(tags=["sources"])
+NOT_FOUND = {404: {"description": "No such connector or sync run in this workspace"}}
+
+
+async def test_connection(hub: Hub, tenant_id: str, connector_id: uuid.UUID) -> ConnectionTest:
+    """Discovery with the connector's config, outside any transaction (it may take a while);
+    the outcome is stored in a short one after."""
+    async with hub.transaction() as session:
+        found = await service.source(
+            await WorkspaceScope.open(session, tenant_id, "test"), hub.box, connector_id
+        )
+    catalog, error, kind, tail = None, None, None, ""
+    try:
+        await hub.plugins.install(found.plugin)
+        catalog = await discover(
+            hub.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
+            seconds=hub.settings.tap_discovery_timeout_seconds,
+        )  # fmt: skip
+    except PluginInstallFailed as failure:
+        error, kind, tail = str(failure).splitlines()[0], "install", failure.output_tail
+    except TapFailed as failure:
+        error, kind, tail = failure.message, failure.kind, failure.stderr_tail
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, tenant_id, "test")
+        return await service.record_test(
+            scope, connector_id, catalog=catalog, error=error, error_kind=kind, stderr_tail=tail
+        )
+
+
+class ConnectionTestResponse(Response):
+    """Runs the test after the request's transaction has committed (none is held meanwhile)."""
+
+    media_type = "application/json"
+
+    def __init__(self, hub: Hub, tenant_id: str, connector_id: uuid.UUID):
+        super().__init__(status_code=status.HTTP_200_OK)
+        self.hub, self.tenant_id, self.connector_id = hub, tenant_id, connector_id
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            result = await test_connection(self.hub, self.tenant_id, self.connector_id)
+            self.body = self.render(result.model_dump_json())
+        except HubError as exc:
+            self.status_code = exc.status_code
+            self.body = self.render(json.dumps(exc.to_json()))
+        self.init_headers()
+        await super().__call__(scope, receive, send)
+
+
+@router.post(
+    "/connectors/{connector_id}/test", response_model=ConnectionTest,
+    responses={**NOT_FOUND, 400: {"description": "Not a source connector"}},
+)  # fmt: skip
+async def test(connector_id: uuid.UUID, context: MemberContext, request: Request) -> Response:
+    """Run the tap's discovery with the connector's config (bounded time). `ok` with the streams
+    found, or the tap's own error (stderr tail, secrets masked); auth and config failures set
+    the connector to `error` and notify the workspace."""
+    await service.source(context.scope, context.box, connector_id)  # 404/400 before running
+    return ConnectionTestResponse(request.app.state.hub, context.scope.tenant_id, connector_id)
+
+
+@router.put(
+    "/connectors/{connector_id}/streams", response_model=list[StreamInfo], responses=NOT_FOUND
+)
+async def pick_streams(
+    connector_id: uuid.UUID, body: StreamSelection, context: AdminContext
+) -> list[StreamInfo]:
+    """Which discovered streams to sync, and how (full table, or incremental on a key)."""
+    return await service.select_streams(context.scope, connector_id, body)
+
+
+@router.post(
+    "/connectors/{connector_id}/sync", response_model=SyncRunRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, 409: {"description": "Already syncing, or no streams picked"}},
+)  # fmt: skip
+async def sync(connector_id: uuid.UUID, context: MemberContext) -> SyncRunRead:
+    return SyncRunRead.model_validate(await service.start(context.scope, connector_id))
+
+
+@router.get("/sync-runs", response_model=SyncRunPage)
+async def list_runs(
+    context: ViewerContext,
+    connector_id: uuid.UUID | None = None,
+    status_: Annotated[SyncStatus | None, Query(alias="status")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SyncRunPage:
+    found = await service.search(
+        context.scope, connector_id=connector_id, status=status_.value if status_ else None,
+        page=page, page_size=page_size,
+    )  # fmt: skip
+    return SyncRunPage(
+        items=[SyncRunRead.model_validate(r) for r in found.items],
+        total=found.total, page=page, page_size=page_size,
+    )  # fmt: skip
+
+
+@router.get("/sync-runs/{run_id}", response_model=SyncRunRead, responses=NOT_FOUND)
+async def get_run(run_id: uuid.UUID, context: ViewerContext) -> SyncRunRead:
+    return SyncRunRead.model_validate(await service.read(context.scope, run_id))
+
+
+@router.post("/sync-runs/{run_id}/cancel", response_model=SyncRunRead, responses=NOT_FOUND)
+async def cancel_run(run_id: uuid.UUID, context: MemberContext) -> SyncRunRead:
+    return SyncRunRead.model_validate(await service.cancel(context.scope, run_id))

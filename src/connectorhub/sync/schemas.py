@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectorhub.sync.models import SyncStatus
+
+
+class StreamInfo(BaseModel):
+    name: str
+    key_properties: list[str]
+    replication_keys: list[str] = Field(description="Columns an incremental sync may follow.")
+    columns: list[str]
+    selected: bool = False
+    replication_method: str | None = None
+    replication_key: str | None = None
+
+
+class ConnectionTest(BaseModel):
+    ok: bool
+    tested_at: datetime
+    streams: list[StreamInfo] = Field(default_factory=list)
+    error: str | None = None
+    error_kind: str | None = Field(
+        None, description="auth, config, timeout, crash, protocol, install"
+    )
+    stderr_tail: str = Field("", description="The tap's own last lines, secrets masked.")
+
+
+class StreamChoice(BaseModel):
+    name: str = Field(max_length=200)
+    replication_method: Literal["FULL_TABLE", "INCREMENTAL"] = "FULL_TABLE"
+    replication_key: str | None = Field(None, max_length=200)
+
+
+class StreamSelection(BaseModel):
+    streams: list[StreamChoice] = Field(min_length=1, max_length=1000)
+
+
+class SyncRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    connector_id: uuid.UUID
+    status: SyncStatus
+    trigger: str
+    attempt: int
+    streams: list[Any]
+    rows: dict[str, Any] = Field(description="Rows loaded per stream so far.")
+    state_before: dict[str, Any] | None
+    state_after: dict[str, Any] | None
+    log_tail: str
+    error: str | None
+    error_kind: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: float | None
+
+
+class SyncRunPage(BaseModel):
+    items: list[SyncRunRead]
+    total: int
+    page: int
+    page_size: int

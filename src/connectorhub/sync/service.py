@@ -1,0 +1,338 @@
+"""Singer source rules: tap config, connection test results, stream selection, starting one sync
+per connector, claiming and ending sync runs, failure notifications."""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.exc import IntegrityError
+
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.connector.models import Connector, ConnectorStatus
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.credential.secrets import open_secrets
+from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.models import utcnow
+from connectorhub.kit.repository import Page, WorkspaceScope
+from connectorhub.notification import service as notifications
+from connectorhub.notification.models import Level
+from connectorhub.sync.models import SyncRun, SyncStatus
+from connectorhub.sync.repository import SyncRunRepository
+from connectorhub.sync.schemas import ConnectionTest, StreamInfo, StreamSelection
+from connectorhub.worker.queue import Job, defer_after_commit
+
+FIXABLE = {"auth", "config"}  # the user can fix these: the connector goes to `error` at once
+FAILURES_BEFORE_ERROR = 3  # other failures in a row before it does
+
+
+@dataclass
+class Source:
+    connector: Connector
+    entry: CatalogEntry
+    plugin: dict[str, Any]
+    tap_config: dict[str, Any]
+    secrets: list[str]
+
+
+async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID) -> Source:
+    """A source connector with its tap config. Raises NotFound, BadRequest (not a source)."""
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id)
+    if connector is None:
+        raise NotFound("connector not found")
+    entry = connector.catalog
+    if entry.kind != "source" or not entry.plugin:
+        raise BadRequest("only source connectors (Singer taps) can be tested and synced")
+    secrets = open_secrets(
+        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
+        row_id=connector.id, stored=connector.auth,
+    )  # fmt: skip
+    rename = entry.plugin.get("settings_rename") or {}
+    config = {rename.get(k, k): v for k, v in {**connector.config, **secrets}.items()}
+    return Source(connector, entry, entry.plugin, config, list(secrets.values()))
+
+
+def streams_of(catalog: dict[str, Any] | None, selected: list[Any] | None) -> list[StreamInfo]:
+    chosen = {s["name"]: s for s in selected or []}
+    infos = []
+    for stream in (catalog or {}).get("streams", []):
+        name = stream.get("tap_stream_id") or stream.get("stream")
+        top = _top_metadata(stream)
+        infos.append(
+            StreamInfo(
+                name=name,
+                key_properties=list(
+                    top.get("table-key-properties") or stream.get("key_properties") or []
+                ),
+                replication_keys=list(top.get("valid-replication-keys") or []),
+                columns=list((stream.get("schema") or {}).get("properties") or {}),
+                selected=name in chosen,
+                replication_method=chosen.get(name, {}).get("replication_method"),
+                replication_key=chosen.get(name, {}).get("replication_key"),
+            )
+        )
+    return infos
+
+
+def _top_metadata(stream: dict[str, Any]) -> dict[str, Any]:
+    for entry in stream.get("metadata") or []:
+        if entry.get("breadcrumb") == []:
+            return entry.get("metadata") or {}
+    return {}
+
+
+async def record_test(
+    scope: WorkspaceScope,
+    connector_id: uuid.UUID,
+    *,
+    catalog: dict[str, Any] | None,
+    error: str | None = None,
+    error_kind: str | None = None,
+    stderr_tail: str = "",
+) -> ConnectionTest:
+    """Store a connection test's outcome (and the streams it found)."""
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
+    if connector is None:
+        raise NotFound("connector not found")
+    tested = ConnectionTest(
+        ok=error is None, tested_at=utcnow(), error=error, error_kind=error_kind,
+        stderr_tail=stderr_tail,
+        streams=streams_of(catalog, connector.selected_streams) if catalog else [],
+    )  # fmt: skip
+    connector.last_test = tested.model_dump(mode="json", exclude={"streams"})
+    if catalog is not None:
+        connector.discovered_catalog = catalog
+    if error_kind in FIXABLE:
+        await _mark_broken(scope, connector, error or "", error_kind or "", what="connection test")
+    ConnectorRepository(scope).touch(connector)
+    return tested
+
+
+async def _mark_broken(
+    scope: WorkspaceScope, connector: Connector, error: str, kind: str, *, what: str
+) -> None:
+    connector.status = ConnectorStatus.error.value
+    connector.status_reason = f"{what} failed ({kind}): {error}"[:500]
+    await notifications.raise_(
+        scope, kind=f"source.{kind}_failed", subject_id=connector.id, level=Level.error,
+        title=f"{connector.name}: {what} failed ({'credentials' if kind == 'auth' else kind})",
+        body=f"{error}\nFix the connector's settings, test the connection, then activate it.",
+        link=f"/connectors/installed?search={quote(connector.name)}",
+    )  # fmt: skip
+
+
+async def select_streams(
+    scope: WorkspaceScope, connector_id: uuid.UUID, selection: StreamSelection
+) -> list[StreamInfo]:
+    """Raises NotFound, Conflict (nothing discovered yet), ValidationFailed (unknown stream or
+    a replication key the stream does not offer)."""
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
+    if connector is None:
+        raise NotFound("connector not found")
+    if not connector.discovered_catalog:
+        raise Conflict("test the connection first: it discovers the streams to pick from")
+    known = {s.name: s for s in streams_of(connector.discovered_catalog, None)}
+    errors: dict[str, list[str]] = {}
+    for index, choice in enumerate(selection.streams):
+        stream = known.get(choice.name)
+        if stream is None:
+            errors[f"streams[{index}].name"] = [f"No stream {choice.name!r} was discovered."]
+        elif choice.replication_method == "INCREMENTAL":
+            allowed = stream.replication_keys or stream.columns
+            if choice.replication_key not in allowed:
+                errors[f"streams[{index}].replication_key"] = [
+                    f"Pick one of: {', '.join(allowed)}."
+                ]
+    if errors:
+        raise ValidationFailed(errors)
+    connector.selected_streams = [c.model_dump() for c in selection.streams]
+    ConnectorRepository(scope).touch(connector)
+    return streams_of(connector.discovered_catalog, connector.selected_streams)
+
+
+def selected_catalog(connector: Connector) -> dict[str, Any]:
+    """The discovered catalog with the chosen streams (and all their columns) selected."""
+    catalog = copy.deepcopy(connector.discovered_catalog or {"streams": []})
+    chosen = {c["name"]: c for c in connector.selected_streams or []}
+    for stream in catalog["streams"]:
+        name = stream.get("tap_stream_id") or stream.get("stream")
+        choice = chosen.get(name)
+        for entry in stream.setdefault("metadata", []):
+            meta = entry.setdefault("metadata", {})
+            meta["selected"] = choice is not None
+            if entry.get("breadcrumb") == [] and choice is not None:
+                meta["replication-method"] = choice["replication_method"]
+                if choice.get("replication_key"):
+                    meta["replication-key"] = choice["replication_key"]
+                stream["replication_method"] = choice["replication_method"]
+                if choice.get("replication_key"):
+                    stream["replication_key"] = choice["replication_key"]
+        stream["selected"] = choice is not None
+    return catalog
+
+
+async def start(
+    scope: WorkspaceScope, connector_id: uuid.UUID, *, trigger: str = "api", defer: bool = True
+) -> SyncRun:
+    """Queue a sync. Raises NotFound, BadRequest (not a source), Conflict (streams not picked
+    yet, or a sync of this connector is already queued or running)."""
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id)
+    if connector is None:
+        raise NotFound("connector not found")
+    if connector.catalog.kind != "source":
+        raise BadRequest("only source connectors (Singer taps) can be synced")
+    if not connector.selected_streams:
+        raise Conflict("pick the streams to sync first (test the connection to discover them)")
+    repository = SyncRunRepository(scope)
+    active = await repository.active_for(connector_id)
+    if active is not None and _holder_is_gone(active.claimed_by):
+        # Its process was killed: close it; this run resumes from the last saved state.
+        _end(active, SyncStatus.failed, "interrupted: the process running it stopped")
+        active.error_kind = "interrupted"
+        await scope.session.flush()
+    run = SyncRun(
+        id=uuid.uuid4(), connector_id=connector_id, status=SyncStatus.queued.value,
+        trigger=trigger, attempt=0, cancel_requested=False,
+        streams=[c["name"] for c in connector.selected_streams], rows={}, log_tail="",
+    )  # fmt: skip
+    try:
+        async with scope.session.begin_nested():
+            repository.add(run)
+            await scope.session.flush()
+    except IntegrityError:
+        raise Conflict(f"a sync of {connector.name} is already queued or running") from None
+    if defer:
+        defer_after_commit(scope.session, sync_job(scope.tenant_id, run.id))
+    return run
+
+
+def _holder_is_gone(claimed_by: str | None) -> bool:
+    """A run held by a process (`process:<host>:<pid>:…`) on this machine that no longer exists.
+    Runs held by queue jobs are recovered by the workers' stalled-job retries instead."""
+    parts = (claimed_by or "").split(":")
+    if len(parts) != 4 or parts[0] != "process" or parts[1] != socket.gethostname()[:40]:
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError):
+        return False
+    return False
+
+
+def sync_job(tenant_id: str, run_id: uuid.UUID, *, take_over: bool = False) -> Job:
+    kwargs: dict[str, Any] = {"tenant_id": tenant_id, "run_id": str(run_id)}
+    if take_over:
+        kwargs["take_over"] = True
+    return Job("run_sync", kwargs, lock=f"sync:{run_id}")
+
+
+async def claim(
+    scope: WorkspaceScope, box: SecretBox, run_id: uuid.UUID, *, claimant: str, take_over: bool
+) -> tuple[SyncRun, Source] | None:
+    """Mark the run running for `claimant` (see execution.service.claim for the rules)."""
+    from connectorhub.execution.service import same_job
+
+    run = await SyncRunRepository(scope).get_for_update(run_id)
+    if run is None or SyncStatus(run.status).finished:
+        return None
+    if run.status == SyncStatus.running.value and not (
+        take_over or same_job(run.claimed_by, claimant)
+    ):
+        return None
+    if run.cancel_requested:
+        _end(run, SyncStatus.cancelled, "cancelled before it started")
+        return None
+    found = await source(scope, box, run.connector_id)
+    run.status, run.claimed_by = SyncStatus.running.value, claimant
+    run.attempt += 1
+    run.started_at = run.started_at or utcnow()
+    run.state_before = found.connector.singer_state
+    return run, found
+
+
+def _end(run: SyncRun, status: SyncStatus, error: str | None = None) -> None:
+    run.status, run.error, run.finished_at = status.value, error, utcnow()
+    if run.started_at is not None:
+        run.duration_ms = round((run.finished_at - run.started_at).total_seconds() * 1000, 2)
+
+
+async def save_state(
+    scope: WorkspaceScope, run_id: uuid.UUID, connector_id: uuid.UUID, claimant: str,
+    *, state: dict[str, Any] | None, rows: dict[str, int],
+) -> bool | None:  # fmt: skip
+    """After the rows before it are committed: the new state (on the connector, where the next
+    sync starts) and the counts so far. Returns whether a cancel was asked (None: lost claim)."""
+    values: dict[str, Any] = {"rows": rows}
+    if state is not None:
+        values["state_after"] = state
+    cancel = await SyncRunRepository(scope).save_progress(run_id, claimant, **values)
+    if cancel is not None and state is not None:
+        connector = await ConnectorRepository(scope).get(connector_id)
+        if connector is not None:
+            connector.singer_state = state
+    return cancel
+
+
+async def finish(
+    scope: WorkspaceScope, run_id: uuid.UUID, claimant: str, status: SyncStatus, *,
+    rows: dict[str, int], log_tail: str, error: str | None = None, error_kind: str | None = None,
+) -> None:  # fmt: skip
+    run = await SyncRunRepository(scope).get_for_update(run_id)
+    if run is None or SyncStatus(run.status).finished or run.claimed_by != claimant:
+        return
+    _end(run, status, error)
+    run.rows, run.log_tail, run.error_kind = rows, log_tail[-8000:], error_kind
+    if status != SyncStatus.failed:
+        return
+    connector = await ConnectorRepository(scope).get_with_catalog(run.connector_id, for_update=True)
+    if connector is None:
+        return
+    recent = await SyncRunRepository(scope).search(
+        connector_id=connector.id, status=None, page=1, page_size=FAILURES_BEFORE_ERROR
+    )
+    in_a_row = all(r.status == SyncStatus.failed.value for r in recent.items)
+    if error_kind in FIXABLE or (in_a_row and len(recent.items) >= FAILURES_BEFORE_ERROR):
+        await _mark_broken(scope, connector, error or "", error_kind or "crash", what="sync")
+    else:
+        await notifications.raise_(
+            scope, kind="source.sync_failed", subject_id=connector.id, level=Level.warning,
+            title=f"{connector.name}: sync failed", body=error or "",
+            link=f"/connectors/installed?search={quote(connector.name)}",
+        )  # fmt: skip
+
+
+async def cancel(scope: WorkspaceScope, run_id: uuid.UUID) -> SyncRun:
+    run = await SyncRunRepository(scope).get_for_update(run_id)
+    if run is None:
+        raise NotFound("sync run not found")
+    if SyncStatus(run.status).finished:
+        raise Conflict(f"the sync has already {run.status}")
+    run.cancel_requested = True
+    if run.status == SyncStatus.queued.value:
+        _end(run, SyncStatus.cancelled, "cancelled before it started")
+    SyncRunRepository(scope).touch(run)
+    return run
+
+
+async def read(scope: WorkspaceScope, run_id: uuid.UUID) -> SyncRun:
+    run = await SyncRunRepository(scope).get(run_id)
+    if run is None:
+        raise NotFound("sync run not found")
+    return run
+
+
+async def search(
+    scope: WorkspaceScope, *, connector_id: uuid.UUID | None = None, status: str | None = None,
+    page: int = 1, page_size: int = 50,
+) -> Page[SyncRun]:  # fmt: skip
+    return await SyncRunRepository(scope).search(
+        connector_id=connector_id, status=status, page=page, page_size=page_size
+    )

@@ -1,0 +1,176 @@
+"""Running a tap: config, catalog and state files that exist only while it runs (mode 0600, in a
+private temporary directory, removed after), an environment without the hub's secrets, its own
+process group (a timeout or a cancel kills the tap and anything it started), and its stderr kept
+as a short tail with every secret value masked."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import os
+import re
+import signal
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+from connectorhub.sync.plugins import clean_env
+
+MASK = "********"
+TAIL_LINES = 40
+_AUTH_SIGNS = re.compile(
+    r"(?i)password authentication failed|authentication failed|invalid[_ ]grant|unauthori[sz]ed"
+    r"|\b401\b|\b403\b|invalid_session_id|invalid credentials|access denied|permission denied"
+)
+_CONFIG_SIGNS = re.compile(
+    r"(?i)could not translate host name|name or service not known|connection refused"
+    r"|does not exist|config validation|is a required property|invalid config|no route to host"
+    r"|timeout expired|could not connect|temporary failure in name resolution"
+)
+
+
+class TapFailed(Exception):
+    """kind: `auth` or `config` (the user can fix it), `timeout`, `crash`, `protocol`."""
+
+    def __init__(self, kind: str, message: str, stderr_tail: str = ""):
+        super().__init__(message)
+        self.kind, self.message, self.stderr_tail = kind, message, stderr_tail
+
+
+class Masker:
+    def __init__(self, secrets: Iterable[Any]):
+        self.secrets = sorted(
+            {str(s) for s in secrets if s is not None and len(str(s)) >= 3}, key=len, reverse=True
+        )
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def classify(stderr_tail: str) -> str:
+    if _AUTH_SIGNS.search(stderr_tail):
+        return "auth"
+    if _CONFIG_SIGNS.search(stderr_tail):
+        return "config"
+    return "crash"
+
+
+@contextlib.contextmanager
+def tap_files(**documents: Any):
+    """`config.json`, `catalog.json`, `state.json` (those given) in a private directory."""
+    with tempfile.TemporaryDirectory(prefix="chub-tap-") as directory:
+        os.chmod(directory, 0o700)
+        paths = {}
+        for name, content in documents.items():
+            if content is None:
+                continue
+            path = Path(directory) / f"{name}.json"
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump(content, handle)
+            paths[name] = path
+        yield paths
+
+
+class TapProcess:
+    """A running tap: `lines()` yields stdout lines; stderr is collected as a masked tail."""
+
+    def __init__(self, process: asyncio.subprocess.Process, masker: Masker):
+        self.process, self.masker = process, masker
+        self._stderr: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self._stderr_task = asyncio.create_task(self._read_stderr())
+
+    async def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        async for raw in self.process.stderr:
+            self._stderr.append(self.masker(raw.decode("utf-8", "replace").rstrip()))
+
+    @property
+    def stderr_tail(self) -> str:
+        return "\n".join(self._stderr)
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        assert self.process.stdout is not None
+        while True:
+            line = await self.process.stdout.readline()
+            if not line:
+                return
+            yield line
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    async def wait(self) -> int:
+        code = await self.process.wait()
+        await self._stderr_task
+        return code
+
+
+@contextlib.asynccontextmanager
+async def start_tap(
+    executable: Path, args: list[str], *, secrets: Iterable[Any]
+) -> AsyncIterator[TapProcess]:
+    process = await asyncio.create_subprocess_exec(
+        str(executable), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=clean_env(), start_new_session=True,  # its own process group, killed as one
+        limit=64 * 1024 * 1024,  # a single RECORD line may be large
+    )  # fmt: skip
+    tap = TapProcess(process, Masker(secrets))
+    try:
+        yield tap
+    finally:
+        if process.returncode is None:
+            tap.kill()
+            await tap.wait()
+
+
+async def discover(
+    executable: Path, config: dict[str, Any], *, secrets: Iterable[Any], seconds: float
+) -> dict[str, Any]:
+    """The tap's catalog. Raises TapFailed with its (masked) stderr tail."""
+    with tap_files(config=config) as paths:
+        async with start_tap(
+            executable, ["--config", str(paths["config"]), "--discover"], secrets=secrets
+        ) as tap:
+            try:
+                stdout, code = await asyncio.wait_for(_collect(tap), seconds)
+            except TimeoutError:
+                tap.kill()
+                await tap.wait()
+                raise TapFailed(
+                    "timeout", f"discovery took longer than {seconds:.0f} s", tap.stderr_tail
+                ) from None
+    if code != 0:
+        tail = tap.stderr_tail
+        raise TapFailed(
+            classify(tail), _last_error_line(tail) or f"the tap exited with {code}", tail
+        )
+    try:
+        catalog = json.loads(stdout)
+    except json.JSONDecodeError:
+        raise TapFailed(
+            "protocol", "discovery did not print a JSON catalog", tap.stderr_tail
+        ) from None
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        raise TapFailed("protocol", "discovery printed no streams", tap.stderr_tail)
+    return catalog
+
+
+async def _collect(tap: TapProcess) -> tuple[bytes, int]:
+    chunks = [line async for line in tap.lines()]
+    return b"".join(chunks), await tap.wait()
+
+
+def _last_error_line(tail: str) -> str:
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.search(r"(?i)error|exception|failed|fatal", line):
+            return line[:500]
+    return lines[-1][:500] if lines else ""

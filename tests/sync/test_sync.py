@@ -1,0 +1,160 @@
+"""Syncs with the real meltanolabs-tap-postgres, from a real PostgreSQL table into the
+workspace warehouse (SQLite file on the embedded default, PostgreSQL on the other backend):
+full, then incremental after inserts and updates, then schema growth; failures shown clearly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+
+import psycopg
+
+from connectorhub.sync.destination import identifier
+from connectorhub.worker.procrastinate_queue import libpq_conninfo
+from tests.sync.conftest import SOURCE_PASSWORD
+
+
+async def add_source(client, ws, source_db, **config) -> dict:
+    created = await client.post(
+        "/api/connectors",
+        json={"catalog_key": "postgres", "name": f"Shop {source_db.name[-6:]}",
+              "config": source_db.config(**config),
+              "auth": {"username": "postgres", "password": SOURCE_PASSWORD}},
+        headers=ws.owner.headers,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+async def sync_and_wait(client, ws, connector_id: str) -> dict:
+    started = await client.post(f"/api/connectors/{connector_id}/sync", headers=ws.owner.headers)
+    assert started.status_code == 202, started.text
+    for _ in range(600):
+        run = (
+            await client.get(f"/api/sync-runs/{started.json()['id']}", headers=ws.owner.headers)
+        ).json()
+        if run["status"] in ("succeeded", "failed", "cancelled"):
+            return run
+        await asyncio.sleep(0.1)
+    raise AssertionError(run)
+
+
+def warehouse_rows(hub, ws, connector: dict, stream: str = "public-orders") -> list[dict]:
+    if hub.settings.warehouse_url:
+        schema = identifier(f"{ws.slug}__{connector['name']}")
+        with psycopg.connect(libpq_conninfo(hub.settings.warehouse_url)) as connection:
+            cursor = connection.execute(
+                f'SELECT * FROM "{schema}"."{identifier(stream)}" ORDER BY id'
+            )
+            names = [c.name for c in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    path = hub.settings.data_dir / "warehouse" / f"{identifier(ws.slug)}.sqlite"
+    connection = sqlite3.connect(path)
+    connection.row_factory = sqlite3.Row
+    table = identifier(f"{connector['name']}__{stream}", 120)
+    return [dict(row) for row in connection.execute(f'SELECT * FROM "{table}" ORDER BY id')]
+
+
+async def test_full_then_incremental_then_schema_growth(client, workspace, source_db, hub):
+    connector = await add_source(client, workspace, source_db)
+    headers = workspace.owner.headers
+    tested = await client.post(f"/api/connectors/{connector['id']}/test", headers=headers)
+    assert tested.status_code == 200 and tested.json()["ok"], tested.text
+    stream = next(s for s in tested.json()["streams"] if s["name"] == "public-orders")
+    assert stream["key_properties"] == ["id"] and "updated_at" in stream["columns"]
+    assert (
+        await client.post(f"/api/connectors/{connector['id']}/sync", headers=headers)
+    ).status_code == 409
+    picked = await client.put(
+        f"/api/connectors/{connector['id']}/streams",
+        json={"streams": [{"name": "public-orders", "replication_method": "INCREMENTAL",
+                           "replication_key": "updated_at"}]},
+        headers=headers,
+    )  # fmt: skip
+    assert picked.status_code == 200, picked.text
+
+    full = await sync_and_wait(client, workspace, connector["id"])
+    assert full["status"] == "succeeded", full
+    assert full["rows"] == {"public-orders": 1000} and full["state_before"] is None
+    bookmark = full["state_after"]["bookmarks"]["public-orders"]
+    assert bookmark["replication_key"] == "updated_at"
+    rows = warehouse_rows(hub, workspace, connector)
+    assert len(rows) == 1000 and rows[0]["customer"] == "c1" and float(rows[0]["amount"]) == 1.5
+    meta = rows[0]["meta"]
+    assert (json.loads(meta) if isinstance(meta, str) else meta) == {"n": 1}
+    assert SOURCE_PASSWORD not in json.dumps(full)
+
+    # Inserts and updates: the next sync starts from the saved bookmark.
+    source_db.execute(
+        "INSERT INTO orders (customer, amount, updated_at) "
+        "SELECT 'new' || g, 1, now() + interval '1 hour' FROM generate_series(1, 10) g"
+    )
+    source_db.execute(
+        "UPDATE orders SET customer = 'changed', updated_at = now() + interval '2 hours' WHERE id <= 5"
+    )
+    incremental = await sync_and_wait(client, workspace, connector["id"])
+    assert incremental["status"] == "succeeded", incremental
+    assert incremental["state_before"] == full["state_after"]
+    assert 15 <= incremental["rows"]["public-orders"] <= 16  # the bookmark row may come again
+    rows = warehouse_rows(hub, workspace, connector)
+    assert len(rows) == 1010 and len({r["id"] for r in rows}) == 1010  # upserted, no duplicates
+    assert [r["customer"] for r in rows[:5]] == ["changed"] * 5
+    assert rows[-1]["customer"] == "new10"
+
+    # The source grows a column: rediscover, and the warehouse table grows with it.
+    source_db.execute("ALTER TABLE orders ADD COLUMN channel text DEFAULT 'web'")
+    source_db.execute("UPDATE orders SET updated_at = now() + interval '3 hours' WHERE id = 7")
+    retested = await client.post(f"/api/connectors/{connector['id']}/test", headers=headers)
+    assert (
+        "channel"
+        in next(s for s in retested.json()["streams"] if s["name"] == "public-orders")["columns"]
+    )
+    grown = await sync_and_wait(client, workspace, connector["id"])
+    assert grown["status"] == "succeeded", grown
+    row7 = next(r for r in warehouse_rows(hub, workspace, connector) if r["id"] == 7)
+    assert row7["channel"] == "web"
+
+    runs = (
+        await client.get(f"/api/sync-runs?connector_id={connector['id']}", headers=headers)
+    ).json()
+    assert runs["total"] == 3
+
+
+async def test_a_bad_config_fails_cleanly_with_the_taps_error(client, workspace, source_db):
+    connector = await add_source(client, workspace, source_db, database="no_such_database_x")
+    headers = workspace.owner.headers
+    tested = (await client.post(f"/api/connectors/{connector['id']}/test", headers=headers)).json()
+    assert tested["ok"] is False and tested["error_kind"] == "config", tested
+    assert "no_such_database_x" in tested["stderr_tail"]
+    assert SOURCE_PASSWORD not in json.dumps(tested)
+    after = (await client.get(f"/api/installed/{connector['id']}", headers=headers)).json()
+    assert after["status"] == "error" and "connection test failed" in after["status_reason"]
+    notes = (await client.get("/api/notifications", headers=headers)).json()
+    assert notes["items"][0]["kind"] == "source.config_failed"
+
+
+async def test_only_sources_sync_and_other_workspaces_see_nothing(
+    client, workspace, other_workspace, source_db
+):
+    connector = await add_source(client, workspace, source_db)
+    stranger = other_workspace.owner.headers
+    assert (
+        await client.post(f"/api/connectors/{connector['id']}/test", headers=stranger)
+    ).status_code == 404
+    assert (
+        await client.post(f"/api/connectors/{connector['id']}/sync", headers=stranger)
+    ).status_code == 404
+    http = await client.post(
+        "/api/connectors",
+        json={
+            "catalog_key": "http",
+            "name": "Not a source",
+            "config": {"base_url": "https://x.example"},
+        },
+        headers=workspace.owner.headers,
+    )
+    refused = await client.post(
+        f"/api/connectors/{http.json()['id']}/test", headers=workspace.owner.headers
+    )
+    assert refused.status_code == 400
