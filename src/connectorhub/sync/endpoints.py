@@ -32,7 +32,7 @@ router = hub_router(tags=["sources"])
 NOT_FOUND = {404: {"description": "No such connector or sync run in this workspace"}}
 
 
-async def test_connection(hub: Hub, tenant_id: str, connector_id: uuid.UUID) -> ConnectionTest:
+async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID) -> ConnectionTest:
     """Discovery with the connector's config, outside any transaction (it may take a while);
     the outcome is stored in a short one after."""
     async with hub.transaction() as session:
@@ -68,7 +68,7 @@ class ConnectionTestResponse(Response):
 
     async def __call__(self, scope, receive, send) -> None:
         try:
-            result = await test_connection(self.hub, self.tenant_id, self.connector_id)
+            result = await run_connection_test(self.hub, self.tenant_id, self.connector_id)
             self.body = self.render(result.model_dump_json())
         except HubError as exc:
             self.status_code = exc.status_code
