@@ -69,7 +69,7 @@ class Hub:
         return transaction(self.sessionmaker, self.jobs)
 
     async def recover_unfinished(self) -> int:
-        """Embedded default: requeue executions a killed process left queued or running.
+        """Embedded default: requeue executions and syncs a killed process left unfinished.
 
         Only on SQLite, where this process is the only worker; on PostgreSQL the job queue's
         own stalled-job recovery does this. Each execution still ends exactly once (see claim).
@@ -78,14 +78,20 @@ class Hub:
             return 0
         from connectorhub.execution.repository import unfinished_executions
         from connectorhub.execution.service import run_job
+        from connectorhub.sync.repository import unfinished_sync_runs
+        from connectorhub.sync.service import sync_job
 
         async with self.sessionmaker() as session:
             orphans = await unfinished_executions(session)
+            syncs = await unfinished_sync_runs(session)
         # This process is the only worker: whoever claimed these before it is gone.
-        await self.jobs.defer([run_job(t, id_, take_over=True) for t, id_ in orphans])
-        if orphans:
-            log.info("requeued %d unfinished executions", len(orphans))
-        return len(orphans)
+        await self.jobs.defer(
+            [run_job(t, id_, take_over=True) for t, id_ in orphans]
+            + [sync_job(t, id_, take_over=True) for t, id_ in syncs]
+        )
+        if orphans or syncs:
+            log.info("requeued %d executions and %d syncs", len(orphans), len(syncs))
+        return len(orphans) + len(syncs)
 
     async def _run_job(self, job: Job) -> None:
         from connectorhub.worker.registry import JOBS

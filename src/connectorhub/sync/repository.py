@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from connectorhub.kit.repository import Page, TenantRepository
 from connectorhub.sync.models import ACTIVE, SyncRun, SyncStatus
@@ -48,3 +49,10 @@ class SyncRunRepository(TenantRepository[SyncRun]):
         if status:
             statement = statement.where(SyncRun.status == status)
         return await self.paginate(statement, page, page_size)
+
+
+async def unfinished_sync_runs(session) -> Sequence[tuple[str, uuid.UUID]]:
+    """(workspace, id) of every queued or running sync, in all workspaces: only for the embedded
+    default's start-up recovery (SQLite, no RLS, this process the only worker)."""
+    statement = select(SyncRun.tenant_id, SyncRun.id).where(SyncRun.status.in_(ACTIVE))
+    return [(row.tenant_id, row.id) for row in await session.execute(statement)]

@@ -148,7 +148,7 @@ class _Loader:
                 scope, self.run_id, self.connector_id, self.claimant,
                 state=state, rows=dict(self.rows),
             )  # fmt: skip
-        if cancel:
+        if cancel is None or cancel:  # None: another claimant holds the run now; stop loading
             raise _Cancelled
 
     async def close(self) -> None:
