@@ -14,6 +14,24 @@ from tests.e2e.conftest import sign_in
 ISSUES = [{"number": 7, "title": "Found a bug", "html_url": "https://github.com/o/r/issues/7"}]
 
 
+async def install_activate_and_run(tab, name: str, base_url: str, screenshot: str = "") -> None:
+    """From a template's page: install it as `name`, activate the card, run octocat/hello-world."""
+    page = tab.page
+    await page.fill("#install-name", name)
+    await page.fill("#install-base-url", base_url)
+    if screenshot:
+        await tab.screenshot(screenshot)
+    await page.click("[data-testid=install-form] >> button[type=submit]")
+    card = f'[data-testid=installed-card][data-name="{name}"]'
+    await page.locator(card).wait_for()
+    await page.locator(card).locator("text=Activate").click()
+    await page.wait_for_selector(f'{card}[data-status="active"]')
+    await page.locator(f"{card} >> [data-testid=run-button]").click()
+    await page.fill('[name="input.owner"]', "octocat")
+    await page.fill('[name="input.repo"]', "hello-world")
+    await page.click("[data-testid=run-form] >> button[type=submit]")
+
+
 async def test_template_to_live_execution(tab, server, api):
     async def slow_issues(request):
         await asyncio.sleep(1.5)  # long enough to see the run in progress
@@ -35,24 +53,9 @@ async def test_template_to_live_execution(tab, server, api):
     await page.click("nav >> text=Templates")
     await page.click("[data-testid=source-official]")
     await page.click('[data-key="github-open-issues"] .card-footer a')
-    name = f"Issues {uuid.uuid4().hex[:6]}"
-    await page.fill("#install-name", name)
-    await page.fill("#install-base-url", api.url)
-    await tab.screenshot("template-install")
-    await page.click("[data-testid=install-form] >> button[type=submit]")
-    card = page.locator(f'[data-testid=installed-card][data-name="{name}"]')
-    await card.wait_for()
-    await card.locator("text=Activate").click()
-    await page.wait_for_selector(
-        f'[data-testid=installed-card][data-name="{name}"][data-status="active"]'
+    await install_activate_and_run(
+        tab, f"Issues {uuid.uuid4().hex[:6]}", api.url, "template-install"
     )
-
-    await page.locator(
-        f'[data-testid=installed-card][data-name="{name}"] >> [data-testid=run-button]'
-    ).click()
-    await page.fill('[name="input.owner"]', "octocat")
-    await page.fill('[name="input.repo"]', "hello-world")
-    await page.click("[data-testid=run-form] >> button[type=submit]")
     await page.wait_for_url("**/executions/*")
     status = page.locator("[data-testid=execution-status]")
     assert await status.inner_text() in ("queued", "running")  # the page opens before it ends
@@ -80,22 +83,7 @@ async def test_a_refused_credential_rings_the_bell(tab, server, api):
     page = tab.page
     await sign_in(tab, server)
     await page.goto(f"{server.url}/templates/github-open-issues")
-    name = f"Refused {uuid.uuid4().hex[:6]}"
-    await page.fill("#install-name", name)
-    await page.fill("#install-base-url", api.url)
-    await page.click("[data-testid=install-form] >> button[type=submit]")
-    card = page.locator(f'[data-testid=installed-card][data-name="{name}"]')
-    await card.wait_for()
-    await card.locator("text=Activate").click()
-    await page.wait_for_selector(
-        f'[data-testid=installed-card][data-name="{name}"][data-status="active"]'
-    )
-    await page.locator(
-        f'[data-testid=installed-card][data-name="{name}"] >> [data-testid=run-button]'
-    ).click()
-    await page.fill('[name="input.owner"]', "octocat")
-    await page.fill('[name="input.repo"]', "hello-world")
-    await page.click("[data-testid=run-form] >> button[type=submit]")
+    await install_activate_and_run(tab, f"Refused {uuid.uuid4().hex[:6]}", api.url)
     await page.wait_for_selector(
         '[data-testid=execution-live][data-status="failed"]', timeout=20000
     )

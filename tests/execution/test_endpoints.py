@@ -78,8 +78,8 @@ async def execute(client, ws, connector_id, run_input, member=None, **params):
     )
 
 
-async def wait_finished(client, ws, execution_id) -> dict:
-    for _ in range(200):
+async def wait_finished(client, ws, execution_id, seconds: float = 10) -> dict:
+    for _ in range(int(seconds / 0.05)):
         found = (
             await client.get(f"/api/executions/{execution_id}", headers=ws.owner.headers)
         ).json()

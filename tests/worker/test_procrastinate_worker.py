@@ -23,7 +23,7 @@ from connectorhub.hub import Hub
 from connectorhub.lifecycle import migrate_and_seed
 from connectorhub.worker.queue import Job, defer_after_commit
 from tests.conftest import LOCAL_APIS, TEST_KEYS
-from tests.execution.test_endpoints import execute, http_connector, install
+from tests.execution.test_endpoints import execute, http_connector, install, wait_finished
 from tests.fixtures.database import (
     PostgresDatabase,
     create_postgres_database,
@@ -32,7 +32,7 @@ from tests.fixtures.database import (
     missing_service,
     postgres_available,
 )
-from tests.fixtures.factories import WorkspaceFixture, make_workspace
+from tests.fixtures.factories import make_workspace
 from tests.fixtures.live_server import CLI, hub_env
 
 STALLED_AFTER = 3  # seconds: short, so a killed worker's job is retried within the test
@@ -99,17 +99,6 @@ def worker_process(
                 process.kill()
 
 
-async def finished(client, ws: WorkspaceFixture, execution_id: str, seconds: float = 60) -> dict:
-    for _ in range(int(seconds / 0.1)):
-        body = (
-            await client.get(f"/api/executions/{execution_id}", headers=ws.owner.headers)
-        ).json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"execution {execution_id} did not finish: {body}")
-
-
 async def test_a_worker_killed_mid_step_loses_nothing(
     queue_database, queuing_hub, client, api, tmp_path
 ):
@@ -139,7 +128,7 @@ async def test_a_worker_killed_mid_step_loses_nothing(
     release.set()
 
     with worker_process(queue_database, "second", tmp_path) as second:
-        execution = await finished(client, ws, queued.json()["id"])
+        execution = await wait_finished(client, ws, queued.json()["id"], seconds=60)
         log = "".join(second.output)  # type: ignore[attr-defined]
     assert execution["status"] == "succeeded", (execution, log)
     assert execution["attempt"] == 2 and execution["output"] == {"user": 7, "name": "Ada"}
@@ -166,7 +155,9 @@ async def test_two_workers_run_each_execution_once(
         worker_process(queue_database, "a", tmp_path),
         worker_process(queue_database, "b", tmp_path),
     ):
-        results = [await finished(client, ws, execution_id) for execution_id in ids]
+        results = [
+            await wait_finished(client, ws, execution_id, seconds=60) for execution_id in ids
+        ]
     assert {r["status"] for r in results} == {"succeeded"}
     assert {r["attempt"] for r in results} == {1}
     assert len(api.hits_to("/v1/login")) == 24 and len(api.hits_to("/v1/users/7")) == 24
@@ -232,7 +223,7 @@ async def test_a_lost_job_is_queued_again(queue_database, queuing_hub, client, a
         rows = (await session.execute(text("SELECT args FROM procrastinate_jobs"))).all()
     assert [row.args["execution_id"] for row in rows] == [str(lost.id)]  # … one job all the same
     with worker_process(queue_database, "sweeper", tmp_path):
-        execution = await finished(client, ws, str(lost.id))
+        execution = await wait_finished(client, ws, str(lost.id), seconds=60)
     assert execution["status"] == "succeeded" and execution["attempt"] == 1
 
 

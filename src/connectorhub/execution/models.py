@@ -10,19 +10,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from connectorhub.kit.models import Base, TenantOwned, new_id
+from connectorhub.kit.models import Base, RunStatus, TenantOwned, new_id
 
-
-class ExecutionStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (self.succeeded, self.failed, self.cancelled)
+ExecutionStatus = RunStatus
 
 
 class Trigger(StrEnum):

@@ -21,7 +21,7 @@ from connectorhub.execution.models import Execution, ExecutionStatus, Trigger
 from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.execution.runner import RunValues
 from connectorhub.kit.crypto import SecretBox
-from connectorhub.kit.models import utcnow
+from connectorhub.kit.models import end_run, utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
 from connectorhub.notification import service as notifications
@@ -168,7 +168,7 @@ async def claim(
     ):
         return None
     if execution.cancel_requested:
-        _end(execution, ExecutionStatus.cancelled, error="cancelled before it started")
+        end_run(execution, ExecutionStatus.cancelled, "cancelled before it started")
         return None
     # Its own columns only: the catalog entry (schemas and all) is not needed to run.
     connector = await ConnectorRepository(scope).get(execution.connector_id)
@@ -219,16 +219,6 @@ async def save_progress(
     return await ExecutionRepository(scope).save_steps(execution_id, steps, claimant)
 
 
-def _end(execution: Execution, status: ExecutionStatus, *, error: str | None = None) -> datetime:
-    finished = utcnow()
-    execution.status = status.value
-    execution.error = error
-    execution.finished_at = finished
-    if execution.started_at is not None:
-        execution.duration_ms = round((finished - execution.started_at).total_seconds() * 1000, 2)
-    return finished
-
-
 async def finish(
     scope: WorkspaceScope,
     execution_id: uuid.UUID,
@@ -248,7 +238,7 @@ async def finish(
         return
     if claimant is not None and execution.claimed_by != claimant:
         return
-    finished_at = _end(execution, status, error=error)
+    finished_at = end_run(execution, status, error)
     execution.steps = steps
     execution.output = output
     connectors = ConnectorRepository(scope)
@@ -312,6 +302,6 @@ async def cancel(scope: WorkspaceScope, execution_id: uuid.UUID) -> Execution:
         raise Conflict(f"the execution has already {status.value}")
     execution.cancel_requested = True
     if status == ExecutionStatus.queued:
-        _end(execution, ExecutionStatus.cancelled, error="cancelled before it started")
+        end_run(execution, ExecutionStatus.cancelled, "cancelled before it started")
     ExecutionRepository(scope).touch(execution)
     return execution

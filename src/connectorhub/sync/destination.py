@@ -83,7 +83,6 @@ class PostgresDestination:
     def __init__(self, conninfo: str, workspace: str):
         self.conninfo, self.workspace = conninfo, workspace
         self._connection: psycopg.AsyncConnection | None = None
-        self._known: dict[tuple[str, str], set[str]] = {}
 
     def schema_name(self, source: str) -> str:
         return identifier(f"{self.workspace}__{source}")
@@ -136,7 +135,6 @@ class PostgresDestination:
                             sql.SQL(pg_type(spec)),
                         )
                     )
-        self._known[(source, schema.stream)] = set(columns)
 
     async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
         if not records:

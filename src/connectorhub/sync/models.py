@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from connectorhub.kit.models import Base, TenantOwned, new_id
+from connectorhub.kit.models import Base, RunStatus, TenantOwned, new_id
 
-
-class SyncStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (self.succeeded, self.failed, self.cancelled)
+SyncStatus = RunStatus
 
 
 ACTIVE = (SyncStatus.queued.value, SyncStatus.running.value)

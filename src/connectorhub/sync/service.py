@@ -19,7 +19,7 @@ from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.secrets import open_secrets
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
 from connectorhub.kit.crypto import SecretBox
-from connectorhub.kit.models import utcnow
+from connectorhub.kit.models import end_run, utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
@@ -193,7 +193,7 @@ async def start(
     active = await repository.active_for(connector_id)
     if active is not None and _holder_is_gone(active.claimed_by):
         # Its process was killed: close it; this run resumes from the last saved state.
-        _end(active, SyncStatus.failed, "interrupted: the process running it stopped")
+        end_run(active, SyncStatus.failed, "interrupted: the process running it stopped")
         active.error_kind = "interrupted"
         await scope.session.flush()
     run = SyncRun(
@@ -248,7 +248,7 @@ async def claim(
     ):
         return None
     if run.cancel_requested:
-        _end(run, SyncStatus.cancelled, "cancelled before it started")
+        end_run(run, SyncStatus.cancelled, "cancelled before it started")
         return None
     found = await source(scope, box, run.connector_id)
     run.status, run.claimed_by = SyncStatus.running.value, claimant
@@ -256,12 +256,6 @@ async def claim(
     run.started_at = run.started_at or utcnow()
     run.state_before = found.connector.singer_state
     return run, found
-
-
-def _end(run: SyncRun, status: SyncStatus, error: str | None = None) -> None:
-    run.status, run.error, run.finished_at = status.value, error, utcnow()
-    if run.started_at is not None:
-        run.duration_ms = round((run.finished_at - run.started_at).total_seconds() * 1000, 2)
 
 
 async def save_state(
@@ -288,7 +282,7 @@ async def finish(
     run = await SyncRunRepository(scope).get_for_update(run_id)
     if run is None or SyncStatus(run.status).finished or run.claimed_by != claimant:
         return
-    _end(run, status, error)
+    end_run(run, status, error)
     run.rows, run.log_tail, run.error_kind = rows, log_tail[-8000:], error_kind
     if status != SyncStatus.failed:
         return
@@ -317,7 +311,7 @@ async def cancel(scope: WorkspaceScope, run_id: uuid.UUID) -> SyncRun:
         raise Conflict(f"the sync has already {run.status}")
     run.cancel_requested = True
     if run.status == SyncStatus.queued.value:
-        _end(run, SyncStatus.cancelled, "cancelled before it started")
+        end_run(run, SyncStatus.cancelled, "cancelled before it started")
     SyncRunRepository(scope).touch(run)
     return run
 

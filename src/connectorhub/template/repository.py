@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import Select, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,15 +97,6 @@ class TemplateRepository:
         )
         rows = await self.session.scalars(statement.limit(page_size).offset((page - 1) * page_size))
         return Page(items=rows.all(), total=total or 0, page=page, page_size=page_size)
-
-    async def categories(self) -> Sequence[str]:
-        statement = (
-            self.select(ConnectorTemplate.category)
-            .where(ConnectorTemplate.status == TemplateStatus.published.value)
-            .distinct()
-            .order_by(ConnectorTemplate.category)
-        )
-        return (await self.session.scalars(statement)).all()
 
     def add(self, template: ConnectorTemplate) -> ConnectorTemplate:
         self.session.add(template)
