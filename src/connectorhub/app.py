@@ -125,6 +125,7 @@ def include_connectors(host: FastAPI, hub: Hub, prefix: str = "", *, pages: bool
     async def lifespan(app: FastAPI) -> AsyncIterator[object]:
         async with hub.running(), inner(app) as state:
             await hub.recover_unfinished()
+            hub.start_scheduler()
             yield state
 
     host.router.lifespan_context = lifespan

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     tap_discovery_timeout_seconds: float = Field(
         120, gt=0, le=3600, description="How long a connection test (tap discovery) may take."
     )
+    scheduler_interval_seconds: float = Field(
+        30, ge=0, le=3600,
+        description="Embedded default: how often `serve` looks for due scheduled syncs (0: "
+        "never). PostgreSQL deployments have the workers look every minute.",
+    )  # fmt: skip
     sync_timeout_seconds: float = Field(
         6 * 3600,
         gt=0,

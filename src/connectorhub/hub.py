@@ -93,6 +93,14 @@ class Hub:
             log.info("requeued %d executions and %d syncs", len(orphans), len(syncs))
         return len(orphans) + len(syncs)
 
+    def start_scheduler(self) -> None:
+        """Embedded default: this process starts scheduled syncs (on PostgreSQL the workers'
+        periodic task does)."""
+        if self.settings.is_sqlite and self.settings.scheduler_interval_seconds:
+            from connectorhub.sync.tasks import run_schedules
+
+            self.run_soon(run_schedules(self, self.settings.scheduler_interval_seconds))
+
     async def _run_job(self, job: Job) -> None:
         from connectorhub.worker.registry import JOBS
 

@@ -39,7 +39,10 @@ class Connector(TenantOwned, Base):
     template_version: Mapped[int | None] = mapped_column(Integer)
     definition: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     last_test: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    # Source connectors: a cron expression read in `schedule_timezone`, and when it next fires.
     schedule: Mapped[str | None] = mapped_column(String(100))
+    schedule_timezone: Mapped[str | None] = mapped_column(String(64))
+    next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
     executions_total: Mapped[int] = mapped_column(Integer, default=0)
     executions_succeeded: Mapped[int] = mapped_column(Integer, default=0)
     executions_failed: Mapped[int] = mapped_column(Integer, default=0)

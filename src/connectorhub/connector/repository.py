@@ -100,6 +100,21 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         )
         return (await self.session.scalars(statement)).unique().all()
 
+    async def due_for_sync(self, now) -> Sequence[Connector]:
+        """Active connectors whose sync schedule is due, locked; another worker looking at the
+        same moment skips them rather than starting them twice."""
+        statement = (
+            self.select()
+            .where(
+                Connector.status == "active",
+                Connector.schedule.is_not(None),
+                Connector.next_sync_at <= now,
+            )
+            .order_by(Connector.next_sync_at)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
     async def record_run(
         self, connector_id: uuid.UUID, *, succeeded: bool, duration_ms: float, finished_at
     ) -> None:

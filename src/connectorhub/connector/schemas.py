@@ -104,7 +104,9 @@ class ConnectorRead(BaseModel):
     auth: dict[str, str] = Field(description="Set auth fields, masked. Values are never returned.")
     tags: list[str]
     last_test: dict[str, Any] | None
-    schedule: str | None
+    schedule: str | None = Field(None, description="Sources: cron of scheduled syncs.")
+    schedule_timezone: str | None = None
+    next_sync_at: datetime | None = None
     definition: dict[str, Any] | None = Field(None, description="HTTP connectors: their steps")
     template_id: uuid.UUID | None = Field(None, description="The template it was installed from")
     template_version: int | None = None

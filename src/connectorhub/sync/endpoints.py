@@ -11,13 +11,16 @@ from fastapi.responses import Response
 
 from connectorhub.auth.dependencies import AdminContext, MemberContext, ViewerContext
 from connectorhub.exceptions import HubError
+from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.routing import hub_router
-from connectorhub.sync import service
+from connectorhub.sync import schedule, service
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.plugins import PluginInstallFailed
 from connectorhub.sync.schemas import (
     ConnectionTest,
+    ScheduleRead,
+    ScheduleUpdate,
     StreamInfo,
     StreamSelection,
     SyncRunPage,
@@ -106,6 +109,18 @@ async def pick_streams(
 )  # fmt: skip
 async def sync(connector_id: uuid.UUID, context: MemberContext) -> SyncRunRead:
     return SyncRunRead.model_validate(await service.start(context.scope, connector_id))
+
+
+@router.put(
+    "/connectors/{connector_id}/schedule", response_model=ScheduleRead,
+    responses={**NOT_FOUND, 400: {"description": "Bad cron or time zone, or not a source"}},
+)  # fmt: skip
+async def set_schedule(
+    connector_id: uuid.UUID, body: ScheduleUpdate, context: AdminContext
+) -> ScheduleRead:
+    """Sync on a cron schedule (read in `timezone`) while the connector is active; `cron: null`
+    removes it. The background workers start due syncs within a minute."""
+    return await schedule.set_schedule(context.scope, connector_id, body, now=utcnow())
 
 
 @router.get("/sync-runs", response_model=SyncRunPage)

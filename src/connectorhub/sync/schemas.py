@@ -66,3 +66,20 @@ class SyncRunPage(BaseModel):
     total: int
     page: int
     page_size: int
+
+
+class ScheduleUpdate(BaseModel):
+    cron: str | None = Field(
+        None, max_length=100,
+        description="Five-field cron (`0 * * * *`) or a macro (`@daily`); null removes it.",
+        examples=["*/30 * * * *"],
+    )  # fmt: skip
+    timezone: str = Field(
+        "UTC", max_length=64, description="IANA time zone the cron is read in (DST-aware)."
+    )
+
+
+class ScheduleRead(BaseModel):
+    cron: str | None
+    timezone: str | None
+    next_sync_at: datetime | None = Field(description="When the workers next start a sync.")

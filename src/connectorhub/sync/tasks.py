@@ -9,8 +9,10 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service
 from connectorhub.sync.destination import destination_for
@@ -102,6 +104,37 @@ async def run_sync(
             scope, run_uuid, claimant, status, rows=loader.rows, log_tail=tail,
             error=error, error_kind=kind,
         )  # fmt: skip
+
+
+async def start_due_syncs(hub: Hub, now: datetime | None = None) -> int:
+    """Start every scheduled sync that is due, workspace by workspace (each in its own
+    transaction, so one workspace's trouble never holds up another's)."""
+    from connectorhub.sync.schedule import start_due
+    from connectorhub.tenant.service import workspace_ids
+
+    now = now or utcnow()
+    async with hub.transaction() as session:
+        tenants = list(await workspace_ids(session))
+    started = 0
+    for tenant_id in tenants:
+        try:
+            async with hub.transaction() as session:
+                scope = await WorkspaceScope.open(session, tenant_id, "schedule")
+                started += await start_due(scope, now)
+        except Exception:
+            log.exception("scheduled syncs of workspace %s failed to start", tenant_id)
+    return started
+
+
+async def run_schedules(hub: Hub, every_seconds: float) -> None:
+    """The embedded default's scheduler: look for due syncs every `every_seconds` until
+    cancelled (PostgreSQL deployments use a Procrastinate periodic task instead)."""
+    while True:
+        try:
+            await start_due_syncs(hub)
+        except Exception:  # the database away for a moment: try again next turn
+            log.exception("looking for scheduled syncs failed")
+        await asyncio.sleep(every_seconds)
 
 
 class _Loader:

@@ -5,7 +5,8 @@ worker processes on any machines run the jobs. A worker killed mid-job stops sen
 a periodic task on the surviving workers finds its jobs through Procrastinate's stalled-job API
 and retries them, and the execution's claim (see `execution.service.claim`) lets only that same
 job pick the run up again, so it still ends exactly once. Another periodic task queues a job
-again for executions left queued a minute after their commit (their job was lost).
+again for executions left queued a minute after their commit (their job was lost), and one
+starts the source syncs whose cron schedule is due.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RETRY_STALLED = "retry_stalled_jobs"
 REQUEUE_ORPHANS = "requeue_lost_execution_jobs"
+START_SCHEDULED = "start_scheduled_syncs"
 
 
 def libpq_conninfo(database_url: str) -> str:
@@ -70,6 +72,13 @@ class ProcrastinateQueue:
             from connectorhub.execution.tasks import requeue_orphans
 
             await requeue_orphans(context.additional_context["hub"])
+
+        @self.app.periodic(cron="* * * * *")
+        @self.app.task(name=START_SCHEDULED, queueing_lock=START_SCHEDULED, pass_context=True)
+        async def start_scheduled_syncs(context: procrastinate.JobContext, timestamp: int) -> None:
+            from connectorhub.sync.tasks import start_due_syncs
+
+            await start_due_syncs(context.additional_context["hub"])
 
         @self.app.periodic(cron=f"* * * * * */{_check_interval(stalled_after)}")
         @self.app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED, pass_context=True)

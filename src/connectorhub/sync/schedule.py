@@ -1,0 +1,110 @@
+"""Cron schedules for source connectors: when the next sync is due, and starting the due ones.
+
+A connector keeps its cron expression, the time zone it is read in, and `next_sync_at`. Workers
+look for due connectors every minute (a Procrastinate periodic task on PostgreSQL, a loop in
+`serve` in the embedded default); each due one gets a sync and its next time. A service that was
+down for hours runs one sync when it is back, not one per missed occurrence.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from connectorhub.connector.models import Connector
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.notification import service as notifications
+from connectorhub.notification.models import Level
+from connectorhub.sync import service
+from connectorhub.sync.schemas import ScheduleRead, ScheduleUpdate
+
+log = logging.getLogger(__name__)
+MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def problems(cron: str, timezone: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    fields = cron.split()
+    if not (cron in MACROS or (len(fields) == 5 and croniter.is_valid(cron))):
+        errors["cron"] = [
+            "Use five fields (minute hour day-of-month month day-of-week, e.g. `0 * * * *`) "
+            f"or one of {', '.join(sorted(MACROS))}."
+        ]
+    if _zone(timezone) is None:
+        errors["timezone"] = [f"Unknown time zone {timezone!r}: use an IANA name like UTC."]
+    return errors
+
+
+def next_after(cron: str, timezone: str, moment: datetime) -> datetime:
+    """The first time after `moment` the schedule fires, in UTC (wall-clock rules in `timezone`,
+    so `0 9 * * *` in Europe/Paris stays 09:00 there across daylight-saving changes)."""
+    local = moment.astimezone(_zone(timezone) or UTC)
+    return croniter(cron, local).get_next(datetime).astimezone(UTC)
+
+
+def read(connector: Connector) -> ScheduleRead:
+    return ScheduleRead(
+        cron=connector.schedule, timezone=connector.schedule_timezone,
+        next_sync_at=connector.next_sync_at,
+    )  # fmt: skip
+
+
+async def set_schedule(
+    scope: WorkspaceScope, connector_id: uuid.UUID, body: ScheduleUpdate, *, now: datetime
+) -> ScheduleRead:
+    """Raises NotFound, BadRequest (not a source), ValidationFailed (cron or time zone)."""
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
+    if connector is None:
+        raise NotFound("connector not found")
+    if connector.catalog.kind != "source":
+        raise BadRequest("only source connectors (Singer taps) sync on a schedule")
+    cron = (body.cron or "").strip() or None
+    if cron is None:
+        connector.schedule = connector.schedule_timezone = connector.next_sync_at = None
+    else:
+        errors = problems(cron, body.timezone)
+        if errors:
+            raise ValidationFailed(errors)
+        connector.schedule, connector.schedule_timezone = cron, body.timezone
+        connector.next_sync_at = next_after(cron, body.timezone, now)
+    ConnectorRepository(scope).touch(connector)
+    return read(connector)
+
+
+async def start_due(scope: WorkspaceScope, now: datetime) -> int:
+    """Start a sync for each active connector whose schedule is due; move each to its next
+    time. A connector still syncing skips this turn. Returns how many started."""
+    started = 0
+    for connector in await ConnectorRepository(scope).due_for_sync(now):
+        assert connector.schedule is not None
+        connector.next_sync_at = next_after(
+            connector.schedule, connector.schedule_timezone or "UTC", now
+        )
+        try:
+            await service.start(scope, connector.id, trigger="schedule")
+            started += 1
+        except Conflict as refused:
+            log.info("scheduled sync of %s skipped: %s", connector.name, refused.message)
+            if connector.selected_streams:
+                continue  # still syncing from the last turn: the next one will do
+            await notifications.raise_(
+                scope, kind="source.schedule_skipped", subject_id=connector.id,
+                level=Level.warning, title=f"{connector.name}: scheduled sync skipped",
+                body=f"{refused.message}.",
+                link=f"/connectors/installed?search={quote(connector.name)}",
+            )  # fmt: skip
+    return started
