@@ -24,6 +24,7 @@ from tests.fixtures.database import (
     postgres_available,
 )
 from tests.fixtures.factories import WorkspaceFixture, make_workspace
+from tests.fixtures.source_database import SourceDatabase, source_database
 from tests.fixtures.third_party import ThirdParty, third_party_server
 
 TEST_KEYS = f"ktest1:{generate_key()}"
@@ -128,6 +129,13 @@ async def api() -> AsyncIterator[ThirdParty]:
     """A real local HTTP server playing a third-party API (see tests/fixtures/third_party.py)."""
     async with third_party_server() as server:
         yield server
+
+
+@pytest.fixture
+async def source_db() -> AsyncIterator[SourceDatabase]:
+    """A real PostgreSQL database for a Singer tap to read (tests/fixtures/source_database.py)."""
+    async with source_database() as database:
+        yield database
 
 
 @pytest.fixture

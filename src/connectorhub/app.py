@@ -87,13 +87,14 @@ def pages_router() -> APIRouter:
     from connectorhub.credential.pages import router as credential_pages
     from connectorhub.execution.pages import router as execution_pages
     from connectorhub.notification.pages import router as notification_pages
+    from connectorhub.sync.pages import router as sync_pages
     from connectorhub.template.pages import router as template_pages
     from connectorhub.tenant.pages import router as tenant_pages
 
     router = APIRouter()
     for domain_router in (
         auth_pages, connector_pages, tenant_pages, execution_pages, template_pages,
-        credential_pages, notification_pages,
+        credential_pages, notification_pages, sync_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_PLUGINS_DIR
 from tests.fixtures.database import missing_service
 from tests.fixtures.live_server import CLI, LiveServer, hub_env, live_server
 
@@ -28,9 +29,13 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # Loopback allowed: the flows play third-party APIs on a local server.
-    allow = {"CONNECTORHUB_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8"}
-    with live_server(tmp_path_factory.mktemp("e2e") / "data", **allow) as running:
+    # Loopback allowed: the flows play third-party APIs on a local server. Taps are shared with
+    # the other tests' plugin directory (installed once per machine).
+    env = {
+        "CONNECTORHUB_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8",
+        "CONNECTORHUB_PLUGINS_DIR": str(TEST_PLUGINS_DIR),
+    }
+    with live_server(tmp_path_factory.mktemp("e2e") / "data", **env) as running:
         yield running
 
 

@@ -21,7 +21,7 @@ from connectorhub.sync.models import SyncRun
 from connectorhub.sync.schemas import StreamSelection
 from tests.conftest import TEST_KEYS, TEST_PLUGINS_DIR
 from tests.fixtures.live_server import CLI, hub_env
-from tests.sync.conftest import SOURCE_PASSWORD
+from tests.fixtures.source_database import SOURCE_PASSWORD
 
 ROWS = 200_000
 

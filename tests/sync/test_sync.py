@@ -12,7 +12,7 @@ import psycopg
 
 from connectorhub.sync.destination import identifier
 from connectorhub.worker.procrastinate_queue import libpq_conninfo
-from tests.sync.conftest import SOURCE_PASSWORD
+from tests.fixtures.source_database import SOURCE_PASSWORD
 
 
 async def add_source(client, ws, source_db, **config) -> dict:

@@ -107,6 +107,9 @@ class ConnectorRead(BaseModel):
     schedule: str | None = Field(None, description="Sources: cron of scheduled syncs.")
     schedule_timezone: str | None = None
     next_sync_at: datetime | None = None
+    selected_streams: list[dict[str, Any]] | None = Field(
+        None, description="Sources: the streams a sync reads, and how."
+    )
     definition: dict[str, Any] | None = Field(None, description="HTTP connectors: their steps")
     template_id: uuid.UUID | None = Field(None, description="The template it was installed from")
     template_version: int | None = None

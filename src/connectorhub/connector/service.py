@@ -50,6 +50,7 @@ def to_read(connector: Connector, warnings: list[str] | None = None) -> Connecto
         last_test=connector.last_test,
         schedule=connector.schedule,
         schedule_timezone=connector.schedule_timezone,
+        selected_streams=connector.selected_streams,
         next_sync_at=connector.next_sync_at,
         definition=connector.definition,
         template_id=connector.template_id,

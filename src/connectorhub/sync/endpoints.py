@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,7 +9,7 @@ from fastapi import Query, Request, status
 from fastapi.responses import Response
 
 from connectorhub.auth.dependencies import AdminContext, MemberContext, ViewerContext
-from connectorhub.exceptions import HubError
+from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.routing import hub_router
@@ -60,26 +59,6 @@ async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID)
         )
 
 
-class ConnectionTestResponse(Response):
-    """Runs the test after the request's transaction has committed (none is held meanwhile)."""
-
-    media_type = "application/json"
-
-    def __init__(self, hub: Hub, tenant_id: str, connector_id: uuid.UUID):
-        super().__init__(status_code=status.HTTP_200_OK)
-        self.hub, self.tenant_id, self.connector_id = hub, tenant_id, connector_id
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            result = await run_connection_test(self.hub, self.tenant_id, self.connector_id)
-            self.body = self.render(result.model_dump_json())
-        except HubError as exc:
-            self.status_code = exc.status_code
-            self.body = self.render(json.dumps(exc.to_json()))
-        self.init_headers()
-        await super().__call__(scope, receive, send)
-
-
 @router.post(
     "/connectors/{connector_id}/test", response_model=ConnectionTest,
     responses={**NOT_FOUND, 400: {"description": "Not a source connector"}},
@@ -89,7 +68,13 @@ async def test(connector_id: uuid.UUID, context: MemberContext, request: Request
     found, or the tap's own error (stderr tail, secrets masked); auth and config failures set
     the connector to `error` and notify the workspace."""
     await service.source(context.scope, context.box, connector_id)  # 404/400 before running
-    return ConnectionTestResponse(request.app.state.hub, context.scope.tenant_id, connector_id)
+    hub, tenant_id = request.app.state.hub, context.scope.tenant_id
+
+    async def test_and_answer() -> Response:
+        result = await run_connection_test(hub, tenant_id, connector_id)
+        return Response(result.model_dump_json(), media_type="application/json")
+
+    return AfterCommitResponse(test_and_answer)
 
 
 @router.put(

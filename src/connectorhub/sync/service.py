@@ -55,7 +55,12 @@ async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID)
     )  # fmt: skip
     rename = entry.plugin.get("settings_rename") or {}
     config = {rename.get(k, k): v for k, v in {**connector.config, **secrets}.items()}
-    return Source(connector, entry, entry.plugin, config, list(secrets.values()))
+    # Only secret fields are masked in the tap's output: masking a user name like `postgres`
+    # would blank out every `tap-postgres` in its log.
+    hidden = {f["name"] for f in entry.auth_fields if f.get("secret", True)}
+    return Source(
+        connector, entry, entry.plugin, config, [v for k, v in secrets.items() if k in hidden]
+    )
 
 
 def streams_of(catalog: dict[str, Any] | None, selected: list[Any] | None) -> list[StreamInfo]:
@@ -125,6 +130,16 @@ async def _mark_broken(
         body=f"{error}\nFix the connector's settings, test the connection, then activate it.",
         link=f"/connectors/installed?search={quote(connector.name)}",
     )  # fmt: skip
+
+
+async def streams(scope: WorkspaceScope, connector_id: uuid.UUID) -> list[StreamInfo]:
+    """The discovered streams, marked with the current choice. Raises NotFound, Conflict."""
+    connector = await ConnectorRepository(scope).get(connector_id)
+    if connector is None:
+        raise NotFound("connector not found")
+    if not connector.discovered_catalog:
+        raise Conflict("test the connection first: it discovers the streams to pick from")
+    return streams_of(connector.discovered_catalog, connector.selected_streams)
 
 
 async def select_streams(

@@ -73,3 +73,15 @@ document.addEventListener("change", function (event) {
     set.disabled = !chosen;
   });
 });
+
+// A list filter: rows of the list an input names stay visible while their data-filter-text
+// holds what was typed (the stream picker's long lists of tables).
+document.addEventListener("input", function (event) {
+  "use strict";
+  var input = event.target;
+  if (!input.matches || !input.matches("input[data-filter-list]")) return;
+  var wanted = input.value.trim().toLowerCase();
+  document.querySelectorAll(input.getAttribute("data-filter-list") + " [data-filter-text]").forEach(function (row) {
+    row.hidden = wanted !== "" && row.getAttribute("data-filter-text").toLowerCase().indexOf(wanted) === -1;
+  });
+});
