@@ -41,12 +41,12 @@ async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID)
         found = await service.source(
             await WorkspaceScope.open(session, tenant_id, "test"), hub.box, connector_id
         )
-    catalog, error, kind, tail = None, None, None, ""
+    catalog, error, kind, tail, rewritten = None, None, None, "", {}
     try:
         await hub.plugins.install(found.plugin)
         catalog = await discover(
             hub.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
-            seconds=hub.settings.tap_discovery_timeout_seconds,
+            seconds=hub.settings.tap_discovery_timeout_seconds, rewritten=rewritten,
         )  # fmt: skip
     except PluginInstallFailed as failure:
         error, kind, tail = str(failure).splitlines()[0], "install", failure.output_tail
@@ -54,6 +54,7 @@ async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID)
         error, kind, tail = failure.message, failure.kind, failure.stderr_tail
     async with hub.transaction() as session:
         scope = await WorkspaceScope.open(session, tenant_id, "test")
+        await service.keep_rewritten_settings(scope, hub.box, connector_id, rewritten)
         return await service.record_test(
             scope, connector_id, catalog=catalog, error=error, error_kind=kind, stderr_tail=tail
         )

@@ -4,6 +4,7 @@ per connector, claiming and ending sync runs, failure notifications."""
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import socket
 import uuid
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.credential.secrets import open_secrets
+from connectorhub.credential.secrets import merge_secrets, open_secrets
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.models import end_run, utcnow
@@ -28,6 +29,7 @@ from connectorhub.sync.repository import SyncRunRepository
 from connectorhub.sync.schemas import ConnectionTest, StreamInfo, StreamSelection
 from connectorhub.worker.queue import Job, defer_after_commit
 
+log = logging.getLogger(__name__)
 FIXABLE = {"auth", "config"}  # the user can fix these: the connector goes to `error` at once
 FAILURES_BEFORE_ERROR = 3  # other failures in a row before it does
 
@@ -61,6 +63,35 @@ async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID)
     return Source(
         connector, entry, entry.plugin, config, [v for k, v in secrets.items() if k in hidden]
     )
+
+
+async def keep_rewritten_settings(
+    scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID, rewritten: dict[str, Any]
+) -> list[str]:
+    """Seal credentials a tap rotated and wrote back to its config file (a new refresh token,
+    say) into the connector, so the next run uses them. Returns the auth fields updated."""
+    if not rewritten:
+        return []
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
+    if connector is None:
+        return []
+    entry = connector.catalog
+    original = {v: k for k, v in ((entry.plugin or {}).get("settings_rename") or {}).items()}
+    auth_fields = {f["name"] for f in entry.auth_fields}
+    incoming = {
+        original.get(key, key): value
+        for key, value in rewritten.items()
+        if original.get(key, key) in auth_fields and isinstance(value, str) and value
+    }
+    sealed, changed = merge_secrets(
+        box, tenant_id=scope.tenant_id, table=Connector.__tablename__, row_id=connector.id,
+        stored=connector.auth, incoming=incoming,
+    )  # fmt: skip
+    if changed:
+        connector.auth = sealed
+        ConnectorRepository(scope).touch(connector)
+        log.info("kept %s rotated by the tap of %s", ", ".join(changed), connector.name)
+    return changed
 
 
 def streams_of(catalog: dict[str, Any] | None, selected: list[Any] | None) -> list[StreamInfo]:

@@ -77,6 +77,18 @@ def tap_files(**documents: Any):
         yield paths
 
 
+def rewritten_settings(config_path: Path, given: dict[str, Any]) -> dict[str, Any]:
+    """Settings the tap wrote back into its config file (tap-salesforce does when Salesforce
+    rotates its refresh token): they must be kept, or the next run signs in with a dead one."""
+    try:
+        now = json.loads(config_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(now, dict):
+        return {}
+    return {k: v for k, v in now.items() if given.get(k) != v}
+
+
 class TapProcess:
     """A running tap: `lines()` yields stdout lines; stderr is collected as a masked tail."""
 
@@ -132,21 +144,27 @@ async def start_tap(
 
 
 async def discover(
-    executable: Path, config: dict[str, Any], *, secrets: Iterable[Any], seconds: float
-) -> dict[str, Any]:
-    """The tap's catalog. Raises TapFailed with its (masked) stderr tail."""
+    executable: Path, config: dict[str, Any], *, secrets: Iterable[Any], seconds: float,
+    rewritten: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The tap's catalog. Raises TapFailed with its (masked) stderr tail. Settings the tap
+    rewrote in its config file go into `rewritten`, whether it succeeded or not."""
     with tap_files(config=config) as paths:
-        async with start_tap(
-            executable, ["--config", str(paths["config"]), "--discover"], secrets=secrets
-        ) as tap:
-            try:
-                stdout, code = await asyncio.wait_for(_collect(tap), seconds)
-            except TimeoutError:
-                tap.kill()
-                await tap.wait()
-                raise TapFailed(
-                    "timeout", f"discovery took longer than {seconds:.0f} s", tap.stderr_tail
-                ) from None
+        try:
+            async with start_tap(
+                executable, ["--config", str(paths["config"]), "--discover"], secrets=secrets
+            ) as tap:
+                try:
+                    stdout, code = await asyncio.wait_for(_collect(tap), seconds)
+                except TimeoutError:
+                    tap.kill()
+                    await tap.wait()
+                    raise TapFailed(
+                        "timeout", f"discovery took longer than {seconds:.0f} s", tap.stderr_tail
+                    ) from None
+        finally:
+            if rewritten is not None:
+                rewritten.update(rewritten_settings(paths["config"], config))
     if code != 0:
         tail = tap.stderr_tail
         raise TapFailed(

@@ -6,6 +6,7 @@ again and upserted, never duplicated)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import defaultdict
@@ -19,7 +20,13 @@ from connectorhub.sync.destination import destination_for
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.plugins import PluginInstallFailed
 from connectorhub.sync.singer import Record, Schema, SingerParser, SingerProtocolError, State
-from connectorhub.sync.tap import TapFailed, classify, start_tap, tap_files
+from connectorhub.sync.tap import (
+    TapFailed,
+    classify,
+    rewritten_settings,
+    start_tap,
+    tap_files,
+)
 
 if TYPE_CHECKING:
     from connectorhub.hub import Hub
@@ -31,6 +38,19 @@ BATCH_ROWS = 5000  # rows buffered per stream before they are loaded (state or n
 
 class _Cancelled(Exception):
     pass
+
+
+@contextlib.asynccontextmanager
+async def _keeping_rewritten(hub: Hub, tenant_id: str, found: service.Source, config_path):
+    """After the tap, however it ended: keep credentials it rotated in its config file."""
+    try:
+        yield
+    finally:
+        rewritten = rewritten_settings(config_path, found.tap_config)
+        if rewritten:
+            async with hub.transaction() as session:
+                scope = await WorkspaceScope.open(session, tenant_id, ACTOR)
+                await service.keep_rewritten_settings(scope, hub.box, found.connector.id, rewritten)
 
 
 async def run_sync(
@@ -63,7 +83,10 @@ async def run_sync(
             args = ["--config", str(paths["config"]), flag, str(paths["catalog"])]
             if "state" in paths:
                 args += ["--state", str(paths["state"])]
-            async with start_tap(executable, args, secrets=found.secrets) as tap:
+            async with (
+                _keeping_rewritten(hub, tenant_id, found, paths["config"]),
+                start_tap(executable, args, secrets=found.secrets) as tap,
+            ):
                 try:
                     async with asyncio.timeout(hub.settings.sync_timeout_seconds):
                         await loader.consume(tap.lines(), SingerParser(streams))

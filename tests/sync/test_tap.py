@@ -1,0 +1,133 @@
+"""Running a tap, with a real process standing in for one (a small script this test writes):
+its files exist only while it runs and only for this user, its environment carries none of the
+hub's settings, a timeout kills everything it started, its stderr is masked, and credentials
+it rotates in its config file are kept (sealed) on the connector."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from connectorhub.credential.secrets import open_secrets
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.sync import service
+from connectorhub.sync.tap import MASK, TapFailed, discover, tap_files
+
+# What the script does is driven by its config: report its files and environment, write a
+# rotated token back, print a secret to stderr, or start a child and hang.
+TAP = textwrap.dedent(
+    """\
+    #!{python}
+    import json, os, subprocess, sys, time
+    args = sys.argv[1:]
+    path = args[args.index("--config") + 1]
+    config = json.load(open(path))
+    directory = os.path.dirname(path)
+    if config.get("rotate"):
+        json.dump({{**config, "refresh_token": "rotated-" + config["refresh_token"]}}, open(path, "w"))
+    if config.get("hang"):
+        child = subprocess.Popen(["sleep", "300"])
+        open(config["pid_file"], "w").write(str(child.pid))
+        time.sleep(300)
+    print("token was " + config.get("refresh_token", ""), file=sys.stderr)
+    if config.get("fail"):
+        print("FATAL password authentication failed for " + config["refresh_token"], file=sys.stderr)
+        sys.exit(2)
+    report = {{
+        "env": sorted(os.environ),
+        "file_mode": oct(os.stat(path).st_mode & 0o777),
+        "dir_mode": oct(os.stat(directory).st_mode & 0o777),
+        "directory": directory,
+    }}
+    print(json.dumps({{"streams": [], "report": report}}))
+    """
+)
+
+
+@pytest.fixture
+def tap(tmp_path: Path) -> Path:
+    path = tmp_path / "tap-script"
+    path.write_text(TAP.format(python=sys.executable))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+async def test_files_are_private_and_gone_and_the_env_is_clean(tap, monkeypatch):
+    for name in ("CONNECTORHUB_SECRET_KEYS", "PGPASSWORD", "DATABASE_URL"):
+        monkeypatch.setenv(name, "must-not-leak")
+    catalog = await discover(tap, {"refresh_token": "r"}, secrets=[], seconds=30)
+    report = catalog["report"]
+    assert report["file_mode"] == "0o600" and report["dir_mode"] == "0o700"
+    assert not Path(report["directory"]).exists()
+    leaked = [
+        n for n in report["env"] if n.startswith(("CONNECTORHUB_", "PG")) or n == "DATABASE_URL"
+    ]
+    assert leaked == [] and "PATH" in report["env"]
+    with tap_files(config={"a": 1}) as paths:
+        assert stat.S_IMODE(paths["config"].stat().st_mode) == 0o600
+    assert not paths["config"].exists()
+
+
+async def test_a_failure_shows_the_taps_words_with_secrets_masked(tap):
+    with pytest.raises(TapFailed) as failed:
+        await discover(
+            tap,
+            {"fail": True, "refresh_token": "s3cr3t-token"},
+            secrets=["s3cr3t-token"],
+            seconds=30,
+        )
+    assert failed.value.kind == "auth"
+    assert failed.value.message == f"FATAL password authentication failed for {MASK}"
+    assert "s3cr3t-token" not in failed.value.stderr_tail and MASK in failed.value.stderr_tail
+
+
+async def test_a_timeout_kills_the_tap_and_what_it_started(tap, tmp_path):
+    pid_file = tmp_path / "child.pid"
+    with pytest.raises(TapFailed) as failed:
+        await discover(tap, {"hang": True, "pid_file": str(pid_file)}, secrets=[], seconds=1.5)
+    assert failed.value.kind == "timeout"
+    child = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # the whole process group went down
+        for _ in range(50):
+            os.kill(child, 0)
+            await asyncio.sleep(0.1)
+
+
+async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hub):
+    created = await client.post(
+        "/api/connectors",
+        json={"catalog_key": "salesforce", "name": "Org", "config": {"start_date": "2024-01-01T00:00:00Z"},
+              "auth": {"access_token": "at-1", "refresh_token": "rt-1", "client_id": "cid",
+                       "client_secret": "cs-1"}},
+        headers=workspace.owner.headers,
+    )  # fmt: skip
+    cid = created.json()["id"]
+    rewritten: dict = {}
+    await discover(
+        tap, {"rotate": True, "refresh_token": "rt-1", "client_secret": "cs-1"},
+        secrets=[], seconds=30, rewritten=rewritten,
+    )  # fmt: skip
+    assert rewritten == {"refresh_token": "rotated-rt-1"}
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        changed = await service.keep_rewritten_settings(scope, hub.box, uuid.UUID(cid), rewritten)
+        found = await service.source(scope, hub.box, uuid.UUID(cid))
+    assert changed == ["refresh_token"]
+    assert found.tap_config["refresh_token"] == "rotated-rt-1"
+    assert found.tap_config["client_secret"] == "cs-1"  # untouched
+    stored = found.connector.auth["refresh_token"]
+    assert "rotated" not in stored and "rotated" not in json.dumps(
+        (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
+    )
+    assert open_secrets(hub.box, tenant_id=workspace.slug, table="connectors",
+                        row_id=found.connector.id, stored={"refresh_token": stored}) == {
+        "refresh_token": "rotated-rt-1"
+    }  # fmt: skip
