@@ -85,3 +85,47 @@ async def test_a_refused_batch_leaves_nothing_behind(postgres_destination):
         await destination.load("src", PEOPLE, bad)
     await destination._connection.rollback()  # type: ignore[union-attr]
     assert await destination.count("src", "people") == 1
+
+
+def _names(destination: PostgresDestination) -> dict[int, str]:
+    with psycopg.connect(libpq_conninfo(PG_ADMIN_URL)) as connection:
+        rows = connection.execute(
+            f'SELECT id, name FROM "{destination.schema_name("src")}".people ORDER BY id'
+        ).fetchall()
+    return dict(rows)
+
+
+async def test_new_keys_into_an_empty_table_go_straight_in_and_repeats_still_upsert(
+    postgres_destination,
+):
+    """A first sync into an empty table copies batches of new keys directly (no staging); a key
+    that comes again, in a later batch or a later sync, is merged as before."""
+    destination = postgres_destination
+    await destination.prepare("src", PEOPLE)
+    await destination.load("src", PEOPLE, [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Bob"}])
+    await destination.load("src", PEOPLE, [{"id": 2, "name": "Bob v2"}, {"id": 3, "name": "Cy"}])
+    await destination.load("src", PEOPLE, [{"id": 4, "name": "Di"}])
+    assert _names(destination) == {1: "Ada", 2: "Bob v2", 3: "Cy", 4: "Di"}
+
+    # The next sync (a new destination) finds the table full: everything is upserted.
+    again = PostgresDestination(destination.conninfo, destination.workspace)
+    try:
+        await again.prepare("src", PEOPLE)
+        await again.load("src", PEOPLE, [{"id": 1, "name": "Ada v2"}, {"id": 5, "name": "Eve"}])
+    finally:
+        await again.close()
+    assert _names(destination) == {1: "Ada v2", 2: "Bob v2", 3: "Cy", 4: "Di", 5: "Eve"}
+
+
+async def test_a_row_written_meanwhile_by_someone_else_is_merged_not_refused(
+    postgres_destination,
+):
+    destination = postgres_destination
+    await destination.prepare("src", PEOPLE)
+    with psycopg.connect(libpq_conninfo(PG_ADMIN_URL)) as connection:
+        connection.execute(
+            f'INSERT INTO "{destination.schema_name("src")}".people (id, name) VALUES (7, %s)',
+            ("x",),
+        )
+    await destination.load("src", PEOPLE, [{"id": 7, "name": "Gus"}, {"id": 8, "name": "Hal"}])
+    assert _names(destination) == {7: "Gus", 8: "Hal"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -57,3 +58,23 @@ def test_a_well_formed_stream():
 def test_broken_streams_name_the_line(stream, message):
     with pytest.raises(SingerProtocolError, match=message):
         list(parse_messages(stream, allowed_streams={"users"}))
+
+
+def test_values_only_pythons_json_writes_still_parse():
+    """NaN, Infinity and integers wider than 64 bits (Python taps write them) take the slow path."""
+    lines = [
+        '{"type": "SCHEMA", "stream": "s", "schema": {"properties": {}}, "key_properties": []}',
+        '{"type": "RECORD", "stream": "s", "record": {"x": NaN, "y": -Infinity, '
+        '"big": 123456789012345678901234567890}}',
+    ]
+    record = list(parse_messages(lines))[1]
+    assert math.isnan(record.record["x"]) and record.record["y"] == -math.inf
+    assert record.record["big"] == 123456789012345678901234567890
+
+
+def test_records_carry_their_table_version():
+    parsed = list(
+        parse_messages(lines(SCHEMA, {"type": "ACTIVATE_VERSION", "stream": "users", "version": 9},
+                             {"type": "RECORD", "stream": "users", "record": {"id": 1}, "version": 9}))
+    )  # fmt: skip
+    assert parsed[1] == ActivateVersion("users", 9) and parsed[2].version == 9

@@ -158,3 +158,27 @@ async def test_only_sources_sync_and_other_workspaces_see_nothing(
         f"/api/connectors/{http.json()['id']}/test", headers=workspace.owner.headers
     )
     assert refused.status_code == 400
+
+
+async def test_full_table_reads_with_versions_remove_rows_deleted_at_the_source(
+    client, workspace, source_db, hub
+):
+    connector = await add_source(client, workspace, source_db, emit_activate_version_messages=True)
+    headers = workspace.owner.headers
+    assert (await client.post(f"/api/connectors/{connector['id']}/test", headers=headers)).json()[
+        "ok"
+    ]
+    await client.put(
+        f"/api/connectors/{connector['id']}/streams",
+        json={"streams": [{"name": "public-orders", "replication_method": "FULL_TABLE"}]},
+        headers=headers,
+    )
+    first = await sync_and_wait(client, workspace, connector["id"])
+    assert first["status"] == "succeeded" and first["rows"] == {"public-orders": 1000}, first
+    source_db.execute("DELETE FROM orders WHERE id > 990")
+    second = await sync_and_wait(client, workspace, connector["id"])
+    assert second["status"] == "succeeded", second
+    assert "public-orders: removed 10 row(s) deleted at the source" in second["log_tail"]
+    rows = warehouse_rows(hub, workspace, connector)
+    assert len(rows) == 990 and rows[-1]["id"] == 990
+    assert len({r["_sdc_table_version"] for r in rows}) == 1  # all from the latest full read

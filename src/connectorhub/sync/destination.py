@@ -23,6 +23,18 @@ from psycopg.types.json import Jsonb
 from connectorhub.sync.singer import Schema
 
 SEQ = "_chub_seq"
+# Which full-table read a row came from (named as Singer targets name it).
+VERSION_COLUMN = "_sdc_table_version"
+
+
+def with_version_column(schema: Schema) -> Schema:
+    """The stream's schema plus the column that records each row's table version."""
+    properties = {**(schema.schema.get("properties") or {}),
+                  VERSION_COLUMN: {"type": ["null", "integer"]}}  # fmt: skip
+    return Schema(
+        schema.stream, {**schema.schema, "properties": properties}, schema.key_properties,
+        schema.bookmark_properties,
+    )  # fmt: skip
 
 
 def identifier(text: str, limit: int = 63) -> str:
@@ -74,7 +86,30 @@ class Destination(Protocol):
 
     async def count(self, source: str, stream: str) -> int: ...
 
+    async def delete_older_versions(self, source: str, stream: str, version: int) -> int: ...
+
     async def close(self) -> None: ...
+
+
+class _NewKeys:
+    """The keys a sync has written into a table that was empty when it began. While a batch
+    brings only new keys, it is `COPY`ed straight into the table: no staging, no merge (the
+    upsert path would find nothing to merge). A key seen again sends that batch the upsert way."""
+
+    LIMIT = 2_000_000  # keys remembered per stream; past that, every batch is upserted
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[Any, ...]] | None = set()
+
+    def all_new(self, keys: list[tuple[Any, ...]]) -> bool:
+        if self.seen is None or len(self.seen) + len(keys) > self.LIMIT:
+            self.seen = None
+            return False
+        return len(set(keys)) == len(keys) and self.seen.isdisjoint(keys)
+
+    def add(self, keys: list[tuple[Any, ...]]) -> None:
+        if self.seen is not None:
+            self.seen.update(keys)
 
 
 class PostgresDestination:
@@ -83,6 +118,7 @@ class PostgresDestination:
     def __init__(self, conninfo: str, workspace: str):
         self.conninfo, self.workspace = conninfo, workspace
         self._connection: psycopg.AsyncConnection | None = None
+        self._new_keys: dict[tuple[str, str], _NewKeys] = {}
 
     def schema_name(self, source: str) -> str:
         return identifier(f"{self.workspace}__{source}")
@@ -135,6 +171,14 @@ class PostgresDestination:
                             sql.SQL(pg_type(spec)),
                         )
                     )
+            if (source, schema.stream) not in self._new_keys:
+                empty = await conn.execute(
+                    sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}.{})").format(
+                        sql.Identifier(target_schema), sql.Identifier(table)
+                    )
+                )
+                if (await empty.fetchone() or [False])[0]:
+                    self._new_keys[(source, schema.stream)] = _NewKeys()
 
     async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
         if not records:
@@ -147,6 +191,22 @@ class PostgresDestination:
         json_columns = {n for n, spec in columns_of(schema).items() if pg_type(spec) == "jsonb"}
         keys = [k for k in schema.key_properties if k in columns]
         names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        tracker = self._new_keys.get((source, schema.stream))
+        batch_keys = [tuple(r.get(k) for k in keys) for r in records] if tracker and keys else []
+        if not keys or (tracker and tracker.all_new(batch_keys)):
+            try:
+                async with conn.transaction():
+                    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(target, names)
+                    async with conn.cursor().copy(copy_sql) as copy:
+                        for record in records:
+                            await copy.write_row(
+                                [_pg_value(record.get(c), c in json_columns) for c in columns]
+                            )
+                if tracker:
+                    tracker.add(batch_keys)
+                return len(records)
+            except psycopg.errors.UniqueViolation:  # written meanwhile by someone else
+                self._new_keys.pop((source, schema.stream), None)
         async with conn.transaction():
             await conn.execute(
                 sql.SQL(
@@ -189,7 +249,23 @@ class PostgresDestination:
                     target, names, names
                 )
             await conn.execute(statement)
+        if tracker:
+            tracker.add(batch_keys)
         return len(records)
+
+    async def delete_older_versions(self, source: str, stream: str, version: int) -> int:
+        """After a full-table read of `version` completed: rows it did not bring are gone at
+        the source."""
+        conn = await self._conn()
+        async with conn.transaction():
+            cursor = await conn.execute(
+                sql.SQL("DELETE FROM {}.{} WHERE {} IS NULL OR {} < %s").format(
+                    sql.Identifier(self.schema_name(source)), sql.Identifier(identifier(stream)),
+                    sql.Identifier(VERSION_COLUMN), sql.Identifier(VERSION_COLUMN),
+                ),
+                (version,),
+            )  # fmt: skip
+        return cursor.rowcount
 
     async def count(self, source: str, stream: str) -> int:
         conn = await self._conn()
@@ -274,6 +350,17 @@ class SqliteDestination:
         with self._connect() as connection:  # one transaction: committed on leaving
             connection.executemany(statement, rows)
         return len(rows)
+
+    async def delete_older_versions(self, source: str, stream: str, version: int) -> int:
+        def run() -> int:
+            with self._connect() as connection:
+                return connection.execute(
+                    f'DELETE FROM "{self.table(source, stream)}" '
+                    f'WHERE "{VERSION_COLUMN}" IS NULL OR "{VERSION_COLUMN}" < ?',
+                    (version,),
+                ).rowcount
+
+        return await asyncio.to_thread(run)
 
     async def count(self, source: str, stream: str) -> int:
         def run() -> int:

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 
 class SingerProtocolError(Exception):
     def __init__(self, line_number: int, message: str):
@@ -29,6 +31,7 @@ class Schema:
 class Record:
     stream: str
     record: dict[str, Any]
+    version: int | None = None  # the table version of a full-table read (ACTIVATE_VERSION)
 
 
 @dataclass
@@ -58,13 +61,18 @@ class SingerParser:
         Raises SingerProtocolError."""
         self.line_number += 1
         number = self.line_number
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        if not text.strip():
+        if not raw.strip():
             return None
         try:
-            message = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SingerProtocolError(number, f"not JSON ({exc.msg})") from None
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            # orjson refuses what Python's json module writes by default and some taps send
+            # (NaN, Infinity, integers wider than 64 bits): the slower parser takes those.
+            try:
+                text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+                message = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SingerProtocolError(number, f"not JSON ({exc.msg})") from None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             raise SingerProtocolError(number, "not a Singer message (no type)")
         kind = message["type"].upper()
@@ -87,7 +95,8 @@ class SingerParser:
             record = message.get("record")
             if not isinstance(record, dict):
                 raise SingerProtocolError(number, f"RECORD for {stream!r} has no record object")
-            return Record(stream, record)
+            version = message.get("version")
+            return Record(stream, record, version if isinstance(version, int) else None)
         if kind == "STATE":
             value = message.get("value")
             if not isinstance(value, dict):

@@ -1,7 +1,5 @@
-"""The background job that runs one sync: the tap's messages are loaded batch by batch, and a
-STATE is saved only after every row before it is committed to the destination, so a sync killed
-at any moment resumes from the last saved state with nothing lost (rows after it are delivered
-again and upserted, never duplicated)."""
+"""The background jobs of sources: one sync (the tap run whole, its output through the Loader,
+see sync/loader.py), and starting the scheduled syncs that are due."""
 
 from __future__ import annotations
 
@@ -9,17 +7,16 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service
-from connectorhub.sync.destination import destination_for
+from connectorhub.sync.loader import ACTOR, Cancelled, Loader
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.plugins import PluginInstallFailed
-from connectorhub.sync.singer import Record, Schema, SingerParser, SingerProtocolError, State
+from connectorhub.sync.singer import SingerParser, SingerProtocolError
 from connectorhub.sync.tap import (
     TapFailed,
     classify,
@@ -32,12 +29,6 @@ if TYPE_CHECKING:
     from connectorhub.hub import Hub
 
 log = logging.getLogger(__name__)
-ACTOR = "sync"
-BATCH_ROWS = 5000  # rows buffered per stream before they are loaded (state or not)
-
-
-class _Cancelled(Exception):
-    pass
 
 
 @contextlib.asynccontextmanager
@@ -68,7 +59,7 @@ async def run_sync(
         catalog = service.selected_catalog(found.connector)
         state = found.connector.singer_state
         connector_id, streams = found.connector.id, set(run.streams)
-    loader = _Loader(hub, tenant_id, run_uuid, connector_id, claimant, found.connector.name)
+    loader = Loader(hub, tenant_id, run_uuid, connector_id, claimant, found.connector.name)
     status, error, kind, tail = SyncStatus.succeeded, None, None, ""
     try:
         await hub.plugins.install(found.plugin)
@@ -97,13 +88,15 @@ async def run_sync(
                         "timeout",
                         f"the sync ran longer than {hub.settings.sync_timeout_seconds:.0f} s",
                     ) from None
-                except (_Cancelled, SingerProtocolError):
+                except (Cancelled, SingerProtocolError):
                     tap.kill()
                     raise
                 tail = tap.stderr_tail
                 if code != 0:
                     raise TapFailed(classify(tail), f"the tap exited with code {code}", tail)
-    except _Cancelled:
+                notes = await loader.remove_older_versions()
+                tail = "\n".join([tail, *notes]).strip()
+    except Cancelled:
         status, error = SyncStatus.cancelled, "cancelled while running"
     except PluginInstallFailed as failure:
         status, error, kind, tail = SyncStatus.failed, str(failure), "install", failure.output_tail
@@ -158,54 +151,3 @@ async def run_schedules(hub: Hub, every_seconds: float) -> None:
         except Exception:  # the database away for a moment: try again next turn
             log.exception("looking for scheduled syncs failed")
         await asyncio.sleep(every_seconds)
-
-
-class _Loader:
-    def __init__(self, hub: Hub, tenant_id: str, run_id: uuid.UUID, connector_id: uuid.UUID,
-                 claimant: str, source: str):  # fmt: skip
-        self.hub, self.tenant_id, self.run_id = hub, tenant_id, run_id
-        self.connector_id, self.claimant, self.source = connector_id, claimant, source
-        self.destination = destination_for(hub.settings, tenant_id)
-        self.schemas: dict[str, Schema] = {}
-        self.buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.rows: dict[str, int] = defaultdict(int)
-
-    async def consume(self, lines: Any, parser: SingerParser) -> None:
-        async for line in lines:
-            message = parser.parse(line)
-            if isinstance(message, Record):
-                buffer = self.buffers[message.stream]
-                buffer.append(message.record)
-                if len(buffer) >= BATCH_ROWS:
-                    await self._flush(message.stream)
-            elif isinstance(message, Schema):
-                await self._flush(message.stream)  # rows of the old schema first
-                self.schemas[message.stream] = message
-                await self.destination.prepare(self.source, message)
-            elif isinstance(message, State):
-                for stream in list(self.buffers):
-                    await self._flush(stream)
-                await self._save(message.value)
-        for stream in list(self.buffers):
-            await self._flush(stream)
-        await self._save(None)
-
-    async def _flush(self, stream: str) -> None:
-        records = self.buffers.pop(stream, [])
-        if records:
-            self.rows[stream] += await self.destination.load(
-                self.source, self.schemas[stream], records
-            )
-
-    async def _save(self, state: dict[str, Any] | None) -> None:
-        async with self.hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, self.tenant_id, ACTOR)
-            cancel = await service.save_state(
-                scope, self.run_id, self.connector_id, self.claimant,
-                state=state, rows=dict(self.rows),
-            )  # fmt: skip
-        if cancel is None or cancel:  # None: another claimant holds the run now; stop loading
-            raise _Cancelled
-
-    async def close(self) -> None:
-        await self.destination.close()
