@@ -1,0 +1,169 @@
+"""A whole sync with the real meltanolabs-tap-postgres, beside the same tap writing to /dev/null.
+
+A source table of N rows (10 mixed-type columns incl. jsonb) in a fresh PostgreSQL database.
+(a) the tap alone: `tap-postgres --config … --catalog …` with stdout to /dev/null (what the tap
+itself can deliver); (b) the hub: `run_sync` (the code `connectorhub sync` and the workers run)
+from that tap into the PostgreSQL warehouse: parse, COPY/upsert, state saved after each commit.
+Same config, same catalog (the stream read FULL_TABLE), rounds alternate (the tap's best round
+is the baseline; the hub's first round loads an empty warehouse, later ones upsert every row).
+Goal: (b) >= 90% of (a), i.e. the tap is the bottleneck.
+
+    .venv/bin/python bench/sync_end_to_end.py [--records 200000] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import psycopg  # noqa: E402
+
+from connectorhub.config import Settings  # noqa: E402
+from connectorhub.connector import service as connectors  # noqa: E402
+from connectorhub.connector.schemas import ConnectorCreate  # noqa: E402
+from connectorhub.hub import Hub  # noqa: E402
+from connectorhub.kit.repository import WorkspaceScope  # noqa: E402
+from connectorhub.lifecycle import migrate_and_seed  # noqa: E402
+from connectorhub.sync import service as syncs  # noqa: E402
+from connectorhub.sync.endpoints import run_connection_test  # noqa: E402
+from connectorhub.sync.schemas import StreamSelection  # noqa: E402
+from connectorhub.sync.tap import tap_files  # noqa: E402
+from connectorhub.sync.tasks import run_sync  # noqa: E402
+from connectorhub.tenant.service import create_workspace  # noqa: E402
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PLUGINS = Path(tempfile.gettempdir()) / "connectorhub-test-plugins"  # shared with the tests
+STREAM = "public-events"
+
+
+def make_source(database: str, records: int) -> str:
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {database}")
+    conninfo = ADMIN.rsplit("/", 1)[0] + f"/{database}"
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(
+            "CREATE TABLE events (id bigint PRIMARY KEY, name text, email text, amount numeric,"
+            " quantity integer, active boolean, created_at timestamptz, country text, note text,"
+            " details jsonb)"
+        )
+        connection.execute(
+            "INSERT INTO events SELECT g, 'user ' || g, CASE WHEN g %% 7 = 0 THEN NULL ELSE"
+            " 'u' || g || '@example.com' END, g * 1.25, g %% 97, g %% 2 = 0,"
+            " '2026-01-01'::timestamptz + g * interval '1 second',"
+            " (ARRAY['PT','DE','US','BR'])[1 + g %% 4], CASE WHEN g %% 3 = 0 THEN 'vip' END,"
+            " jsonb_build_object('plan', CASE WHEN g %% 5 = 0 THEN 'free' ELSE 'pro' END,"
+            " 'tags', jsonb_build_array('a', 'b'), 'score', g %% 10)"
+            " FROM generate_series(1, %s) g",
+            (records,),
+        )
+    return conninfo
+
+
+async def prepare(hub: Hub, database: str) -> uuid.UUID:
+    async with hub.transaction() as session:
+        await create_workspace(session, "bench")
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, "bench", "bench")
+        connector = await connectors.install(
+            scope, hub.box,
+            ConnectorCreate(catalog_key="postgres", name="Events",
+                            config={"host": "127.0.0.1", "port": 5432, "database": database,
+                                    "filter_schemas": ["public"]},
+                            auth={"username": "postgres", "password": "unused-trust-auth"}),
+        )  # fmt: skip
+    tested = await run_connection_test(hub, "bench", connector.id)
+    assert tested.ok, tested
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, "bench", "bench")
+        await syncs.select_streams(
+            scope, connector.id,
+            StreamSelection.model_validate(
+                {"streams": [{"name": STREAM, "replication_method": "FULL_TABLE"}]}
+            ),
+        )  # fmt: skip
+    return connector.id
+
+
+async def tap_alone(hub: Hub, connector_id: uuid.UUID) -> float:
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, "bench", "bench")
+        found = await syncs.source(scope, hub.box, connector_id)
+        catalog = syncs.selected_catalog(found.connector)
+    executable = hub.plugins.executable(found.plugin)
+    with tap_files(config=found.tap_config, catalog=catalog) as paths:
+        started = time.perf_counter()
+        tap = await asyncio.create_subprocess_exec(
+            str(executable), "--config", str(paths["config"]), "--catalog", str(paths["catalog"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert await tap.wait() == 0
+        return time.perf_counter() - started
+
+
+async def hub_sync(hub: Hub, connector_id: uuid.UUID, records: int) -> float:
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, "bench", "bench")
+        run = await syncs.start(scope, connector_id, defer=False)
+    started = time.perf_counter()
+    await run_sync(hub, "bench", str(run.id), claimant=hub.claimant)
+    elapsed = time.perf_counter() - started
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, "bench", "bench")
+        done = await syncs.read(scope, run.id)
+    assert done.status == "succeeded" and done.rows == {STREAM: records}, (done.status, done.error)
+    return elapsed
+
+
+async def measure(records: int, rounds: int) -> tuple[float, list[float]]:
+    database = f"chub_bench_e2e_{uuid.uuid4().hex[:6]}"
+    make_source(database, records)
+    try:
+        with tempfile.TemporaryDirectory() as data_dir:
+            hub = Hub(
+                Settings(data_dir=Path(data_dir), plugins_dir=PLUGINS,
+                         warehouse_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}")
+            )  # fmt: skip
+            await migrate_and_seed(hub)
+            await hub.start()
+            try:
+                connector_id = await prepare(hub, database)
+                alone, synced = [], []
+                for _ in range(rounds):
+                    alone.append(await tap_alone(hub, connector_id))
+                    synced.append(await hub_sync(hub, connector_id, records))
+            finally:
+                await hub.stop()
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    return min(alone), synced
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    alone, synced = asyncio.run(measure(args.records, args.rounds))
+    n = args.records
+    print(f"records: {n} (10 columns incl. jsonb), meltanolabs-tap-postgres, FULL_TABLE")
+    print(f"(a) tap to /dev/null:   {n / alone:9.0f} rows/s ({alone:.1f} s)")
+    for number, took in enumerate(synced, 1):
+        kind = "first sync, empty warehouse" if number == 1 else "again, every row upserted"
+        print(f"(b) hub sync #{number}:        {n / took:9.0f} rows/s ({took:.1f} s)  "
+              f"= {alone / took:.2f} of the tap alone (goal >= 0.90; {kind})")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
