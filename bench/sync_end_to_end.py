@@ -35,10 +35,9 @@ from connectorhub.hub import Hub  # noqa: E402
 from connectorhub.kit.repository import WorkspaceScope  # noqa: E402
 from connectorhub.lifecycle import migrate_and_seed  # noqa: E402
 from connectorhub.sync import service as syncs  # noqa: E402
-from connectorhub.sync.endpoints import run_connection_test  # noqa: E402
 from connectorhub.sync.schemas import StreamSelection  # noqa: E402
 from connectorhub.sync.tap import tap_files  # noqa: E402
-from connectorhub.sync.tasks import run_sync  # noqa: E402
+from connectorhub.sync.tasks import run_connection_test, run_sync  # noqa: E402
 from connectorhub.tenant.service import create_workspace  # noqa: E402
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

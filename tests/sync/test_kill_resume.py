@@ -16,9 +16,9 @@ from connectorhub.connector.schemas import ConnectorCreate
 from connectorhub.hub import Hub
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service as syncs
-from connectorhub.sync.endpoints import run_connection_test
 from connectorhub.sync.models import SyncRun
 from connectorhub.sync.schemas import StreamSelection
+from connectorhub.sync.tasks import run_connection_test
 from tests.conftest import TEST_KEYS, TEST_PLUGINS_DIR
 from tests.fixtures.live_server import CLI, hub_env
 from tests.fixtures.source_database import SOURCE_PASSWORD

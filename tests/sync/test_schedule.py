@@ -44,6 +44,7 @@ async def test_setting_a_schedule(client, workspace, other_workspace, source_db)
         ({"cron": "every hour"}, "cron"),
         ({"cron": "0 * * * * *"}, "cron"),  # seconds are not a thing here
         ({"cron": "61 * * * *"}, "cron"),
+        ({"cron": "0 0 31 2 *"}, "cron"),  # valid fields, no such date
         ({"cron": "0 * * * *", "timezone": "Mars/Olympus"}, "timezone"),
     ]:
         refused = await client.put(url, json=body, headers=headers)

@@ -101,6 +101,9 @@ async def test_a_timeout_kills_the_tap_and_what_it_started(tap, tmp_path):
             await asyncio.sleep(0.1)
 
 
+GIVEN = {"refresh_token": "rt-1", "client_secret": "cs-1"}
+
+
 async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hub):
     created = await client.post(
         "/api/connectors",
@@ -112,13 +115,15 @@ async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hu
     cid = created.json()["id"]
     rewritten: dict = {}
     await discover(
-        tap, {"rotate": True, "refresh_token": "rt-1", "client_secret": "cs-1"},
+        tap, {"rotate": True, **GIVEN},
         secrets=[], seconds=30, rewritten=rewritten,
     )  # fmt: skip
     assert rewritten == {"refresh_token": "rotated-rt-1"}
     async with hub.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
-        changed = await service.keep_rewritten_settings(scope, hub.box, uuid.UUID(cid), rewritten)
+        changed = await service.keep_rewritten_settings(
+            scope, hub.box, uuid.UUID(cid), rewritten, GIVEN
+        )
         found = await service.source(scope, hub.box, uuid.UUID(cid))
     assert changed == ["refresh_token"]
     assert found.tap_config["refresh_token"] == "rotated-rt-1"
@@ -131,3 +136,21 @@ async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hu
                         row_id=found.connector.id, stored={"refresh_token": stored}) == {
         "refresh_token": "rotated-rt-1"
     }  # fmt: skip
+
+
+async def test_a_credential_changed_while_the_tap_ran_is_not_overwritten(client, workspace, hub):
+    created = await client.post(
+        "/api/connectors",
+        json={"catalog_key": "salesforce", "name": "Org", "config": {"start_date": "2024-01-01T00:00:00Z"},
+              "auth": {"access_token": "at-1", "refresh_token": "set-by-admin-meanwhile",
+                       "client_id": "cid", "client_secret": "cs-1"}},
+        headers=workspace.owner.headers,
+    )  # fmt: skip
+    cid = uuid.UUID(created.json()["id"])
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        changed = await service.keep_rewritten_settings(
+            scope, hub.box, cid, {"refresh_token": "rotated-rt-1"}, GIVEN
+        )
+        found = await service.source(scope, hub.box, cid)
+    assert changed == [] and found.tap_config["refresh_token"] == "set-by-admin-meanwhile"

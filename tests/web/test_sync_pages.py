@@ -5,10 +5,13 @@ whose rows fill in; a failed test shows the tap's own error. Browser flow in tes
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 import pytest
 
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.sync import service
 from connectorhub.tenant.models import Role
 from tests.fixtures.browser_session import hx, sign_in
 from tests.fixtures.source_database import SOURCE_PASSWORD
@@ -31,7 +34,7 @@ async def test_syncs_page_needs_a_session_and_starts_empty(browser, workspace):
     assert "<html" not in partial.text and "No syncs yet" in partial.text
 
 
-async def test_test_pick_schedule_sync_and_watch(browser, client, workspace, source_db):
+async def test_test_pick_schedule_sync_and_watch(browser, client, workspace, source_db, hub):
     connector = await add_source(client, workspace, source_db)
     cid = connector["id"]
     csrf = await sign_in(browser, workspace.owner)
@@ -83,10 +86,6 @@ async def test_test_pick_schedule_sync_and_watch(browser, client, workspace, sou
     started = await browser.post(f"/connectors/{cid}/sync", headers=hx(csrf))
     assert "/syncs/" in started.headers["HX-Location"], started.headers
     path = started.headers["HX-Location"].split('"path": "')[1].split('"')[0]
-    again = await browser.post(f"/connectors/{cid}/sync", headers=hx(csrf))
-    assert "already queued or running" in again.headers.get("HX-Trigger", "") or (
-        "HX-Location" in again.headers  # the first one had finished already
-    )
     for _ in range(600):
         live = await browser.get(path, headers=hx(target="sync-live"))
         if 'data-status="succeeded"' in live.text or 'data-status="failed"' in live.text:
@@ -101,6 +100,15 @@ async def test_test_pick_schedule_sync_and_watch(browser, client, workspace, sou
     history = await browser.get(f"/syncs?connector_id={cid}")
     assert history.text.count('data-testid="sync-card"') == 1 and "1,000 rows" in history.text
     assert (await browser.get("/syncs?status=failed")).text.count('data-testid="sync-card"') == 0
+
+    # One already queued: the button answers with a toast and leaves the card as it is.
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        queued = await service.start(scope, uuid.UUID(cid), defer=False)
+    again = await browser.post(f"/connectors/{cid}/sync", headers=hx(csrf))
+    assert again.status_code == 204 and "already queued or running" in again.headers["HX-Trigger"]
+    cancelled = await browser.post(f"/syncs/{queued.id}/cancel", headers=hx(csrf, "sync-live"))
+    assert 'data-status="cancelled"' in cancelled.text
 
 
 async def test_a_failed_test_shows_the_taps_error(browser, client, workspace, source_db):
@@ -127,8 +135,14 @@ async def test_roles_and_workspaces(browser, client, workspace, other_workspace,
         f"/connectors/{cid}/schedule",
     ]:
         assert (await browser.post(path, headers=hx(csrf))).status_code == 403, path
+    member = await workspace.member(Role.member)
+    csrf = await sign_in(browser, member)
+    for path in [f"/connectors/{cid}/streams", f"/connectors/{cid}/schedule"]:
+        assert (await browser.post(path, headers=hx(csrf))).status_code == 403, path
+        assert (await browser.get(path, headers=hx(target="modal"))).status_code == 403, path
     stranger = await sign_in(browser, other_workspace.owner)
-    for path in [f"/connectors/{cid}/test", f"/connectors/{cid}/sync"]:
+    for path in [f"/connectors/{cid}/test", f"/connectors/{cid}/sync",
+                 f"/connectors/{cid}/schedule", f"/syncs/{uuid.uuid4()}/cancel"]:  # fmt: skip
         assert (await browser.post(path, headers=hx(stranger))).status_code == 404, path
     assert (
         await browser.get(f"/connectors/{cid}/streams", headers=hx(target="modal"))

@@ -91,34 +91,17 @@ class Destination(Protocol):
     async def close(self) -> None: ...
 
 
-class _NewKeys:
-    """The keys a sync has written into a table that was empty when it began. While a batch
-    brings only new keys, it is `COPY`ed straight into the table: no staging, no merge (the
-    upsert path would find nothing to merge). A key seen again sends that batch the upsert way."""
-
-    LIMIT = 2_000_000  # keys remembered per stream; past that, every batch is upserted
-
-    def __init__(self) -> None:
-        self.seen: set[Any] | None = set()
-
-    def all_new(self, keys: list[Any]) -> bool:
-        if self.seen is None or len(self.seen) + len(keys) > self.LIMIT:
-            self.seen = None
-            return False
-        return len(set(keys)) == len(keys) and self.seen.isdisjoint(keys)
-
-    def add(self, keys: list[Any]) -> None:
-        if self.seen is not None:
-            self.seen.update(keys)
-
-
 class PostgresDestination:
     """One connection, one transaction per batch (committed before the state after it is saved)."""
 
     def __init__(self, conninfo: str, workspace: str):
         self.conninfo, self.workspace = conninfo, workspace
         self._connection: psycopg.AsyncConnection | None = None
-        self._new_keys: dict[tuple[str, str], _NewKeys] = {}
+        # Streams whose table was empty when this sync began: batches are COPYed straight in,
+        # the primary key refusing any repeat (in a batch or across); the first refusal sends
+        # that batch, and every later one, through the staging upsert instead.
+        self._straight_in: set[tuple[str, str]] = set()
+        self._prepared: set[tuple[str, str]] = set()
 
     def schema_name(self, source: str) -> str:
         return identifier(f"{self.workspace}__{source}")
@@ -171,14 +154,15 @@ class PostgresDestination:
                             sql.SQL(pg_type(spec)),
                         )
                     )
-            if (source, schema.stream) not in self._new_keys:
+            if (source, schema.stream) not in self._prepared:
+                self._prepared.add((source, schema.stream))
                 empty = await conn.execute(
                     sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}.{})").format(
                         sql.Identifier(target_schema), sql.Identifier(table)
                     )
                 )
                 if (await empty.fetchone() or [False])[0]:
-                    self._new_keys[(source, schema.stream)] = _NewKeys()
+                    self._straight_in.add((source, schema.stream))
 
     async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
         if records:
@@ -197,20 +181,16 @@ class PostgresDestination:
         keys = [k for k in schema.key_properties if k in columns]
         names = sql.SQL(", ").join(map(sql.Identifier, columns))
         rows = _copy_rows(records, plain_columns, json_columns)
-        tracker = self._new_keys.get((source, schema.stream))
-        batch_keys = _keys_of(records, keys) if tracker and keys else []
-        if not keys or (tracker and tracker.all_new(batch_keys)):
+        if not keys or (source, schema.stream) in self._straight_in:
             try:
                 async with conn.transaction():
                     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(target, names)
                     async with conn.cursor().copy(copy_sql) as copy:
                         for row in rows:
                             await copy.write_row(row)
-                if tracker:
-                    tracker.add(batch_keys)
                 return
-            except psycopg.errors.UniqueViolation:  # written meanwhile by someone else
-                self._new_keys.pop((source, schema.stream), None)
+            except psycopg.errors.UniqueViolation:  # a key came again: merge from now on
+                self._straight_in.discard((source, schema.stream))
                 rows = _copy_rows(records, plain_columns, json_columns)
         async with conn.transaction():
             await conn.execute(
@@ -253,8 +233,6 @@ class PostgresDestination:
                     conflict=conflict,
                 )
             )
-        if tracker:
-            tracker.add(batch_keys)
 
     async def delete_older_versions(self, source: str, stream: str, version: int) -> int:
         """After a full-table read of `version` completed: rows it did not bring are gone at
@@ -300,13 +278,6 @@ def _copy_rows(
             value = record.get(column)
             row.append(None if value is None else _json_text(value))
         yield row
-
-
-def _keys_of(records: Sequence[dict[str, Any]], keys: list[str]) -> list[Any]:
-    if len(keys) == 1:
-        (key,) = keys
-        return [r.get(key) for r in records]
-    return [tuple(r.get(k) for k in keys) for r in records]
 
 
 _NESTED = frozenset({dict, list})

@@ -11,11 +11,9 @@ from fastapi.responses import Response
 from connectorhub.auth.dependencies import AdminContext, MemberContext, ViewerContext
 from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.kit.models import utcnow
-from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.routing import hub_router
 from connectorhub.sync import schedule, service
 from connectorhub.sync.models import SyncStatus
-from connectorhub.sync.plugins import PluginInstallFailed
 from connectorhub.sync.schemas import (
     ConnectionTest,
     ScheduleRead,
@@ -25,39 +23,13 @@ from connectorhub.sync.schemas import (
     SyncRunPage,
     SyncRunRead,
 )
-from connectorhub.sync.tap import TapFailed, discover
+from connectorhub.sync.tasks import run_connection_test
 
 if TYPE_CHECKING:
-    from connectorhub.hub import Hub
+    pass
 
 router = hub_router(tags=["sources"])
 NOT_FOUND = {404: {"description": "No such connector or sync run in this workspace"}}
-
-
-async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID) -> ConnectionTest:
-    """Discovery with the connector's config, outside any transaction (it may take a while);
-    the outcome is stored in a short one after."""
-    async with hub.transaction() as session:
-        found = await service.source(
-            await WorkspaceScope.open(session, tenant_id, "test"), hub.box, connector_id
-        )
-    catalog, error, kind, tail, rewritten = None, None, None, "", {}
-    try:
-        await hub.plugins.install(found.plugin)
-        catalog = await discover(
-            hub.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
-            seconds=hub.settings.tap_discovery_timeout_seconds, rewritten=rewritten,
-        )  # fmt: skip
-    except PluginInstallFailed as failure:
-        error, kind, tail = str(failure).splitlines()[0], "install", failure.output_tail
-    except TapFailed as failure:
-        error, kind, tail = failure.message, failure.kind, failure.stderr_tail
-    async with hub.transaction() as session:
-        scope = await WorkspaceScope.open(session, tenant_id, "test")
-        await service.keep_rewritten_settings(scope, hub.box, connector_id, rewritten)
-        return await service.record_test(
-            scope, connector_id, catalog=catalog, error=error, error_kind=kind, stderr_tail=tail
-        )
 
 
 @router.post(

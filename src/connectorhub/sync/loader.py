@@ -3,9 +3,12 @@ only after every row before it is committed to the destination, so a sync killed
 resumes from the last saved state with nothing lost (rows after it are delivered again and
 upserted, never duplicated).
 
-ACTIVATE_VERSION (full-table reads that also report deletions): rows of such a stream carry
-their table version in `_sdc_table_version`; once the tap has finished well, rows of older
-versions (deleted at the source) are removed. A read cut short removes nothing.
+ACTIVATE_VERSION (full-table reads that also report deletions): rows carrying a table version
+(on the record, or from an ACTIVATE_VERSION before them) keep it in `_sdc_table_version`. Once the
+tap has finished well, for each stream activated at version V whose rows in this run all carried
+V or later, rows of older versions (deleted at the source) are removed. Taps send the message
+first (Meltano SDK) or last (tap-salesforce): both work. A read cut short, or a stream with
+unversioned rows in this run, removes nothing.
 """
 
 from __future__ import annotations
@@ -39,46 +42,64 @@ class Loader:
         self.schemas: dict[str, Schema] = {}
         self.buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.rows: dict[str, int] = defaultdict(int)
-        self.versions: dict[str, int] = {}
+        self.versions: dict[str, int] = {}  # the version each stream was activated at
+        self.lowest: dict[str, int] = {}  # the lowest version of a row loaded this run
+        self.unversioned: set[str] = set()  # streams with a row of no version this run
+        self.versioned: set[str] = set()  # streams whose table has the version column
 
     async def consume(self, lines: Any, parser: SingerParser) -> None:
         async for line in lines:
             message = parser.parse(line)
             if isinstance(message, Record):
-                buffer = self.buffers[message.stream]
-                if message.stream in self.versions:
-                    message.record[VERSION_COLUMN] = (
-                        message.version or self.versions[message.stream]
-                    )
+                stream = message.stream
+                version = message.version if message.version is not None else (
+                    self.versions.get(stream)
+                )  # fmt: skip
+                if version is not None and stream not in self.versioned:
+                    await self._flush(stream)
+                    await self._prepare(self.schemas[stream], versioned=True)
+                if version is None:
+                    self.unversioned.add(stream)
+                else:
+                    self.lowest[stream] = min(self.lowest.get(stream, version), version)
+                if stream in self.versioned:
+                    message.record[VERSION_COLUMN] = version
+                buffer = self.buffers[stream]
                 buffer.append(message.record)
                 if len(buffer) >= BATCH_ROWS:
-                    await self._flush(message.stream)
+                    await self._flush(stream)
             elif isinstance(message, Schema):
                 await self._flush(message.stream)  # rows of the old schema first
-                await self._prepare(message)
+                await self._prepare(message, versioned=message.stream in self.versioned)
             elif isinstance(message, State):
                 for stream in list(self.buffers):
                     await self._flush(stream)
                 await self._save(message.value)
             elif isinstance(message, ActivateVersion):
-                await self._flush(message.stream)
                 self.versions[message.stream] = message.version
-                if message.stream in self.schemas:
-                    await self._prepare(self.schemas[message.stream])
         for stream in list(self.buffers):
             await self._flush(stream)
         await self._save(None)
 
-    async def _prepare(self, schema: Schema) -> None:
-        if schema.stream in self.versions:
+    async def _prepare(self, schema: Schema, *, versioned: bool = False) -> None:
+        if versioned:
             schema = with_version_column(schema)
+            self.versioned.add(schema.stream)
         self.schemas[schema.stream] = schema
         await self.destination.prepare(self.source, schema)
 
     async def remove_older_versions(self) -> list[str]:
-        """Only once the tap has exited well: rows no full-table read brought this time."""
+        """Only once the tap has exited well: rows the activated full-table read did not bring,
+        for streams whose rows in this run all carried that version or a later one."""
         notes = []
         for stream, version in self.versions.items():
+            if stream not in self.schemas:
+                continue  # activated, but not one row nor a schema: nothing to compare
+            if stream in self.unversioned or self.lowest.get(stream, version) < version:
+                notes.append(f"{stream}: rows without version {version} came; none removed")
+                continue
+            if stream not in self.versioned:
+                await self._prepare(self.schemas[stream], versioned=True)
             removed = await self.destination.delete_older_versions(self.source, stream, version)
             notes.append(f"{stream}: removed {removed} row(s) deleted at the source")
         return notes

@@ -16,14 +16,14 @@ from pydantic import ValidationError
 
 from connectorhub.auth.dependencies import PageAdmin, PageMember, PageViewer
 from connectorhub.connector import service as connectors
-from connectorhub.exceptions import BadRequest, Conflict, ValidationFailed
+from connectorhub.exceptions import BadRequest, Conflict, HubError, ValidationFailed
 from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import schedule, service
-from connectorhub.sync.endpoints import run_connection_test
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.schemas import ScheduleUpdate, StreamChoice, StreamSelection
+from connectorhub.sync.tasks import run_connection_test
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
 from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
@@ -45,7 +45,10 @@ async def test(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
     hub, tenant_id, can_edit = request.app.state.hub, page.scope.tenant_id, _can_edit(page)
 
     async def test_and_render() -> Response:
-        result = await run_connection_test(hub, tenant_id, connector_id)
+        try:
+            result = await run_connection_test(hub, tenant_id, connector_id)
+        except HubError as exc:  # deleted meanwhile, say
+            return Response(status_code=204, headers=toast_header(exc.message, "danger"))
         async with hub.transaction() as session:
             scope = await WorkspaceScope.open(session, tenant_id, "page")
             connector = await connectors.read(scope, connector_id)
@@ -165,7 +168,7 @@ async def sync(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
         async with page.scope.session.begin_nested():
             run = await service.start(page.scope, connector_id, trigger="manual")
     except (Conflict, BadRequest) as exc:  # already syncing, or no streams picked: say so
-        return Response(status_code=200, headers=toast_header(exc.message, "danger"))
+        return Response(status_code=204, headers=toast_header(exc.message, "danger"))
     headers = toast_header("Sync started.")
     headers["HX-Location"] = f'{{"path": "{ui_prefix(request)}/syncs/{run.id}", "target": "#main"}}'
     return Response(status_code=200, headers=headers)

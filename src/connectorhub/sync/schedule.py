@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
@@ -46,6 +46,11 @@ def problems(cron: str, timezone: str) -> dict[str, list[str]]:
         ]
     if _zone(timezone) is None:
         errors["timezone"] = [f"Unknown time zone {timezone!r}: use an IANA name like UTC."]
+    elif "cron" not in errors:
+        try:  # valid, yet never due (`0 0 31 2 *`: 31 February)
+            next_after(cron, timezone, datetime.now(UTC))
+        except CroniterError:
+            errors["cron"] = ["This schedule never comes round (no such date)."]
     return errors
 
 

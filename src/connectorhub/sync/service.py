@@ -66,23 +66,36 @@ async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID)
 
 
 async def keep_rewritten_settings(
-    scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID, rewritten: dict[str, Any]
-) -> list[str]:
+    scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID,
+    rewritten: dict[str, Any], given: dict[str, Any],
+) -> list[str]:  # fmt: skip
     """Seal credentials a tap rotated and wrote back to its config file (a new refresh token,
-    say) into the connector, so the next run uses them. Returns the auth fields updated."""
+    say) into the connector, so the next run uses them. Only where the stored value is still
+    the one the tap was `given`: one set meanwhile (by an admin, or another run) is newer.
+    Returns the auth fields updated."""
     if not rewritten:
         return []
     connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
     if connector is None:
         return []
     entry = connector.catalog
-    original = {v: k for k, v in ((entry.plugin or {}).get("settings_rename") or {}).items()}
+    rename = (entry.plugin or {}).get("settings_rename") or {}
+    original = {v: k for k, v in rename.items()}
     auth_fields = {f["name"] for f in entry.auth_fields}
-    incoming = {
-        original.get(key, key): value
-        for key, value in rewritten.items()
-        if original.get(key, key) in auth_fields and isinstance(value, str) and value
-    }
+    current = open_secrets(
+        box, tenant_id=scope.tenant_id, table=Connector.__tablename__, row_id=connector.id,
+        stored=connector.auth,
+    )  # fmt: skip
+    incoming = {}
+    for key, value in rewritten.items():
+        field = original.get(key, key)
+        if field not in auth_fields or not isinstance(value, str) or not value:
+            continue
+        if current.get(field) != given.get(key):
+            log.warning("%s/%s: %s changed while the tap ran; the newer value stays",
+                        scope.tenant_id, connector.name, field)  # fmt: skip
+            continue
+        incoming[field] = value
     sealed, changed = merge_secrets(
         box, tenant_id=scope.tenant_id, table=Connector.__tablename__, row_id=connector.id,
         stored=connector.auth, incoming=incoming,
@@ -90,7 +103,8 @@ async def keep_rewritten_settings(
     if changed:
         connector.auth = sealed
         ConnectorRepository(scope).touch(connector)
-        log.info("kept %s rotated by the tap of %s", ", ".join(changed), connector.name)
+        log.info("%s/%s: kept %s rotated by the tap", scope.tenant_id, connector.name,
+                 ", ".join(changed))  # fmt: skip
     return changed
 
 

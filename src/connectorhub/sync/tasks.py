@@ -16,10 +16,13 @@ from connectorhub.sync import service
 from connectorhub.sync.loader import ACTOR, Cancelled, Loader
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.plugins import PluginInstallFailed
+from connectorhub.sync.schemas import ConnectionTest
 from connectorhub.sync.singer import SingerParser, SingerProtocolError
 from connectorhub.sync.tap import (
+    Masker,
     TapFailed,
     classify,
+    discover,
     rewritten_settings,
     start_tap,
     tap_files,
@@ -38,10 +41,17 @@ async def _keeping_rewritten(hub: Hub, tenant_id: str, found: service.Source, co
         yield
     finally:
         rewritten = rewritten_settings(config_path, found.tap_config)
-        if rewritten:
-            async with hub.transaction() as session:
-                scope = await WorkspaceScope.open(session, tenant_id, ACTOR)
-                await service.keep_rewritten_settings(scope, hub.box, found.connector.id, rewritten)
+        # New values are secrets too: masked in whatever the tap printed from here on.
+        found.secrets.extend(v for v in rewritten.values() if isinstance(v, str))
+        try:
+            if rewritten:
+                async with hub.transaction() as session:
+                    scope = await WorkspaceScope.open(session, tenant_id, ACTOR)
+                    await service.keep_rewritten_settings(
+                        scope, hub.box, found.connector.id, rewritten, found.tap_config
+                    )
+        except Exception:  # the sync's own outcome matters more: keep it, log this
+            log.exception("%s: keeping credentials the tap rotated failed", tenant_id)
 
 
 async def run_sync(
@@ -114,12 +124,44 @@ async def run_sync(
         status, error, kind = SyncStatus.failed, f"loading failed: {failure}"[:1000], "destination"
     finally:
         await loader.close()
+    mask = Masker(found.secrets)  # with any credential the tap rotated meanwhile
+    tail, error = mask(tail), mask(error) if error else error
     async with hub.transaction() as session:
         scope = await WorkspaceScope.open(session, tenant_id, ACTOR)
         await service.finish(
             scope, run_uuid, claimant, status, rows=loader.rows, log_tail=tail,
             error=error, error_kind=kind,
         )  # fmt: skip
+
+
+async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID) -> ConnectionTest:
+    """Discovery with the connector's config, outside any transaction (it may take a while);
+    the outcome is stored in a short one after."""
+    async with hub.transaction() as session:
+        found = await service.source(
+            await WorkspaceScope.open(session, tenant_id, "test"), hub.box, connector_id
+        )
+    catalog, error, kind, tail, rewritten = None, None, None, "", {}
+    try:
+        await hub.plugins.install(found.plugin)
+        catalog = await discover(
+            hub.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
+            seconds=hub.settings.tap_discovery_timeout_seconds, rewritten=rewritten,
+        )  # fmt: skip
+    except PluginInstallFailed as failure:
+        error, kind, tail = str(failure).splitlines()[0], "install", failure.output_tail
+    except TapFailed as failure:
+        error, kind, tail = failure.message, failure.kind, failure.stderr_tail
+    async with hub.transaction() as session:
+        scope = await WorkspaceScope.open(session, tenant_id, "test")
+        await service.keep_rewritten_settings(
+            scope, hub.box, connector_id, rewritten, found.tap_config
+        )
+        mask = Masker(v for v in rewritten.values() if isinstance(v, str))
+        tail, error = mask(tail), mask(error) if error else error
+        return await service.record_test(
+            scope, connector_id, catalog=catalog, error=error, error_kind=kind, stderr_tail=tail
+        )
 
 
 async def start_due_syncs(hub: Hub, now: datetime | None = None) -> int:
