@@ -14,8 +14,9 @@ from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus, Trigger
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
+from connectorhub.web.run_history import go_to_run, render_history
 from connectorhub.web.schema_form import form_to_instance
-from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
+from connectorhub.web.templating import hx_target, render, toast_header
 
 router = page_router()
 
@@ -51,11 +52,7 @@ async def run(request: Request, page: PageMember, connector_id: uuid.UUID) -> Re
         return await _run_form(request, page, connector_id, values=run_input, errors=exc.errors)
     except HubError as exc:  # inactive meanwhile, say: shown in the form
         return await _run_form(request, page, connector_id, values=run_input, failure=exc.message)
-    headers = toast_header(f"{connector.name} is running.", close_modal=True)
-    headers["HX-Location"] = (
-        f'{{"path": "{ui_prefix(request)}/executions/{execution.id}", "target": "#main"}}'
-    )
-    return Response(status_code=200, headers=headers)
+    return go_to_run(request, f"/executions/{execution.id}", f"{connector.name} is running.")
 
 
 @router.get("/executions")
@@ -70,14 +67,10 @@ async def history(
         page.scope, connector_id=connector_id, status=status.value if status else None,
         page_size=100,
     )  # fmt: skip
-    connector = await connectors.read(page.scope, connector_id) if connector_id else None
-    names = {c.id: c.name for c in (await connectors.search(page.scope, page_size=200)).items}
-    context = {
-        "section": "executions", "executions": found.items, "total": found.total,
-        "connector": connector, "names": names, "status": status.value if status else "",
-        "statuses": [s.value for s in ExecutionStatus],
-    }  # fmt: skip
-    return render(request, "execution/history.html", context)
+    return await render_history(
+        request, page, found, kind="executions", connector_id=connector_id,
+        status=status.value if status else "", statuses=[s.value for s in ExecutionStatus],
+    )  # fmt: skip
 
 
 @router.get("/executions/{execution_id}")

@@ -26,7 +26,8 @@ from connectorhub.sync.schemas import ScheduleUpdate, StreamChoice, StreamSelect
 from connectorhub.sync.tasks import run_connection_test
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
+from connectorhub.web.run_history import go_to_run, render_history
+from connectorhub.web.templating import hx_target, render, toast_header
 
 router = page_router()
 CARD_RIGHTS = {"can_edit": True, "can_run": True}
@@ -169,9 +170,7 @@ async def sync(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
             run = await service.start(page.scope, connector_id, trigger="manual")
     except (Conflict, BadRequest) as exc:  # already syncing, or no streams picked: say so
         return Response(status_code=204, headers=toast_header(exc.message, "danger"))
-    headers = toast_header("Sync started.")
-    headers["HX-Location"] = f'{{"path": "{ui_prefix(request)}/syncs/{run.id}", "target": "#main"}}'
-    return Response(status_code=200, headers=headers)
+    return go_to_run(request, f"/syncs/{run.id}", "Sync started.")
 
 
 @router.get("/syncs")
@@ -186,14 +185,10 @@ async def history(
         page.scope, connector_id=connector_id, status=status.value if status else None,
         page_size=100,
     )  # fmt: skip
-    connector = await connectors.read(page.scope, connector_id) if connector_id else None
-    names = {c.id: c.name for c in (await connectors.search(page.scope, page_size=200)).items}
-    context = {
-        "section": "syncs", "runs": found.items, "total": found.total, "connector": connector,
-        "names": names, "status": status.value if status else "",
-        "statuses": [s.value for s in SyncStatus],
-    }  # fmt: skip
-    return render(request, "sync/history.html", context)
+    return await render_history(
+        request, page, found, kind="syncs", connector_id=connector_id,
+        status=status.value if status else "", statuses=[s.value for s in SyncStatus],
+    )  # fmt: skip
 
 
 async def _live_context(page: PageViewer, run_id: uuid.UUID) -> dict[str, Any]:
