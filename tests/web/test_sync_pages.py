@@ -12,6 +12,7 @@ import pytest
 
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service
+from connectorhub.sync.plugins import PluginManager
 from connectorhub.tenant.models import Role
 from tests.fixtures.browser_session import hx, sign_in
 from tests.fixtures.source_database import SOURCE_PASSWORD
@@ -147,3 +148,43 @@ async def test_roles_and_workspaces(browser, client, workspace, other_workspace,
     assert (
         await browser.get(f"/connectors/{cid}/streams", headers=hx(target="modal"))
     ).status_code == 404
+
+
+async def test_a_first_test_installs_the_tap_in_the_background_showing_pips_output(
+    browser, client, workspace, source_db, hub, tmp_path, monkeypatch
+):
+    """A hub whose plugin directory is empty: Test answers at once with the install's progress;
+    polling shows pip's lines; once the tap is there, the test runs."""
+    monkeypatch.setattr(hub, "plugins", PluginManager(tmp_path / "plugins"))
+    connector = await add_source(client, workspace, source_db)
+    csrf = await sign_in(browser, workspace.owner)
+    started = await browser.post(f"/connectors/{connector['id']}/test", headers=hx(csrf, "modal"))
+    assert (
+        'data-testid="install-progress"' in started.text
+        and "Installing meltanolabs-tap-postgres" in started.text
+    )
+    assert 'hx-trigger="every 1s"' in started.text
+    for _ in range(3000):
+        polled = await browser.get(
+            f"/connectors/{connector['id']}/install", headers=hx(target="install-progress")
+        )
+        if "is installed" in polled.text or "install-error" in polled.text:
+            break
+        await asyncio.sleep(0.1)
+    assert "is installed. Testing the connection" in polled.text, polled.text
+    assert 'hx-trigger="load"' in polled.text and "Successfully installed" in polled.text
+    tested = await browser.post(f"/connectors/{connector['id']}/test", headers=hx(csrf, "modal"))
+    assert 'data-testid="test-ok"' in tested.text
+
+
+async def test_a_failed_install_shows_pips_own_error(tmp_path):
+    plugins = PluginManager(tmp_path)
+    missing = {"name": "tap-nowhere", "pip_url": "connectorhub-no-such-package-zz9",
+               "executable": "tap-nowhere"}  # fmt: skip
+    tasks = []
+    progress = plugins.install_in_background(
+        missing, lambda work: tasks.append(asyncio.create_task(work))
+    )
+    assert plugins.install_in_background(missing, tasks.append) is progress  # joined, not doubled
+    await asyncio.wait_for(tasks[0], 300)
+    assert progress.done and "No matching distribution" in (progress.error or ""), progress

@@ -42,8 +42,12 @@ async def test(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
     """Runs discovery once this request's transaction is done, then shows the outcome (and,
     for admins, the stream picker) in the modal; the card follows the connector's status."""
     request.state.page = page
-    await service.source(page.scope, page.box, connector_id)  # 404/400 before running
+    found = await service.source(page.scope, page.box, connector_id)  # 404/400 before running
     hub, tenant_id, can_edit = request.app.state.hub, page.scope.tenant_id, _can_edit(page)
+    if not hub.plugins.installed(found.plugin):
+        # First use: install in the background; the modal shows pip's output and tests after.
+        hub.plugins.install_in_background(found.plugin, hub.run_soon)
+        return await install_progress(request, page, connector_id)
 
     async def test_and_render() -> Response:
         try:
@@ -66,6 +70,25 @@ async def test(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
         )
 
     return AfterCommitResponse(test_and_render)
+
+
+@router.get("/connectors/{connector_id}/install")
+async def install_progress(request: Request, page: PageMember, connector_id: uuid.UUID) -> Response:
+    """The tap's install as it goes (polled); once it is there, the test starts by itself."""
+    request.state.page = page
+    found = await service.source(page.scope, page.box, connector_id)
+    hub = request.app.state.hub
+    installed = hub.plugins.installed(found.plugin)
+    progress = hub.plugins.installs.get(found.plugin["name"])
+    if not installed and progress is None:  # started by another process, or before a restart
+        progress = hub.plugins.install_in_background(found.plugin, hub.run_soon)
+    context = {
+        "c": await connectors.read(page.scope, connector_id), "plugin": found.plugin["name"],
+        "progress": progress, "installed": installed,
+    }  # fmt: skip
+    if hx_target(request) == "install-progress":
+        return render(request, "sync/_install_progress.html", context)
+    return render(request, "sync/_install_modal.html", context)
 
 
 async def _picker(request: Request, page: PageAdmin, connector_id: uuid.UUID, **extra: Any):
