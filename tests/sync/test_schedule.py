@@ -18,9 +18,7 @@ from connectorhub.sync.schedule import next_after, start_due
 from connectorhub.sync.tasks import run_schedules
 from connectorhub.tenant.models import Role
 from connectorhub.worker.procrastinate_queue import START_SCHEDULED
-from tests.sync.test_sync import add_source
-
-PICK = {"streams": [{"name": "public-orders", "replication_method": "FULL_TABLE"}]}
+from tests.sync.test_sync import add_source, discover_and_pick
 
 
 def test_next_times_follow_the_wall_clock_of_their_time_zone():
@@ -147,11 +145,7 @@ async def scheduled_source(client, workspace, source_db, hub):
     headers = workspace.owner.headers
     connector = await add_source(client, workspace, source_db)
     cid = connector["id"]
-    tested = await client.post(f"/api/connectors/{cid}/test", headers=headers)
-    assert tested.json()["ok"], tested.text
-    assert (
-        await client.put(f"/api/connectors/{cid}/streams", json=PICK, headers=headers)
-    ).is_success
+    await discover_and_pick(client, workspace, cid)
     await client.patch(f"/api/connectors/{cid}", json={"status": "active"}, headers=headers)
     await client.put(f"/api/connectors/{cid}/schedule", json={"cron": "0 3 * * *"}, headers=headers)
     await _change(hub, workspace, cid, next_sync_at=utcnow() - timedelta(seconds=1))

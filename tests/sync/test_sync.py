@@ -27,17 +27,33 @@ async def add_source(client, ws, source_db, **config) -> dict:
     return created.json()
 
 
-async def sync_and_wait(client, ws, connector_id: str) -> dict:
-    started = await client.post(f"/api/connectors/{connector_id}/sync", headers=ws.owner.headers)
-    assert started.status_code == 202, started.text
-    for _ in range(600):
-        run = (
-            await client.get(f"/api/sync-runs/{started.json()['id']}", headers=ws.owner.headers)
-        ).json()
+async def discover_and_pick(client, ws, connector_id: str, **choice) -> dict:
+    """Test the connection (discovery), then pick `public-orders` (FULL_TABLE unless `choice`
+    says otherwise). Returns the test's answer."""
+    tested = await client.post(f"/api/connectors/{connector_id}/test", headers=ws.owner.headers)
+    assert tested.status_code == 200 and tested.json()["ok"], tested.text
+    stream = {"name": "public-orders", "replication_method": "FULL_TABLE", **choice}
+    picked = await client.put(
+        f"/api/connectors/{connector_id}/streams", json={"streams": [stream]},
+        headers=ws.owner.headers,
+    )  # fmt: skip
+    assert picked.status_code == 200, picked.text
+    return tested.json()
+
+
+async def wait_sync_finished(client, ws, run_id: str, seconds: float = 60) -> dict:
+    for _ in range(int(seconds * 10)):
+        run = (await client.get(f"/api/sync-runs/{run_id}", headers=ws.owner.headers)).json()
         if run["status"] in ("succeeded", "failed", "cancelled"):
             return run
         await asyncio.sleep(0.1)
     raise AssertionError(run)
+
+
+async def sync_and_wait(client, ws, connector_id: str) -> dict:
+    started = await client.post(f"/api/connectors/{connector_id}/sync", headers=ws.owner.headers)
+    assert started.status_code == 202, started.text
+    return await wait_sync_finished(client, ws, started.json()["id"])
 
 
 def warehouse_rows(hub, ws, connector: dict, stream: str = "public-orders") -> list[dict]:
@@ -164,15 +180,7 @@ async def test_full_table_reads_with_versions_remove_rows_deleted_at_the_source(
     client, workspace, source_db, hub
 ):
     connector = await add_source(client, workspace, source_db, emit_activate_version_messages=True)
-    headers = workspace.owner.headers
-    assert (await client.post(f"/api/connectors/{connector['id']}/test", headers=headers)).json()[
-        "ok"
-    ]
-    await client.put(
-        f"/api/connectors/{connector['id']}/streams",
-        json={"streams": [{"name": "public-orders", "replication_method": "FULL_TABLE"}]},
-        headers=headers,
-    )
+    await discover_and_pick(client, workspace, connector["id"])
     first = await sync_and_wait(client, workspace, connector["id"])
     assert first["status"] == "succeeded" and first["rows"] == {"public-orders": 1000}, first
     source_db.execute("DELETE FROM orders WHERE id > 990")

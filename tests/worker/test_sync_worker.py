@@ -15,7 +15,7 @@ from connectorhub.sync.models import SyncRun
 from connectorhub.worker.procrastinate_queue import libpq_conninfo
 from tests.conftest import TEST_PLUGINS_DIR
 from tests.fixtures.factories import make_workspace
-from tests.sync.test_sync import add_source
+from tests.sync.test_sync import add_source, discover_and_pick, wait_sync_finished
 from tests.worker.conftest import worker_process
 
 ROWS = 200_000
@@ -31,15 +31,9 @@ async def test_a_worker_killed_mid_sync_is_resumed_by_another(
     ws = await make_workspace(queuing_hub)
     headers = ws.owner.headers
     connector = await add_source(client, ws, source_db)
-    tested = await client.post(f"/api/connectors/{connector['id']}/test", headers=headers)
-    assert tested.json()["ok"], tested.text
-    picked = await client.put(
-        f"/api/connectors/{connector['id']}/streams",
-        json={"streams": [{"name": "public-orders", "replication_method": "INCREMENTAL",
-                           "replication_key": "id"}]},
-        headers=headers,
-    )  # fmt: skip
-    assert picked.status_code == 200, picked.text
+    await discover_and_pick(
+        client, ws, connector["id"], replication_method="INCREMENTAL", replication_key="id"
+    )
     queued = await client.post(f"/api/connectors/{connector['id']}/sync", headers=headers)
     assert queued.status_code == 202, queued.text
     run_id = queued.json()["id"]
@@ -65,11 +59,7 @@ async def test_a_worker_killed_mid_sync_is_resumed_by_another(
     assert 0 < loaded_before < ROWS
 
     with worker_process(queue_database, "second", tmp_path, **env) as second:
-        for _ in range(1800):
-            run = (await client.get(f"/api/sync-runs/{run_id}", headers=headers)).json()
-            if run["status"] in ("succeeded", "failed", "cancelled"):
-                break
-            await asyncio.sleep(0.1)
+        run = await wait_sync_finished(client, ws, run_id, seconds=180)
         log = "".join(second.output)  # type: ignore[attr-defined]
     assert run["status"] == "succeeded" and run["attempt"] == 2, (run, log)
     assert run["state_before"] == saved.state_after  # resumed from the saved bookmark
