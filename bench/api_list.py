@@ -60,10 +60,10 @@ from connectorhub.config import Settings
 from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.keys import load_keyring
-from connectorhub.credential.secrets import MASK, merge_secrets
 from connectorhub.hub import Hub
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.kit.sealing import MASK, merge_secrets
 from connectorhub.lifecycle import migrate_and_seed
 from connectorhub.tenant.models import Membership
 

@@ -66,8 +66,8 @@ async def hub_side(database, api_url: str, jobs: int, concurrency: int) -> float
     from connectorhub.connector import service as connectors
     from connectorhub.connector.models import ConnectorStatus
     from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch
+    from connectorhub.definition.model import Definition
     from connectorhub.execution import service as executions
-    from connectorhub.execution.definition import Definition
     from connectorhub.execution.models import Trigger
     from connectorhub.hub import Hub
     from connectorhub.kit.repository import WorkspaceScope
@@ -79,7 +79,7 @@ async def hub_side(database, api_url: str, jobs: int, concurrency: int) -> float
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     async with hub.sessionmaker() as session, session.begin():
         await create_workspace(session, slug, "Bench")
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, slug, "bench")
         created = await connectors.install(
             scope, hub.box,
@@ -90,7 +90,7 @@ async def hub_side(database, api_url: str, jobs: int, concurrency: int) -> float
             scope, hub.box, created.id, ConnectorPatch(status=ConnectorStatus.active)
         )
     for start in range(0, jobs, 200):
-        async with hub.transaction() as session:
+        async with hub.work.transaction() as session:
             scope = await WorkspaceScope.open(session, slug, "bench")
             for _ in range(min(200, jobs - start)):
                 await executions.start(
@@ -147,9 +147,9 @@ async def main() -> int:
     )
 
     from connectorhub.config import Settings
+    from connectorhub.db import libpq_conninfo
     from connectorhub.hub import Hub
     from connectorhub.lifecycle import migrate_and_seed
-    from connectorhub.worker.procrastinate_queue import libpq_conninfo
 
     port = free_port()
     server = multiprocessing.Process(target=serve_third_party, args=(port,), daemon=True)

@@ -69,9 +69,9 @@ def make_source(database: str, records: int) -> str:
 
 
 async def prepare(hub: Hub, database: str) -> uuid.UUID:
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         await create_workspace(session, "bench")
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, "bench", "bench")
         connector = await connectors.install(
             scope, hub.box,
@@ -80,9 +80,9 @@ async def prepare(hub: Hub, database: str) -> uuid.UUID:
                                     "filter_schemas": ["public"]},
                             auth={"username": "postgres", "password": "unused-trust-auth"}),
         )  # fmt: skip
-    tested = await run_connection_test(hub, "bench", connector.id)
+    tested = await run_connection_test(hub.context, "bench", connector.id)
     assert tested.ok, tested
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, "bench", "bench")
         await syncs.select_streams(
             scope, connector.id,
@@ -94,7 +94,7 @@ async def prepare(hub: Hub, database: str) -> uuid.UUID:
 
 
 async def tap_alone(hub: Hub, connector_id: uuid.UUID) -> float:
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, "bench", "bench")
         found = await syncs.source(scope, hub.box, connector_id)
         catalog = syncs.selected_catalog(found.connector)
@@ -110,13 +110,13 @@ async def tap_alone(hub: Hub, connector_id: uuid.UUID) -> float:
 
 
 async def hub_sync(hub: Hub, connector_id: uuid.UUID, records: int) -> float:
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, "bench", "bench")
         run = await syncs.start(scope, connector_id, defer=False)
     started = time.perf_counter()
-    await run_sync(hub, "bench", str(run.id), claimant=hub.claimant)
+    await run_sync(hub.context, "bench", str(run.id))
     elapsed = time.perf_counter() - started
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, "bench", "bench")
         done = await syncs.read(scope, run.id)
     assert done.status == "succeeded" and done.rows == {STREAM: records}, (done.status, done.error)

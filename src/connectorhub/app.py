@@ -9,22 +9,33 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from connectorhub.audit.endpoints import router as audit_router
 from connectorhub.auth.endpoints import router as auth_router
+from connectorhub.auth.pages import router as auth_pages
+from connectorhub.auth.sessions import LoginThrottle
 from connectorhub.catalog.endpoints import router as catalog_router
 from connectorhub.config import Settings
 from connectorhub.connector.endpoints import router as connector_router
+from connectorhub.connector.pages import router as connector_pages
 from connectorhub.credential.endpoints import router as credential_router
+from connectorhub.credential.pages import router as credential_pages
 from connectorhub.exceptions import install_api_error_handler
 from connectorhub.execution.endpoints import router as execution_router
+from connectorhub.execution.pages import router as execution_pages
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 from connectorhub.notification.endpoints import router as notification_router
+from connectorhub.notification.pages import router as notification_pages
 from connectorhub.sync.endpoints import router as sync_router
+from connectorhub.sync.pages import router as sync_pages
 from connectorhub.template.endpoints import router as template_router
+from connectorhub.template.pages import router as template_pages
 from connectorhub.tenant.endpoints import router as tenant_router
+from connectorhub.tenant.pages import router as tenant_pages
+from connectorhub.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +81,7 @@ def _health_router() -> APIRouter:
     async def readyz(request: Request) -> JSONResponse:
         """The database answers."""
         try:
-            async with request.app.state.hub.sessionmaker() as session:
+            async with request.app.state.hub.work.transaction() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # any failure to reach the database means not ready
             log.warning("readiness check failed: %s", exc)
@@ -82,15 +93,6 @@ def _health_router() -> APIRouter:
 
 def pages_router() -> APIRouter:
     """Every HTML page of the service (Jinja + HTMX), relative to the UI root."""
-    from connectorhub.auth.pages import router as auth_pages
-    from connectorhub.connector.pages import router as connector_pages
-    from connectorhub.credential.pages import router as credential_pages
-    from connectorhub.execution.pages import router as execution_pages
-    from connectorhub.notification.pages import router as notification_pages
-    from connectorhub.sync.pages import router as sync_pages
-    from connectorhub.template.pages import router as template_pages
-    from connectorhub.tenant.pages import router as tenant_pages
-
     router = APIRouter()
     for domain_router in (
         auth_pages, connector_pages, tenant_pages, execution_pages, template_pages,
@@ -103,16 +105,10 @@ def pages_router() -> APIRouter:
 def include_connectors(host: FastAPI, hub: Hub, prefix: str = "", *, pages: bool = True) -> None:
     """Serve the connectors API under `prefix` + `/api` in `host` (and the web UI under `prefix`),
     started and stopped with host's lifespan."""
-    from fastapi.staticfiles import StaticFiles
-
-    from connectorhub.web.templating import STATIC_DIR
-
     host.state.hub = hub
     host.state.ui_prefix = prefix
     host.include_router(api_router(), prefix=f"{prefix}/api")
     if pages:
-        from connectorhub.auth.sessions import LoginThrottle
-
         host.state.login_throttle = LoginThrottle()
         host.include_router(pages_router(), prefix=prefix)
         host.mount(
@@ -125,8 +121,7 @@ def include_connectors(host: FastAPI, hub: Hub, prefix: str = "", *, pages: bool
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[object]:
         async with hub.running(), inner(app) as state:
-            await hub.recover_unfinished()
-            hub.start_scheduler()
+            await hub.start_embedded_worker()
             yield state
 
     host.router.lifespan_context = lifespan

@@ -1,9 +1,15 @@
-"""Engine and session factories, the per-request transaction, and the tenant binding."""
+"""Engine and session factories, the tenant binding, and the unit of work: the one way any code
+opens a transaction (a request, a job, a CLI command), which binds the workspace and hands the
+jobs deferred in it to the queue only once it has committed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
@@ -16,13 +22,13 @@ from sqlalchemy.ext.asyncio import (
 
 from connectorhub.config import Settings
 
+log = logging.getLogger(__name__)
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            from pathlib import Path
-
             Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
@@ -54,6 +60,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def libpq_conninfo(database_url: str) -> str:
+    """`postgresql+psycopg://…` (SQLAlchemy) → `postgresql://…` (libpq: Procrastinate, COPY)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -105,3 +117,99 @@ async def privileged_role_problems(session: AsyncSession) -> list[str]:
     if row.rolbypassrls:
         problems.append("the database role has BYPASSRLS")
     return problems
+
+
+@dataclass(frozen=True)
+class WorkspaceScope:
+    """A transaction bound to one workspace, and who is acting in it (for audit fields)."""
+
+    session: AsyncSession
+    tenant_id: str
+    actor: str | None
+
+    @classmethod
+    async def open(cls, session: AsyncSession, tenant_id: str, actor: str | None) -> WorkspaceScope:
+        """Bind `tenant_id` to the session's transaction. Outside `UnitOfWork` only the request
+        dependencies call this: they learn the workspace inside the request's transaction."""
+        await bind_tenant(session, tenant_id)
+        return cls(session=session, tenant_id=tenant_id, actor=actor)
+
+    def defer(self, job: Any) -> None:
+        """Queue `job` once this transaction commits; dropped if it rolls back."""
+        defer_after_commit(self.session, job)
+
+
+_PENDING = "connectorhub.pending_jobs"
+
+
+def defer_after_commit(session: AsyncSession, job: Any) -> None:
+    """Queue `job` once this session's transaction commits; dropped if it rolls back."""
+    session.info.setdefault(_PENDING, []).append(job)
+
+
+def _take_pending(session: AsyncSession) -> list[Any]:
+    return session.info.pop(_PENDING, [])
+
+
+T = TypeVar("T")
+Defer = Callable[[list[Any]], Awaitable[None]]
+ListWorkspaces = Callable[[AsyncSession], Awaitable[Sequence[str]]]
+
+
+class UnitOfWork:
+    """Opens transactions: `transaction()` for identity and cross-workspace work,
+    `workspace(tenant, actor)` for a workspace's data (bound for RLS), `for_each_workspace` for
+    the jobs that visit every workspace in short transactions of their own. Whichever way,
+    jobs deferred inside go to the queue after the commit, never before and never on rollback.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        defer: Defer,
+        list_workspaces: ListWorkspaces,
+    ):
+        self._sessionmaker = sessionmaker
+        self._defer = defer
+        self._list_workspaces = list_workspaces
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed when the block ends well, rolled back when it raises."""
+        async with self._sessionmaker() as session:
+            async with session.begin():
+                yield session
+            jobs = _take_pending(session)
+        if jobs:
+            await self._defer(jobs)
+
+    @asynccontextmanager
+    async def workspace(self, tenant_id: str, actor: str | None) -> AsyncIterator[WorkspaceScope]:
+        """One transaction bound to `tenant_id`, acting as `actor`."""
+        async with self.transaction() as session:
+            yield await WorkspaceScope.open(session, tenant_id, actor)
+
+    async def workspace_ids(self) -> list[str]:
+        async with self.transaction() as session:
+            return list(await self._list_workspaces(session))
+
+    async def for_each_workspace(
+        self,
+        actor: str,
+        work: Callable[[WorkspaceScope], Awaitable[T]],
+        *,
+        keep_going: bool = False,
+    ) -> dict[str, T]:
+        """Run `work` in each workspace, each in its own short transaction; returns the results
+        by workspace. With `keep_going`, a workspace whose work raises is logged and skipped
+        (its transaction rolled back), so one workspace's trouble never holds up another's."""
+        results: dict[str, T] = {}
+        for tenant_id in await self.workspace_ids():
+            try:
+                async with self.workspace(tenant_id, actor) as scope:
+                    results[tenant_id] = await work(scope)
+            except Exception:
+                if not keep_going:
+                    raise
+                log.exception("%s in workspace %s failed", actor, tenant_id)
+        return results

@@ -10,7 +10,6 @@ from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import create_user, issue_token
 from connectorhub.catalog import service as catalog_service
 from connectorhub.hub import Hub
-from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.migrations.runner import upgrade
 from connectorhub.template.official import seed_official
 from connectorhub.tenant.models import Role
@@ -29,23 +28,23 @@ class FirstOwner:
 
 async def migrate_and_seed(hub: Hub) -> None:
     await upgrade(hub.engine)
-    async with hub.sessionmaker() as session, session.begin():
+    async with hub.work.transaction() as session:
         await catalog_service.seed(session, hub.settings.catalog_extra_dir)
-    await seed_official(hub)
+    await seed_official(hub.work)
 
 
 async def bootstrap_first_owner(hub: Hub) -> FirstOwner | None:
     """On a database with no users, create a workspace and its owner with a one-time password."""
-    async with hub.sessionmaker() as session, session.begin():
+    slug = hub.settings.bootstrap_workspace
+    async with hub.work.transaction() as session:
         if await UserRepository(session).count():
             return None
-        slug = hub.settings.bootstrap_workspace
         await create_workspace(session, slug, slug.replace("-", " ").title())
         password = generate_password()
         user = await create_user(
             session, hub.settings.bootstrap_email, password, platform_role="owner"
         )
-        scope = await WorkspaceScope.open(session, slug, actor=str(user.id))
+    async with hub.work.workspace(slug, actor=str(user.id)) as scope:
         await add_membership(scope, user, Role.owner)
         _, token = await issue_token(scope, user.id, "bootstrap")
     return FirstOwner(email=user.email, password=password, workspace=slug, token=token)

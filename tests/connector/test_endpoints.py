@@ -406,8 +406,8 @@ async def test_mutations_are_audited_without_secrets(client, workspace):
 async def stored_secrets(hub, ws: WorkspaceFixture, connector_id: str) -> dict[str, str]:
     """Open the sealed auth behind the API, as a driver would."""
     from connectorhub.connector.repository import ConnectorRepository
-    from connectorhub.credential.secrets import open_secrets
     from connectorhub.kit.repository import WorkspaceScope
+    from connectorhub.kit.sealing import open_secrets
 
     async with hub.sessionmaker() as session, session.begin():
         scope = await WorkspaceScope.open(session, ws.slug, actor="test")

@@ -8,9 +8,10 @@ import pytest
 
 from connectorhub.config import Environment, Settings
 from connectorhub.credential import service as credentials
-from connectorhub.credential.keys import load_keyring, rotate, verify_keys
+from connectorhub.credential.keys import load_keyring, verify_keys
 from connectorhub.exceptions import StartupRefused
 from connectorhub.hub import Hub
+from connectorhub.key_rotation import rotate
 from connectorhub.kit.crypto import Keyring, SecretBox, generate_key
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.lifecycle import migrate_and_seed
@@ -87,7 +88,7 @@ async def test_rotation_reseals_everything_and_retires_the_old_key(
         + f",k{generate_key()[:6].replace('-', 'x').replace('_', 'y')}:{generate_key()}"
     )
     rotated_box = SecretBox(new_ring)
-    report = await rotate(hub.sessionmaker, rotated_box)
+    report = await rotate(hub.work, rotated_box)
     assert report.rows_resealed >= 2
     assert hub.box.keyring.active_key_id in report.retired_keys
     # Only the new key is needed from now on: every secret opens with it alone.
@@ -103,19 +104,19 @@ async def test_rotation_reseals_everything_and_retires_the_old_key(
         assert opened["ci"].value == SECRET and missing == []
         async with hub.sessionmaker() as session, session.begin():
             await verify_keys(session, new_only)  # the old key's check is gone: no refusal
-        again = await rotate(hub.sessionmaker, new_only)
+        again = await rotate(hub.work, new_only)
         assert again.rows_resealed == 0
     finally:
         # Put the shared test key back (re-seal under it) so other tests keep working.
         hub.box = SecretBox(Keyring(tuple(new_ring.keys[-1:]) + tuple(original_box.keyring.keys)))
-        await rotate(hub.sessionmaker, hub.box)
+        await rotate(hub.work, hub.box)
         hub.box = original_box
 
 
 async def test_rotation_keeps_a_key_that_still_seals_a_row(hub, client, workspace, monkeypatch):
     """A row written under the old key during rotation (by a process without the new key) keeps
     that key alive: it is reported, not retired, so removing it cannot lose the secret."""
-    import connectorhub.credential.keys as keys_module
+    import connectorhub.key_rotation as keys_module
 
     stale = await create(client, workspace, twitter("Written meanwhile"))
     real_reseal = keys_module.reseal
@@ -126,11 +127,9 @@ async def test_rotation_keeps_a_key_that_still_seals_a_row(hub, client, workspac
     )
     old_key = hub.box.keyring.active_key_id
     rotated = SecretBox(Keyring.parse(hub.box.keyring.format() + f",kstale:{generate_key()}"))
-    report = await rotate(hub.sessionmaker, rotated)
+    report = await rotate(hub.work, rotated)
     assert report.keys_still_in_use.get(old_key, 0) >= 1
     assert old_key not in report.retired_keys
     monkeypatch.setattr(keys_module, "reseal", real_reseal)
     # Back to the shared test key for the other tests.
-    await rotate(
-        hub.sessionmaker, SecretBox(Keyring((rotated.keyring.keys[-1], *hub.box.keyring.keys)))
-    )
+    await rotate(hub.work, SecretBox(Keyring((rotated.keyring.keys[-1], *hub.box.keyring.keys))))

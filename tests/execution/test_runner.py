@@ -11,15 +11,10 @@ from email.utils import format_datetime
 import pytest
 from aiohttp import web
 
-from connectorhub.execution.definition import Definition
+from connectorhub.definition.model import Definition
+from connectorhub.definition.values import RunValues, WorkspaceCredential
 from connectorhub.execution.responses import retry_after_seconds
-from connectorhub.execution.runner import (
-    REDACTED,
-    Runner,
-    RunValues,
-    WorkspaceCredential,
-    backoff_delay,
-)
+from connectorhub.execution.runner import REDACTED, Runner, backoff_delay
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
 from connectorhub.kit.outbound import create_outbound_session
 from connectorhub.kit.ssrf import AddressPolicy

@@ -12,7 +12,7 @@ from tests.execution.test_endpoints import http_connector, install
 
 async def test_only_its_claimant_takes_a_running_execution_again(client, workspace, api, hub):
     connector = await install(client, workspace, http_connector(api))
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         execution, created = await service.start(
             scope, hub.box, uuid.UUID(connector["id"]), {"user": 7},
@@ -21,7 +21,7 @@ async def test_only_its_claimant_takes_a_running_execution_again(client, workspa
     assert created
 
     async def claim(claimant: str, take_over: bool = False):
-        async with hub.transaction() as session:
+        async with hub.work.transaction() as session:
             scope = await WorkspaceScope.open(session, workspace.slug, "test")
             return await service.claim(
                 scope, hub.box, execution.id, claimant=claimant, take_over=take_over
@@ -33,7 +33,7 @@ async def test_only_its_claimant_takes_a_running_execution_again(client, workspa
     assert await claim("process:restarted", take_over=True) is not None
 
     async def finish(claimant: str) -> str:
-        async with hub.transaction() as session:
+        async with hub.work.transaction() as session:
             scope = await WorkspaceScope.open(session, workspace.slug, "test")
             await service.finish(
                 scope, execution.id, ExecutionStatus.succeeded, steps=[], claimant=claimant
@@ -44,7 +44,7 @@ async def test_only_its_claimant_takes_a_running_execution_again(client, workspa
     assert await finish("job:1#0") == "running"
     assert await finish("job:1#1") == "running"
     assert await finish("process:restarted") == "succeeded"
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         stored = await service.read(scope, execution.id)
     assert stored.attempt == 3 and stored.claimed_by == "process:restarted"

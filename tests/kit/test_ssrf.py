@@ -6,8 +6,9 @@ import ipaddress
 
 import pytest
 
-from connectorhub.execution.definition import Definition
-from connectorhub.execution.runner import Runner, RunValues
+from connectorhub.definition.model import Definition
+from connectorhub.definition.values import RunValues
+from connectorhub.execution.runner import Runner
 from connectorhub.kit.driver_errors import DriverError, FatalError
 from connectorhub.kit.outbound import create_outbound_session
 from connectorhub.kit.ssrf import AddressPolicy, BlockedAddress

@@ -12,7 +12,7 @@ from tests.execution.test_endpoints import execute, http_connector, install
 
 
 async def _raise(hub, workspace, **fields) -> None:
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         await service.raise_(scope, **{"kind": "test", "title": "Hello", **fields})
 

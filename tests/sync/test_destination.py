@@ -9,9 +9,9 @@ import uuid
 import psycopg
 import pytest
 
+from connectorhub.db import libpq_conninfo
 from connectorhub.sync.destination import PostgresDestination, SqliteDestination
 from connectorhub.sync.singer import Schema
-from connectorhub.worker.procrastinate_queue import libpq_conninfo
 from tests.fixtures.database import PG_ADMIN_URL, missing_service, postgres_available
 
 PEOPLE = Schema(

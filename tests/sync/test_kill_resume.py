@@ -40,16 +40,16 @@ async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, source
     hub = Hub(Settings(data_dir=tmp_path, secret_keys=TEST_KEYS, plugins_dir=TEST_PLUGINS_DIR))
     await hub.start()
     try:
-        async with hub.transaction() as session:
+        async with hub.work.transaction() as session:
             scope = await WorkspaceScope.open(session, "shop", "test")
             connector = await connectors.install(
                 scope, hub.box,
                 ConnectorCreate(catalog_key="postgres", name="Orders", config=source_db.config(),
                                 auth={"username": "postgres", "password": SOURCE_PASSWORD}),
             )  # fmt: skip
-        tested = await run_connection_test(hub, "shop", connector.id)
+        tested = await run_connection_test(hub.context, "shop", connector.id)
         assert tested.ok, tested
-        async with hub.transaction() as session:
+        async with hub.work.transaction() as session:
             scope = await WorkspaceScope.open(session, "shop", "test")
             await syncs.select_streams(
                 scope, connector.id,
@@ -64,7 +64,7 @@ async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, source
         )  # fmt: skip
         saved = None
         for _ in range(1200):  # until a state after some (not all) rows is saved
-            async with hub.transaction() as session:
+            async with hub.work.transaction() as session:
                 await WorkspaceScope.open(session, "shop", "test")
                 run = await session.scalar(
                     select(SyncRun).where(SyncRun.connector_id == connector.id)
@@ -86,7 +86,7 @@ async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, source
         )  # fmt: skip
         output, _ = await asyncio.wait_for(second.communicate(), 600)
         assert second.returncode == 0, output.decode()
-        async with hub.transaction() as session:
+        async with hub.work.transaction() as session:
             scope = await WorkspaceScope.open(session, "shop", "test")
             runs = (await syncs.search(scope, connector_id=connector.id)).items
         assert [r.status for r in runs] == ["succeeded", "failed"]  # newest first

@@ -30,17 +30,19 @@ async def _lines(messages):
 
 async def load(hub, workspace, connector_id: uuid.UUID, messages: list[dict]) -> list[str]:
     """One sync run's worth of messages through the loader, as run_sync drives it."""
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         run = await service.start(scope, connector_id, defer=False)
         await service.claim(scope, hub.box, run.id, claimant="test-loader", take_over=False)
-    loader = Loader(hub, workspace.slug, run.id, connector_id, "test-loader", "Accounts")
+    loader = Loader(
+        hub.context.as_claimant("test-loader"), workspace.slug, run.id, connector_id, "Accounts"
+    )
     try:
         await loader.consume(_lines(messages), SingerParser({"accounts"}))
         notes = await loader.remove_older_versions()
     finally:
         await loader.close()
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         await service.finish(scope, run.id, "test-loader", service.SyncStatus.succeeded,
                              rows=loader.rows, log_tail="")  # fmt: skip
@@ -52,12 +54,12 @@ async def test_activate_version_first_or_last_removes_what_the_read_did_not_brin
 ):
     connector = await add_source(client, workspace, source_db)
     cid = uuid.UUID(connector["id"])
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         row = await ConnectorRepository(scope).get(cid)
         row.discovered_catalog = {"streams": [{"tap_stream_id": "accounts", "schema": {}}]}
         row.selected_streams = [{"name": "accounts", "replication_method": "FULL_TABLE"}]
-    destination = Loader(hub, workspace.slug, cid, cid, "x", "Accounts").destination
+    destination = Loader(hub.context, workspace.slug, cid, cid, "Accounts").destination
 
     # tap-salesforce's order: versioned records, then ACTIVATE_VERSION at the end.
     last = [SCHEMA, *(record(n, 100) for n in (1, 2, 3)),

@@ -15,9 +15,8 @@ from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service
 from connectorhub.sync.schedule import next_after, start_due
-from connectorhub.sync.tasks import run_schedules
+from connectorhub.sync.tasks import start_scheduled_syncs
 from connectorhub.tenant.models import Role
-from connectorhub.worker.procrastinate_queue import START_SCHEDULED
 from tests.sync.test_sync import add_source, discover_and_pick
 
 
@@ -91,7 +90,7 @@ async def _change(hub, workspace, connector_id: str, **values) -> None:
 
 
 async def _start_due(hub, workspace, now: datetime) -> int:
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         return await start_due(scope, now)
 
@@ -124,14 +123,14 @@ async def test_a_turn_starts_only_active_due_connectors_and_skips_busy_ones(
         discovered_catalog={"streams": [{"tap_stream_id": "public-orders", "schema": {}}]},
         selected_streams=[{"name": "public-orders", "replication_method": "FULL_TABLE"}],
     )  # fmt: skip
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         busy = await service.start(scope, uuid.UUID(cid), defer=False)
     later = now + timedelta(minutes=10)
     await _change(hub, workspace, cid, next_sync_at=later)
     assert await _start_due(hub, workspace, later) == 0
     assert len((await client.get("/api/notifications", headers=headers)).json()["items"]) == 1
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         await service.cancel(scope, busy.id)
 
@@ -169,12 +168,13 @@ async def test_a_due_schedule_syncs_through_the_background_workers(
 ):
     cid = scheduled_source["id"]
     if hub.settings.is_sqlite:
-        # The embedded default: `serve` runs this loop (see Hub.start_scheduler).
-        loop = asyncio.create_task(run_schedules(hub, every_seconds=0.05))
+        # The embedded default: `serve` runs this loop (see Hub.start_embedded_worker).
+        loop = hub.jobs.start_periodic(every_seconds=0.05)
     else:
         # PostgreSQL: the workers' periodic task (deferred here as Procrastinate would each
         # minute; the tests' worker runs it).
-        await hub.jobs.app.configure_task(START_SCHEDULED).defer_async(timestamp=0)
+        task = start_scheduled_syncs.__name__
+        await hub.jobs.app.configure_task(task).defer_async(timestamp=0)
         loop = None
     try:
         run = await _wait_for_scheduled_run(client, workspace, cid)

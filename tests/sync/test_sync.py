@@ -10,8 +10,8 @@ import sqlite3
 
 import psycopg
 
+from connectorhub.db import libpq_conninfo
 from connectorhub.sync.destination import identifier
-from connectorhub.worker.procrastinate_queue import libpq_conninfo
 from tests.fixtures.source_database import SOURCE_PASSWORD
 
 

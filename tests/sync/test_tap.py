@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from connectorhub.credential.secrets import open_secrets
 from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.kit.sealing import open_secrets
 from connectorhub.sync import service
 from connectorhub.sync.tap import MASK, TapFailed, discover, tap_files
 
@@ -119,7 +119,7 @@ async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hu
         secrets=[], seconds=30, rewritten=rewritten,
     )  # fmt: skip
     assert rewritten == {"refresh_token": "rotated-rt-1"}
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         changed = await service.keep_rewritten_settings(
             scope, hub.box, uuid.UUID(cid), rewritten, GIVEN
@@ -147,7 +147,7 @@ async def test_a_credential_changed_while_the_tap_ran_is_not_overwritten(client,
         headers=workspace.owner.headers,
     )  # fmt: skip
     cid = uuid.UUID(created.json()["id"])
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         changed = await service.keep_rewritten_settings(
             scope, hub.box, cid, {"refresh_token": "rotated-rt-1"}, GIVEN

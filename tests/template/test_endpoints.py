@@ -219,7 +219,9 @@ async def test_an_official_file_never_clashes_with_a_community_key(client, works
     clash = {**original()[0], "key": taken["key"]}
     official.load_official = lambda: [*original(), clash]
     try:
-        await official.seed_official(hub)  # logs and skips the clash instead of failing start-up
+        await official.seed_official(
+            hub.work
+        )  # logs and skips the clash instead of failing start-up
     finally:
         official.load_official = original
     kept = await client.get(f"/api/templates/{taken['key']}", headers=workspace.owner.headers)

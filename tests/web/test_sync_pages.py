@@ -10,9 +10,9 @@ import uuid
 import httpx
 import pytest
 
+from connectorhub.kit.plugins import PluginManager
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service
-from connectorhub.sync.plugins import PluginManager
 from connectorhub.tenant.models import Role
 from tests.fixtures.browser_session import hx, sign_in
 from tests.fixtures.source_database import SOURCE_PASSWORD
@@ -103,7 +103,7 @@ async def test_test_pick_schedule_sync_and_watch(browser, client, workspace, sou
     assert (await browser.get("/syncs?status=failed")).text.count('data-testid="sync-card"') == 0
 
     # One already queued: the button answers with a toast and leaves the card as it is.
-    async with hub.transaction() as session:
+    async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         queued = await service.start(scope, uuid.UUID(cid), defer=False)
     again = await browser.post(f"/connectors/{cid}/sync", headers=hx(csrf))

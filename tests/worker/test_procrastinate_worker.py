@@ -11,8 +11,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from connectorhub.db import defer_after_commit
 from connectorhub.hub import Hub
-from connectorhub.worker.queue import Job, defer_after_commit
+from connectorhub.worker.queue import Job
 from tests.execution.test_endpoints import execute, http_connector, install, wait_finished
 from tests.fixtures.factories import make_workspace
 from tests.fixtures.live_server import CLI, hub_env
@@ -90,15 +91,15 @@ async def test_a_rolled_back_transaction_queues_no_job(queuing_hub: Hub, queue_d
         pass
 
     with pytest.raises(Boom):
-        async with queuing_hub.transaction() as session:
+        async with queuing_hub.work.transaction() as session:
             defer_after_commit(session, Job("run_execution", {"tenant_id": "x"}))
             raise Boom
-    async with queuing_hub.transaction() as session:
+    async with queuing_hub.work.transaction() as session:
         defer_after_commit(
             session,
             Job("run_execution", {"tenant_id": "t", "execution_id": "e"}, lock="execution:e"),
         )
-    async with queuing_hub.transaction() as session:
+    async with queuing_hub.work.transaction() as session:
         # The same waiting job again: the queueing lock keeps one.
         defer_after_commit(
             session,
@@ -124,21 +125,23 @@ async def test_a_lost_job_is_queued_again(queue_database, queuing_hub, client, a
 
     from connectorhub.execution import service
     from connectorhub.execution.models import Trigger
-    from connectorhub.execution.tasks import requeue_orphans
+    from connectorhub.execution.tasks import requeue_lost_execution_jobs
     from connectorhub.kit.repository import WorkspaceScope
 
     api.json("/v1/login", {"token": "sess-123"})
     api.json("/v1/users/7", {"name": "Ada"})
     ws = await make_workspace(queuing_hub)
     connector = await install(client, ws, http_connector(api))
-    async with queuing_hub.transaction() as session:
+    async with queuing_hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, ws.slug, "test")
         lost, _ = await service.start(
             scope, queuing_hub.box, uuid.UUID(connector["id"]), {"user": 7, "password": "pw"},
             trigger=Trigger.api, idempotency_key=None, defer=False,
         )  # fmt: skip
-    assert await requeue_orphans(queuing_hub, older_than=timedelta(0)) == 1
-    assert await requeue_orphans(queuing_hub, older_than=timedelta(0)) == 1  # asked again …
+    assert await requeue_lost_execution_jobs(queuing_hub.context, older_than=timedelta(0)) == 1
+    assert (
+        await requeue_lost_execution_jobs(queuing_hub.context, older_than=timedelta(0)) == 1
+    )  # asked again …
     async with queuing_hub.sessionmaker() as session:
         rows = (await session.execute(text("SELECT args FROM procrastinate_jobs"))).all()
     assert [row.args["execution_id"] for row in rows] == [str(lost.id)]  # … one job all the same

@@ -9,10 +9,10 @@ import asyncio
 import psycopg
 from sqlalchemy import select
 
+from connectorhub.db import libpq_conninfo
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync.destination import identifier
 from connectorhub.sync.models import SyncRun
-from connectorhub.worker.procrastinate_queue import libpq_conninfo
 from tests.conftest import TEST_PLUGINS_DIR
 from tests.fixtures.factories import make_workspace
 from tests.sync.test_sync import add_source, discover_and_pick, wait_sync_finished
@@ -45,7 +45,7 @@ async def test_a_worker_killed_mid_sync_is_resumed_by_another(
     with worker_process(queue_database, "first", tmp_path, **env) as first:
         saved = None
         for _ in range(1200):  # until a state after some (not all) rows is saved
-            async with queuing_hub.transaction() as session:
+            async with queuing_hub.work.transaction() as session:
                 await WorkspaceScope.open(session, ws.slug, "test")
                 saved = await session.scalar(select(SyncRun).where(SyncRun.id == run_id))
             if saved is not None and saved.state_after:

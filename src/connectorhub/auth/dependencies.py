@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectorhub.auth import sessions
 from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import Principal, record_token_use, resolve_token
 from connectorhub.exceptions import CsrfRejected, Forbidden, LoginRequired, NotAuthenticated
@@ -24,7 +25,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed before the response is sent, rolled back on error."""
-    async with request.app.state.hub.transaction() as session:
+    async with request.app.state.hub.work.transaction() as session:
         yield session
 
 
@@ -126,7 +127,6 @@ async def _csrf_presented(request: Request) -> str | None:
 
 
 async def _page_context(request: Request, session: DbSession, box: Box) -> PageContext:
-    from connectorhub.auth import sessions
 
     token = request.cookies.get(sessions.COOKIE_NAME)
     web_session = await sessions.resolve_session(session, token) if token else None

@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from connectorhub.auth import service as auth_service
 from connectorhub.auth import sessions
 from connectorhub.auth.dependencies import DbSession, PageMember, PageViewer
-from connectorhub.exceptions import CsrfRejected, TooManyRequests
+from connectorhub.exceptions import CsrfRejected, TooManyRequests, ValidationFailed
+from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
 from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
 
@@ -135,8 +137,6 @@ async def switch_workspace(
 
 
 async def _tokens(request: Request, page: PageViewer, **extra: object) -> Response:
-    from connectorhub.auth import service as auth_service
-    from connectorhub.tenant.models import Role
 
     request.state.page = page
     context = {
@@ -166,7 +166,6 @@ async def create_token(
     access: Annotated[str, Form(pattern="^(read|write)$")] = "write",
     expires_in_days: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    from connectorhub.auth import service as auth_service
 
     days = (
         int(expires_in_days)
@@ -185,7 +184,6 @@ async def create_token(
 
 @router.post("/settings/tokens/{token_id}/revoke")
 async def revoke_token(request: Request, page: PageMember, token_id: uuid.UUID) -> Response:
-    from connectorhub.auth import service as auth_service
 
     await auth_service.revoke_token(page.scope, page.principal, token_id)
     return await _tokens(request, page, toast="Token revoked.")
@@ -207,8 +205,6 @@ async def change_password(
     current_password: Annotated[str, Form(max_length=1024)],
     new_password: Annotated[str, Form(max_length=1024)],
 ) -> Response:
-    from connectorhub.auth import service as auth_service
-    from connectorhub.exceptions import ValidationFailed
 
     request.state.page = page
     try:

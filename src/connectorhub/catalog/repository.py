@@ -41,18 +41,6 @@ class CatalogRepository:
     async def by_id(self, entry_id: uuid.UUID) -> CatalogEntry | None:
         return await self.session.get(CatalogEntry, entry_id)
 
-    async def by_ids(self, entry_ids: set[uuid.UUID]) -> dict[uuid.UUID, CatalogEntry]:
-        if not entry_ids:
-            return {}
-        rows = await self.session.scalars(
-            select(CatalogEntry).where(CatalogEntry.id.in_(entry_ids))
-        )
-        return {row.id: row for row in rows}
-
-    async def categories(self) -> list[str]:
-        statement = select(CatalogEntry.category).distinct().order_by(CatalogEntry.category)
-        return list((await self.session.scalars(statement)).all())
-
     async def all_by_key(self) -> dict[str, CatalogEntry]:
         return {row.key: row for row in await self.session.scalars(select(CatalogEntry))}
 

@@ -9,9 +9,28 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+import uvicorn
+from email_validator import EmailNotValidError, validate_email
 
+from connectorhub.app import create_app
+from connectorhub.auth.passwords import generate_password
+from connectorhub.auth.repository import UserRepository
+from connectorhub.auth.service import create_user, issue_token, set_password
+from connectorhub.catalog.repository import CatalogRepository
+from connectorhub.catalog.service import seed as seed_catalog
 from connectorhub.config import Settings
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.credential.keys import append_key_to_file, new_key_entry
 from connectorhub.exceptions import HubError, StartupRefused, ValidationFailed
+from connectorhub.hub import Hub
+from connectorhub.key_rotation import rotate
+from connectorhub.kit.plugins import PluginInstallFailed
+from connectorhub.lifecycle import bootstrap_first_owner, migrate_and_seed
+from connectorhub.sync import service as sync_service
+from connectorhub.sync.tasks import run_sync
+from connectorhub.tenant.models import Role
+from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
+from connectorhub.tenant.service import add_membership, create_workspace
 
 T = TypeVar("T")
 
@@ -42,7 +61,6 @@ def _fail(message: str) -> typer.Exit:
 
 def _run(make: Callable[..., Awaitable[T]], *args: object, start: bool = True) -> T:
     """Run `make(hub, *args)` with a started Hub; errors become a message and exit code 1."""
-    from connectorhub.hub import Hub
 
     async def main() -> T:
         hub = Hub(Settings())
@@ -72,10 +90,6 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [default: CONNECTORHUB_PORT]")] = None,
 ) -> None:
     """Serve the UI and API. On SQLite (the embedded default) it migrates and bootstraps first."""
-    import uvicorn
-
-    from connectorhub.app import create_app
-    from connectorhub.lifecycle import bootstrap_first_owner, migrate_and_seed
 
     settings = Settings()
     host, port = host or settings.host, port or settings.port
@@ -132,7 +146,6 @@ def worker(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations and seed the catalog (idempotent)."""
-    from connectorhub.lifecycle import migrate_and_seed
 
     async def run(hub):
         await migrate_and_seed(hub)
@@ -145,10 +158,9 @@ def db_upgrade() -> None:
 @app.command()
 def seed() -> None:
     """Seed the catalog from its YAML files (re-running changes nothing)."""
-    from connectorhub.catalog.service import seed as seed_catalog
 
     async def run(hub):
-        async with hub.sessionmaker() as session, session.begin():
+        async with hub.work.transaction() as session:
             return await seed_catalog(session, hub.settings.catalog_extra_dir)
 
     report = _run(run)
@@ -162,10 +174,9 @@ def workspaces_create(
     slug: str, name: Annotated[str | None, typer.Option(help="Display name")] = None
 ) -> None:
     """Create a workspace."""
-    from connectorhub.tenant.service import create_workspace
 
     async def run(hub):
-        async with hub.sessionmaker() as session, session.begin():
+        async with hub.work.transaction() as session:
             await create_workspace(session, slug, name)
 
     _run(run)
@@ -188,13 +199,6 @@ def users_create(
     ] = False,
 ) -> None:
     """Create a user (or reuse an existing one) and add them to a workspace."""
-    from connectorhub.auth.passwords import generate_password
-    from connectorhub.auth.repository import UserRepository
-    from connectorhub.auth.service import create_user
-    from connectorhub.kit.repository import WorkspaceScope
-    from connectorhub.tenant.models import Role
-    from connectorhub.tenant.repository import WorkspaceRepository
-    from connectorhub.tenant.service import add_membership
 
     try:
         role_value = Role(role)
@@ -204,7 +208,9 @@ def users_create(
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
 
     async def run(hub):
-        async with hub.sessionmaker() as session, session.begin():
+        # One transaction: the account and its membership are made together or not at all.
+        async with hub.work.workspace(workspace, actor="cli") as scope:
+            session = scope.session
             if await WorkspaceRepository(session).by_id(workspace) is None:
                 raise _fail(f"no workspace {workspace!r}")
             user = await UserRepository(session).by_email(email)
@@ -213,7 +219,6 @@ def users_create(
                 user = await create_user(session, email, password)
             if platform_admin and user.platform_role not in ("owner", "admin"):
                 user.platform_role = "admin"
-            scope = await WorkspaceScope.open(session, workspace, actor="cli")
             await add_membership(scope, user, role_value)
             return created
 
@@ -227,8 +232,6 @@ def users_create(
 
 
 def _valid_email(email: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
-
     try:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -243,14 +246,11 @@ def users_set_password(
     ] = False,
 ) -> None:
     """Set a user's password (a lost one, say). Without --password-stdin prints a one-time password."""
-    from connectorhub.auth.passwords import generate_password
-    from connectorhub.auth.repository import UserRepository
-    from connectorhub.auth.service import set_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
 
     async def run(hub):
-        async with hub.sessionmaker() as session, session.begin():
+        async with hub.work.transaction() as session:
             user = await UserRepository(session).by_email(email)
             if user is None:
                 raise _fail(f"no user {email!r}")
@@ -269,17 +269,12 @@ def tokens_create(
     name: Annotated[str, typer.Option(help="A name to recognise the token by")] = "cli",
 ) -> None:
     """Create an API token; prints only the token on stdout."""
-    from connectorhub.auth.repository import UserRepository
-    from connectorhub.auth.service import issue_token
-    from connectorhub.kit.repository import WorkspaceScope
-    from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
 
     async def run(hub):
-        async with hub.sessionmaker() as session, session.begin():
-            if await WorkspaceRepository(session).by_id(workspace) is None:
+        async with hub.work.workspace(workspace, actor="cli") as scope:
+            if await WorkspaceRepository(scope.session).by_id(workspace) is None:
                 raise _fail(f"no workspace {workspace!r}")
-            user = await UserRepository(session).by_email(email)
-            scope = await WorkspaceScope.open(session, workspace, actor="cli")
+            user = await UserRepository(scope.session).by_email(email)
             if user is None or await MembershipRepository(scope).by_user(user.id) is None:
                 raise _fail(f"{email} is not a member of workspace {workspace!r}")
             _, token = await issue_token(scope, user.id, name)
@@ -298,7 +293,6 @@ def keys_generate(
     ] = False,
 ) -> None:
     """Print a new key entry `id:base64key` for CONNECTORHUB_SECRET_KEYS (append it last)."""
-    from connectorhub.credential.keys import append_key_to_file, new_key_entry
 
     if not write:
         typer.echo(new_key_entry())
@@ -315,10 +309,9 @@ def keys_generate(
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-seal every stored secret under the newest key. Safe while the service runs."""
-    from connectorhub.credential.keys import rotate
 
     async def run(hub):
-        return await rotate(hub.sessionmaker, hub.box)
+        return await rotate(hub.work, hub.box)
 
     report = _run(run)
     typer.echo(f"re-sealed {report.rows_resealed} of {report.rows_seen} rows")
@@ -331,10 +324,9 @@ def keys_rotate() -> None:
 @plugins_app.command("install")
 def plugins_install(name: str) -> None:
     """Install the Singer tap a catalog entry names (idempotent) into its own virtualenv."""
-    from connectorhub.catalog.repository import CatalogRepository
 
     async def run(hub):
-        async with hub.sessionmaker() as session:
+        async with hub.work.transaction() as session:
             entries = await CatalogRepository(session).all_by_key()
         plugins = {e.plugin["name"]: e.plugin for e in entries.values() if e.plugin}
         plugin = plugins.get(name) or next(
@@ -348,12 +340,8 @@ def plugins_install(name: str) -> None:
 
     try:
         plugin, changed = _run(run)
-    except Exception as exc:  # pip's own error, as pip printed it
-        from connectorhub.sync.plugins import PluginInstallFailed
-
-        if isinstance(exc, PluginInstallFailed):
-            raise _fail(str(exc)) from None
-        raise
+    except PluginInstallFailed as exc:  # pip's own error, as pip printed it
+        raise _fail(str(exc)) from None
     typer.echo(f"{plugin['name']} {'installed' if changed else 'is already installed'}")
 
 
@@ -363,14 +351,9 @@ def sync_command(
     workspace: Annotated[str, typer.Option(help="Workspace slug")],
 ) -> None:
     """Sync a source connector now, in this process, and print rows per stream."""
-    from connectorhub.connector.repository import ConnectorRepository
-    from connectorhub.kit.repository import WorkspaceScope
-    from connectorhub.sync import service
-    from connectorhub.sync.tasks import run_sync
 
     async def run(hub):
-        async with hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, workspace, actor="cli")
+        async with hub.work.workspace(workspace, actor="cli") as scope:
             repository = ConnectorRepository(scope)
             try:
                 found = await repository.get(uuid.UUID(connector))
@@ -378,12 +361,10 @@ def sync_command(
                 found = await repository.by_name(connector)
             if found is None:
                 raise _fail(f"no connector {connector!r} in {workspace}")
-            started = await service.start(scope, found.id, trigger="cli", defer=False)
-        await run_sync(hub, workspace, str(started.id), claimant=hub.claimant)
-        async with hub.transaction() as session:
-            return await service.read(
-                await WorkspaceScope.open(session, workspace, actor="cli"), started.id
-            )
+            started = await sync_service.start(scope, found.id, trigger="cli", defer=False)
+        await run_sync(hub.context, workspace, str(started.id))
+        async with hub.work.workspace(workspace, actor="cli") as scope:
+            return await sync_service.read(scope, started.id)
 
     result = _run(run)
     for stream, rows in sorted(result.rows.items()):

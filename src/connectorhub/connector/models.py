@@ -32,7 +32,7 @@ class Connector(TenantOwned, Base):
     status: Mapped[str] = mapped_column(String(16), default=ConnectorStatus.inactive.value)
     status_reason: Mapped[str | None] = mapped_column(String(500))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # {field: ciphertext}; plaintext never touches this column (see credential/secrets.py).
+    # {field: ciphertext}; plaintext never touches this column (see kit/sealing.py).
     auth: Mapped[dict[str, Any]] = mapped_column(default=dict)
     tags: Mapped[list[str]] = mapped_column(default=list)
     template_id: Mapped[uuid.UUID | None] = mapped_column(UUIDType)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import exists, func, or_, select, type_coerce, update
+from sqlalchemy import exists, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -123,8 +123,8 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         The right-hand sides read the row's values from before the update (both databases).
         """
         total = Connector.executions_total
-        statement = self._scoped(
-            update(Connector)
+        statement = (
+            self.update()
             .where(Connector.id == connector_id)
             .values(
                 executions_total=total + 1,

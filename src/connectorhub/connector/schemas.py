@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from connectorhub.connector.models import ConnectorStatus
-from connectorhub.execution.definition import Definition
+from connectorhub.definition.model import Definition
 
 ConnectorName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)

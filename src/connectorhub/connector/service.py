@@ -21,11 +21,12 @@ from connectorhub.connector.schemas import (
     ExecutionStats,
     PublishTarget,
 )
-from connectorhub.credential.secrets import masked, merge_secrets
+from connectorhub.db import UnitOfWork
+from connectorhub.definition.model import Definition, check_definition
 from connectorhub.exceptions import Conflict, NotFound, ValidationFailed
-from connectorhub.execution.definition import Definition, check_definition
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import Page, WorkspaceScope
+from connectorhub.kit.sealing import masked, merge_secrets
 
 TABLE = Connector.__tablename__
 
@@ -217,6 +218,68 @@ async def read(scope: WorkspaceScope, connector_id: uuid.UUID) -> ConnectorRead:
     return to_read(await _get(scope, connector_id))
 
 
+async def read_now(work: UnitOfWork, tenant_id: str, connector_id: uuid.UUID) -> ConnectorRead:
+    """The connector as committed now, in a short transaction of its own (after work that ran
+    outside the request's transaction). Raises NotFound."""
+    async with work.workspace(tenant_id, None) as scope:
+        return await read(scope, connector_id)
+
+
+def _edit_errors(
+    entry: CatalogEntry, sent: dict[str, Any], body: ConnectorReplace | ConnectorPatch
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if sent.get("config") is not None:
+        errors |= catalog_service.config_errors(entry, sent["config"])
+    errors |= _auth_errors(entry, sent.get("auth"))
+    if "definition" in sent:
+        errors |= _definition_errors(entry, body.definition)
+    return errors
+
+
+def _target_status(
+    entry: CatalogEntry, connector: Connector, sent: dict[str, Any], edited: dict[str, Any]
+) -> tuple[ConnectorStatus, list[str]]:
+    """The status after the edit, and the warnings a hand-set status deserves. Raises
+    ValidationFailed when the edited connector could not be (or stay) active."""
+    auth, config = edited["auth"], edited["config"]
+    if sent.get("status") is not None:
+        target = ConnectorStatus(sent["status"])
+        warnings = _status_warnings(entry, connector, target, auth, config)
+    else:
+        target, warnings = ConnectorStatus(connector.status), []
+        if target == ConnectorStatus.active and _missing_auth(entry, auth):
+            raise ValidationFailed(
+                _missing_auth(entry, auth), "an active connector needs its credentials"
+            )
+    if target == ConnectorStatus.active and entry.kind == "http" and edited["definition"] is None:
+        raise ValidationFailed(
+            {"definition": ["Required before an HTTP connector can be activated."]},
+            "the connector cannot be activated yet",
+        )
+    return target, warnings
+
+
+def _audited_changes(
+    connector: Connector, edited: dict[str, Any], secret_fields: list[str], target: ConnectorStatus
+) -> dict[str, Any]:
+    """What the audit event records of an edit: never a secret or a config value."""
+    changes: dict[str, Any] = {}
+    if edited["name"] != connector.name:
+        changes["name"] = [connector.name, edited["name"]]
+    if edited["config"] != connector.config:
+        changes["config"] = "(changed)"
+    if edited["tags"] != connector.tags:
+        changes["tags"] = edited["tags"]
+    if secret_fields:
+        changes["auth"] = dict.fromkeys(secret_fields, SECRET_CHANGED)
+    if edited["definition"] != connector.definition:
+        changes["definition"] = "(changed)"
+    if target.value != connector.status:
+        changes["status"] = [connector.status, target.value]
+    return changes
+
+
 async def edit(
     scope: WorkspaceScope,
     box: SecretBox,
@@ -234,62 +297,33 @@ async def edit(
         if isinstance(body, ConnectorPatch)
         else body.model_dump()
     )
-    errors: dict[str, list[str]] = {}
-    if sent.get("config") is not None:
-        errors |= catalog_service.config_errors(entry, sent["config"])
-    errors |= _auth_errors(entry, sent.get("auth"))
-    if "definition" in sent:
-        errors |= _definition_errors(entry, body.definition)
-    if errors:
+    if errors := _edit_errors(entry, sent, body):
         raise ValidationFailed(errors)
-    definition = (
-        _stored_definition(body.definition) if "definition" in sent else connector.definition
-    )
 
-    name = sent.get("name") if sent.get("name") is not None else connector.name
-    config = sent["config"] if sent.get("config") is not None else connector.config
-    tags = sent["tags"] if sent.get("tags") is not None else connector.tags
+    def kept(field: str) -> Any:  # what the body sets, else what is stored
+        return sent[field] if sent.get(field) is not None else getattr(connector, field)
+
     auth, secret_fields = merge_secrets(
         box, tenant_id=scope.tenant_id, table=TABLE, row_id=connector.id,
         stored=connector.auth, incoming=sent.get("auth"),
     )  # fmt: skip
-    target = (
-        ConnectorStatus(sent["status"])
-        if sent.get("status") is not None
-        else ConnectorStatus(connector.status)
-    )
-    if sent.get("status") is not None:
-        warnings = _status_warnings(entry, connector, target, auth, config)
-    elif target == ConnectorStatus.active and _missing_auth(entry, auth):
-        raise ValidationFailed(
-            _missing_auth(entry, auth), "an active connector needs its credentials"
-        )
-    else:
-        warnings = []
-    if target == ConnectorStatus.active and entry.kind == "http" and definition is None:
-        raise ValidationFailed(
-            {"definition": ["Required before an HTTP connector can be activated."]},
-            "the connector cannot be activated yet",
-        )
-    if name != connector.name and await ConnectorRepository(scope).by_name(name):
-        raise Conflict(f"a connector named {name!r} already exists in this workspace")
+    edited = {
+        "name": kept("name"), "config": kept("config"), "tags": kept("tags"), "auth": auth,
+        "definition": (
+            _stored_definition(body.definition) if "definition" in sent else connector.definition
+        ),
+    }  # fmt: skip
+    target, warnings = _target_status(entry, connector, sent, edited)
+    if edited["name"] != connector.name and await ConnectorRepository(scope).by_name(
+        edited["name"]
+    ):
+        raise Conflict(f"a connector named {edited['name']!r} already exists in this workspace")
 
-    changes: dict[str, Any] = {}
-    if name != connector.name:
-        changes["name"] = [connector.name, name]
-    if config != connector.config:
-        changes["config"] = "(changed)"
-    if tags != connector.tags:
-        changes["tags"] = tags
-    if secret_fields:
-        changes["auth"] = dict.fromkeys(secret_fields, SECRET_CHANGED)
-    if definition != connector.definition:
-        changes["definition"] = "(changed)"
+    changes = _audited_changes(connector, edited, secret_fields, target)
     if target.value != connector.status:
-        changes["status"] = [connector.status, target.value]
         connector.status_reason = "set by hand" if target == ConnectorStatus.error else None
-    connector.name, connector.config, connector.tags, connector.auth = name, config, tags, auth
-    connector.definition = definition
+    for field, value in edited.items():
+        setattr(connector, field, value)
     connector.status = target.value
     if changes:
         ConnectorRepository(scope).touch(connector)

@@ -5,29 +5,23 @@ instead keep them in `<data_dir>/secret.keys`, generated with mode 0600 on first
 
 Every key that ever sealed data has a check row (a known plaintext sealed under it). At start-up a
 stored check whose key is missing or does not open it stops the process: there is no plaintext
-fallback. Rotation re-seals every secret under the newest key, then drops the older keys' checks,
-after which those keys may be removed from the configuration.
+fallback. Rotation (key_rotation.py) re-seals every secret under the newest key, then drops the
+older keys' checks, after which those keys may be removed from the configuration.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.config import Environment, Settings
-from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.repository import KeyCheckRepository
-from connectorhub.credential.secrets import reseal
 from connectorhub.exceptions import StartupRefused
 from connectorhub.kit.crypto import DecryptionError, Keyring, KeyringError, SecretBox, generate_key
-from connectorhub.kit.repository import SealedColumnRepository, WorkspaceScope
 
 log = logging.getLogger(__name__)
 
@@ -112,72 +106,3 @@ async def verify_keys(session: AsyncSession, box: SecretBox) -> None:
             await checks.add_if_missing(
                 key_id, box.seal(CHECK_PLAINTEXT, _check_aad(key_id), key_id=key_id)
             )
-
-
-def _sealed_holders() -> list[type[SealedColumnRepository]]:
-    from connectorhub.credential.repository import WorkspaceCredentialRepository
-    from connectorhub.execution.repository import ExecutionRepository
-
-    return [ConnectorRepository, WorkspaceCredentialRepository, ExecutionRepository]
-
-
-@dataclass
-class RotationReport:
-    rows_resealed: int
-    rows_seen: int
-    retired_keys: list[str]
-    # Older keys still sealing some row after the pass (written meanwhile by a process that does
-    # not have the newest key yet): they are kept, and rotation should be run again.
-    keys_still_in_use: dict[str, int]
-
-
-async def rotate(
-    sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox, batch: int = 200
-) -> RotationReport:
-    """Re-seal every stored secret under the active key.
-
-    Runs in many short transactions, each locking only its batch of rows (FOR UPDATE), so the
-    service keeps working meanwhile. Safe to re-run; stops nowhere half-sealed.
-    """
-    from connectorhub.tenant.service import workspace_ids
-
-    holders = _sealed_holders()  # every table that keeps sealed fields
-
-    async with sessionmaker() as session, session.begin():
-        await verify_keys(session, box)
-        tenants = list(await workspace_ids(session))
-    report = RotationReport(rows_resealed=0, rows_seen=0, retired_keys=[], keys_still_in_use={})
-    for tenant_id, holder in itertools.product(tenants, holders):
-        after: uuid.UUID | None = None
-        while True:
-            async with sessionmaker() as session, session.begin():
-                scope = await WorkspaceScope.open(session, tenant_id, actor="key-rotation")
-                rows = await holder(scope).with_secrets(after, batch)
-                for row in rows:
-                    report.rows_seen += 1
-                    resealed = reseal(
-                        box,
-                        tenant_id=tenant_id,
-                        table=holder.model.__tablename__,
-                        row_id=row.id,
-                        stored=getattr(row, holder.sealed_column),
-                    )
-                    if resealed is not None:
-                        setattr(row, holder.sealed_column, resealed)
-                        report.rows_resealed += 1
-            if len(rows) < batch:
-                break
-            after = rows[-1].id
-    older = [k for k in box.keyring.key_ids if k != box.keyring.active_key_id]
-    for tenant_id in tenants:
-        async with sessionmaker() as session, session.begin():
-            scope = await WorkspaceScope.open(session, tenant_id, actor="key-rotation")
-            for key_id, holder in itertools.product(older, holders):
-                if in_use := await holder(scope).count_sealed_with(key_id):
-                    report.keys_still_in_use[key_id] = (
-                        report.keys_still_in_use.get(key_id, 0) + in_use
-                    )
-    report.retired_keys = [k for k in older if k not in report.keys_still_in_use]
-    async with sessionmaker() as session, session.begin():
-        await KeyCheckRepository(session).remove(report.retired_keys)
-    return report

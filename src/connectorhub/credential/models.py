@@ -52,6 +52,6 @@ class WorkspaceApiCredential(TenantOwned, Base):
     kind: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="")
     allowed_hosts: Mapped[list[str]] = mapped_column(default=list)
-    # Each field sealed on its own (see credential.secrets), never returned.
+    # Each field sealed on its own (see kit/sealing.py), never returned.
     secret: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_used_at: Mapped[datetime | None] = mapped_column()

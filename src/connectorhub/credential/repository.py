@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,8 +58,8 @@ class WorkspaceCredentialRepository(SealedColumnRepository[WorkspaceApiCredentia
     async def mark_used(self, ids: Iterable[uuid.UUID], at: datetime) -> None:
         ids = list(ids)
         if ids:
-            statement = self._scoped(
-                update(WorkspaceApiCredential)
+            statement = (
+                self.update()
                 .where(WorkspaceApiCredential.id.in_(ids))
                 .values(last_used_at=at)
                 .execution_options(synchronize_session=False)

@@ -23,12 +23,12 @@ from connectorhub.credential.schemas import (
     CredentialPatch,
     CredentialRead,
 )
-from connectorhub.credential.secrets import masked, merge_secrets, open_secrets
+from connectorhub.definition.values import WorkspaceCredential
 from connectorhub.exceptions import Conflict, NotFound, ValidationFailed
-from connectorhub.execution.runner import WorkspaceCredential
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.kit.sealing import masked, merge_secrets, open_secrets
 
 TABLE = WorkspaceApiCredential.__tablename__
 

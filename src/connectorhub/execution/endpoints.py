@@ -7,38 +7,26 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Body, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.sse import format_sse_event
 
 from connectorhub.auth.dependencies import MemberContext, ViewerContext
-from connectorhub.exceptions import NotFound
 from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus, Trigger
 from connectorhub.execution.schemas import ExecuteRequest, ExecutionPage, ExecutionRead
 from connectorhub.execution.tasks import run_execution
-from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 
-if TYPE_CHECKING:
-    from connectorhub.hub import Hub
-
 router = hub_router(tags=["executions"])
-POLL_SECONDS = 0.25
-WAIT_POLL_SECONDS = 0.05  # a waiting caller learns of the end within this
 NOT_FOUND = {404: {"description": "No such connector or execution in this workspace"}}
 
 
 def _json(execution: Any) -> dict[str, Any]:
     return ExecutionRead.model_validate(execution).model_dump(mode="json")
-
-
-async def _load(hub: Hub, tenant_id: str, execution_id: uuid.UUID):
-    async with hub.transaction() as session:
-        scope = await WorkspaceScope.open(session, tenant_id, None)
-        return await service.read(scope, execution_id)
 
 
 class ExecutionResultResponse(Response):
@@ -56,21 +44,14 @@ class ExecutionResultResponse(Response):
         self.run, self.timeout = run, timeout
 
     async def __call__(self, scope, receive, send) -> None:
-        deadline = asyncio.get_running_loop().time() + self.timeout
+        started = asyncio.get_running_loop().time()
         if self.run:
-            task = self.hub.run_soon(
-                run_execution(
-                    self.hub, self.tenant_id, str(self.execution_id), claimant=self.hub.claimant
-                )
-            )
-            await asyncio.wait({task}, timeout=self.timeout)
-        execution = await _load(self.hub, self.tenant_id, self.execution_id)
-        while (
-            not ExecutionStatus(execution.status).finished
-            and asyncio.get_running_loop().time() < deadline
-        ):
-            await asyncio.sleep(WAIT_POLL_SECONDS)
-            execution = await _load(self.hub, self.tenant_id, self.execution_id)
+            job = run_execution(self.hub.context, self.tenant_id, str(self.execution_id))
+            await asyncio.wait({self.hub.run_soon(job)}, timeout=self.timeout)
+        left = self.timeout - (asyncio.get_running_loop().time() - started)
+        execution = await service.wait_until_finished(
+            self.hub.work, self.tenant_id, self.execution_id, seconds=left
+        )
         finished = ExecutionStatus(execution.status).finished
         self.status_code = status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED
         self.body = self.render(json.dumps(_json(execution)))
@@ -173,24 +154,8 @@ async def execution_events(
 
 
 async def _events(request: Request, tenant_id: str, execution_id: uuid.UUID) -> AsyncIterator[str]:
-    hub: Hub = request.app.state.hub
-    sent_steps: dict[int, Any] = {}
-    sent_status = None
-    while not await request.is_disconnected():
-        try:
-            execution = await _load(hub, tenant_id, execution_id)
-        except NotFound:
-            yield format_sse_event(event="end", data_str=json.dumps({"status": "deleted"}))
-            return
-        for index, step in enumerate(execution.steps):
-            if sent_steps.get(index) != step:
-                sent_steps[index] = step
-                yield format_sse_event(event="step", data_str=json.dumps({"index": index, **step}))
-        if execution.status != sent_status:
-            sent_status = execution.status
-            data = {k: v for k, v in _json(execution).items() if k != "steps"}
-            yield format_sse_event(event="status", data_str=json.dumps(data))
-        if ExecutionStatus(execution.status).finished:
-            yield format_sse_event(event="end", data_str=json.dumps({"status": execution.status}))
-            return
-        await asyncio.sleep(POLL_SECONDS)
+    progress = service.follow(
+        request.app.state.hub.work, tenant_id, execution_id, _json, stop=request.is_disconnected
+    )
+    async for event, data in progress:
+        yield format_sse_event(event=event, data_str=json.dumps(data))

@@ -9,12 +9,12 @@ from fastapi.responses import Response
 
 from connectorhub.auth.dependencies import PageMember, PageViewer
 from connectorhub.connector import service as connectors
+from connectorhub.connector.run_history import go_to_run, render_history
 from connectorhub.exceptions import HubError, ValidationFailed
 from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus, Trigger
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.run_history import go_to_run, render_history
 from connectorhub.web.schema_form import form_to_instance
 from connectorhub.web.templating import hx_target, render, toast_header
 

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import jsonpath
 
-from connectorhub.execution.definition import Step
+from connectorhub.definition.model import Step
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
 
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024

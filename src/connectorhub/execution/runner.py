@@ -12,16 +12,17 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
-from connectorhub.execution.definition import Definition, Step
+from connectorhub.definition import placeholders
+from connectorhub.definition.model import Definition, Step
+from connectorhub.definition.values import RunValues
 from connectorhub.execution.responses import extract, raise_for_status, read_body
-from connectorhub.kit import templating
 from connectorhub.kit.driver_errors import (
     DriverError,
     FatalError,
@@ -34,24 +35,6 @@ REDACTED = "[redacted]"
 # Extracted fields with names like these hold secrets (a login step's token): never recorded.
 _SENSITIVE_FIELD = re.compile(r"token|secret|password|passwd|key|auth|session|cookie", re.I)
 _SENSITIVE_ROOTS = {"secrets", "workspace"}
-
-
-@dataclass
-class WorkspaceCredential:
-    """A workspace credential as the runner sees it: its value and where it may be sent."""
-
-    value: Any
-    allowed_hosts: list[str]
-
-
-@dataclass
-class RunValues:
-    input: dict[str, Any]
-    config: dict[str, Any]
-    secrets: dict[str, Any] = field(default_factory=dict)
-    workspace: dict[str, WorkspaceCredential] = field(default_factory=dict)
-    # Input fields the input schema marks secret: redacted in records like secrets are.
-    secret_inputs: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -122,7 +105,7 @@ class Runner:
             try:
                 try:
                     request = _render(step, context_values, sensitive_steps, values)
-                except templating.TemplateError as error:
+                except placeholders.PlaceholderError as error:
                     raise FatalError(f"step {step.name}: {error}") from None
                 record.request = request_summary(request, redactor)
                 extracted = await self._send_with_retries(step, request, values, record)
@@ -150,9 +133,11 @@ class Runner:
                 for name, values_ in context_values["steps"].items()
             }
         try:
-            output = templating.render_json(definition.output, templating.Context(context_values))
+            output = placeholders.render_json(
+                definition.output, placeholders.Context(context_values)
+            )
             return json.loads(redactor.redact(json.dumps(output)))
-        except templating.TemplateError as error:
+        except placeholders.PlaceholderError as error:
             raise FatalError(f"output: {redactor.redact(str(error))}") from None
 
     async def _send_with_retries(
@@ -263,93 +248,107 @@ def _shown(extracted: dict[str, Any], secret_fields: set[str]) -> dict[str, Any]
     return {k: (REDACTED if k in secret_fields else v) for k, v in extracted.items()}
 
 
-def _render(step: Step, values: dict[str, Any], sensitive_steps, run_values: RunValues) -> _Request:
-    """Render one step's request; note which parts carry secrets and which credentials."""
-    credentials: set[str] = set()
+class _StepRenderer:
+    """Renders one step's request. Each part is rendered in a context of its own, which tells
+    whether it used a secret (that part is redacted in records) and which workspace
+    credentials it used (each may only go to its allowed hosts)."""
 
-    def context() -> templating.Context:
-        return templating.Context(values)
+    def __init__(self, values: dict[str, Any], sensitive_steps, run_values: RunValues):
+        self.values, self.sensitive_steps, self.run_values = values, sensitive_steps, run_values
+        self.credentials: set[str] = set()
 
-    def is_sensitive(ctx: templating.Context) -> bool:
+    def part(self, render: Callable[[placeholders.Context], Any]) -> tuple[Any, bool]:
+        """`render` in a fresh context: the value, and whether it carries a secret."""
+        ctx = placeholders.Context(self.values)
+        value = render(ctx)
+        return value, self._sensitive(ctx)
+
+    def _sensitive(self, ctx: placeholders.Context) -> bool:
         sensitive = False
         for reference in ctx.used:  # every reference: each workspace credential must be seen
             if reference.root == "workspace" and reference.segments:
-                credentials.add(str(reference.segments[0]))
+                self.credentials.add(str(reference.segments[0]))
             if reference.root in _SENSITIVE_ROOTS or (
                 reference.root == "input"
                 and reference.segments
-                and (reference.segments[0] in run_values.secret_inputs)
+                and (reference.segments[0] in self.run_values.secret_inputs)
             ):
                 sensitive = True
             step_name, field_name = _step_field(reference)
-            if step_name is not None and field_name in sensitive_steps.get(step_name, set()):
+            if step_name is not None and field_name in self.sensitive_steps.get(step_name, set()):
                 sensitive = True
         return sensitive
 
-    ctx = context()
-    url = templating.render_url(step.url, ctx)
-    is_sensitive(ctx)
-    if not urlsplit(url).scheme:
-        base = values["config"].get("base_url")
+    def url(self, step: Step) -> str:
+        url, _ = self.part(lambda ctx: placeholders.render_url(step.url, ctx))
+        if urlsplit(url).scheme:
+            return url
+        base = self.values["config"].get("base_url")
         if not isinstance(base, str):
-            raise templating.TemplateError(
+            raise placeholders.PlaceholderError(
                 f"the URL {step.url!r} is relative and the connector has no base_url"
             )
-        url = base.rstrip("/") + "/" + url.lstrip("/")
+        return base.rstrip("/") + "/" + url.lstrip("/")
 
-    headers: dict[str, str] = {}
-    sensitive_headers: set[str] = set()
+    def auth(self, auth: Any, request: _Request) -> None:
+        """Add the step's auth to `request`'s headers or query, always as sensitive."""
+        if auth.type == "bearer":
+            token, _ = self.part(lambda ctx: placeholders.render_header(auth.token, ctx))
+            request.headers["Authorization"] = "Bearer " + token
+            request.sensitive_headers.add("Authorization")
+        elif auth.type == "basic":
+            (username, password), _ = self.part(
+                lambda ctx: (
+                    placeholders.render_text(auth.username, ctx),
+                    placeholders.render_text(auth.password, ctx),
+                )
+            )
+            request.headers["Authorization"] = aiohttp.encode_basic_auth(username, password)
+            request.sensitive_headers.add("Authorization")
+        elif auth.location == "header":
+            request.headers[auth.name], _ = self.part(
+                lambda ctx: placeholders.render_header(auth.value, ctx, f"header {auth.name}")
+            )
+            request.sensitive_headers.add(auth.name)
+        else:
+            request.query[auth.name], _ = self.part(
+                lambda ctx: placeholders.render_text(auth.value, ctx)
+            )
+            request.sensitive_query.add(auth.name)
+
+
+def _render(step: Step, values: dict[str, Any], sensitive_steps, run_values: RunValues) -> _Request:
+    """Render one step's request; note which parts carry secrets and which credentials."""
+    renderer = _StepRenderer(values, sensitive_steps, run_values)
+    request = _Request(
+        method=step.method, url=renderer.url(step), headers={}, query={}, body=None,
+        sensitive_headers=set(), sensitive_query=set(), sensitive_body=False, credentials=set(),
+    )  # fmt: skip
     # The connector's default headers are literal config values, not templates.
     for name, value in (values["config"].get("default_headers") or {}).items():
         if isinstance(value, str):
-            headers[name] = _literal_header(name, value)
+            request.headers[name] = _literal_header(name, value)
     for name, template in step.headers.items():
-        ctx = context()
-        headers[name] = templating.render_header(template, ctx, f"header {name}")
-        if is_sensitive(ctx):
-            sensitive_headers.add(name)
-    query: dict[str, str] = {}
-    sensitive_query: set[str] = set()
+        request.headers[name], sensitive = renderer.part(
+            lambda ctx, t=template, n=name: placeholders.render_header(t, ctx, f"header {n}")
+        )
+        if sensitive:
+            request.sensitive_headers.add(name)
     for name, template in step.query.items():
-        ctx = context()
-        value = templating.render_text(template, ctx)
+        value, sensitive = renderer.part(lambda ctx, t=template: placeholders.render_text(t, ctx))
         if value == "" and template != "":
             continue  # an optional input left empty: the parameter is left out, not sent empty
-        query[name] = value
-        if is_sensitive(ctx):
-            sensitive_query.add(name)
-    ctx = context()
-    body = templating.render_json(step.body, ctx) if step.body is not None else None
-    sensitive_body = is_sensitive(ctx)
+        request.query[name] = value
+        if sensitive:
+            request.sensitive_query.add(name)
+    if step.body is not None:
+        request.body, request.sensitive_body = renderer.part(
+            lambda ctx: placeholders.render_json(step.body, ctx)
+        )
     if step.auth is not None:
-        ctx = context()
-        auth = step.auth
-        if auth.type == "bearer":
-            headers["Authorization"] = "Bearer " + templating.render_header(auth.token, ctx)
-            sensitive_headers.add("Authorization")
-        elif auth.type == "basic":
-            username = templating.render_text(auth.username, ctx)
-            password = templating.render_text(auth.password, ctx)
-            headers["Authorization"] = aiohttp.encode_basic_auth(username, password)
-            sensitive_headers.add("Authorization")
-        elif auth.location == "header":
-            headers[auth.name] = templating.render_header(auth.value, ctx, f"header {auth.name}")
-            sensitive_headers.add(auth.name)
-        else:
-            query[auth.name] = templating.render_text(auth.value, ctx)
-            sensitive_query.add(auth.name)
-        is_sensitive(ctx)
-    return _Request(
-        method=step.method,
-        url=url,
-        headers=headers,
-        query=query,
-        body=body,
-        sensitive_headers=sensitive_headers,
-        sensitive_query=sensitive_query,
-        sensitive_body=sensitive_body,
-        credentials=credentials,
-    )
+        renderer.auth(step.auth, request)
+    request.credentials = renderer.credentials
+    return request
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -361,11 +360,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def _literal_header(name: str, value: str) -> str:
     if re.search(r"[\r\n\x00]", value):
-        raise templating.TemplateError(f"default header {name}: contains a line break or NUL")
+        raise placeholders.PlaceholderError(f"default header {name}: contains a line break or NUL")
     return value
 
 
-def _step_field(reference: templating.Reference) -> tuple[str | None, Any]:
+def _step_field(reference: placeholders.Reference) -> tuple[str | None, Any]:
     if reference.root == "steps" and len(reference.segments) >= 2:
         return str(reference.segments[0]), reference.segments[1]
     if re.fullmatch(r"step_\d+", reference.root) and reference.segments:
@@ -398,7 +397,7 @@ class _Redactor:
         self._secrets: set[str] = set()
 
     def add(self, value: Any) -> None:
-        for _, text in templating.iter_strings(value, ""):
+        for _, text in placeholders.iter_strings(value, ""):
             if len(text) >= 4:  # shorter strings would redact ordinary words
                 self._secrets.update({text, quote(text, safe="")})
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,19 +16,21 @@ from sqlalchemy.exc import IntegrityError
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential import service as credentials
-from connectorhub.credential.secrets import MASK, associated_data, open_secrets
+from connectorhub.db import UnitOfWork
+from connectorhub.definition.model import Definition
+from connectorhub.definition.values import RunValues
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
-from connectorhub.execution.definition import Definition
 from connectorhub.execution.models import Execution, ExecutionStatus, Trigger
 from connectorhub.execution.repository import ExecutionRepository
-from connectorhub.execution.runner import RunValues
 from connectorhub.kit.crypto import SecretBox
-from connectorhub.kit.models import end_run, utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
+from connectorhub.kit.sealing import MASK, associated_data, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
-from connectorhub.worker.queue import Job, defer_after_commit
+from connectorhub.run import lifecycle
+from connectorhub.run.models import end_run
+from connectorhub.worker.queue import Job
 
 TABLE = Execution.__tablename__
 
@@ -120,13 +124,8 @@ async def start(
             raise
         return existing, False
     if defer:
-        defer_after_commit(scope.session, run_job(scope.tenant_id, execution.id))
+        scope.defer(run_job(scope.tenant_id, execution.id))
     return execution, True
-
-
-def same_job(a: str | None, b: str) -> bool:
-    """Claimants are `job:<id>#<attempt>` or a process; a retried job keeps its id."""
-    return a is not None and a.split("#")[0] == b.split("#")[0]
 
 
 def run_job(tenant_id: str, execution_id: uuid.UUID, *, take_over: bool = False) -> Job:
@@ -159,24 +158,13 @@ async def claim(
     Returns None when there is nothing to do: finished already (each execution ends once),
     running elsewhere, gone, or cancelled while queued.
     """
-    repository = ExecutionRepository(scope)
-    execution = await repository.get_for_update(execution_id)
-    if execution is None or ExecutionStatus(execution.status).finished:
+    execution = await ExecutionRepository(scope).get_for_update(execution_id)
+    if not lifecycle.claim(execution, claimant=claimant, take_over=take_over):
         return None
-    if execution.status == ExecutionStatus.running.value and not (
-        take_over or same_job(execution.claimed_by, claimant)
-    ):
-        return None
-    if execution.cancel_requested:
-        end_run(execution, ExecutionStatus.cancelled, "cancelled before it started")
-        return None
+    assert execution is not None
     # Its own columns only: the catalog entry (schemas and all) is not needed to run.
     connector = await ConnectorRepository(scope).get(execution.connector_id)
     assert connector is not None  # executions are deleted with their connector
-    execution.status = ExecutionStatus.running.value
-    execution.claimed_by = claimant
-    execution.attempt += 1
-    execution.started_at = utcnow()
     execution.steps = []
     run_input = dict(execution.input)
     for field, sealed in execution.sealed_input.items():
@@ -207,16 +195,17 @@ async def claim(
     )
 
 
-async def cancel_asked(scope: WorkspaceScope, execution_id: uuid.UUID) -> bool:
-    return await ExecutionRepository(scope).cancel_requested(execution_id)
+async def should_stop(scope: WorkspaceScope, execution_id: uuid.UUID, claimant: str) -> bool:
+    """Before a later step starts: was a cancel asked, or is the run another attempt's now?"""
+    return await ExecutionRepository(scope).should_stop(execution_id, claimant)
 
 
 async def save_progress(
     scope: WorkspaceScope, execution_id: uuid.UUID, steps: list[dict[str, Any]], claimant: str
-) -> bool:
-    """Store the steps so far (only while `claimant` still holds the run); returns True when a
-    cancel was asked for."""
-    return await ExecutionRepository(scope).save_steps(execution_id, steps, claimant)
+) -> bool | None:
+    """Store the steps so far while `claimant` still holds the run; returns whether a cancel
+    was asked for (None: the claim was lost, the run is another attempt's now)."""
+    return await ExecutionRepository(scope).save_progress(execution_id, claimant, steps=steps)
 
 
 async def finish(
@@ -234,10 +223,9 @@ async def finish(
     `claimant`, only while that claimant still holds it (an attempt taken for dead and fenced
     off by its retry ends nothing)."""
     execution = await ExecutionRepository(scope).get_for_update(execution_id)
-    if execution is None or ExecutionStatus(execution.status).finished:
+    if not lifecycle.may_finish(execution, claimant):
         return
-    if claimant is not None and execution.claimed_by != claimant:
-        return
+    assert execution is not None
     finished_at = end_run(execution, status, error)
     execution.steps = steps
     execution.output = output
@@ -297,11 +285,63 @@ async def cancel(scope: WorkspaceScope, execution_id: uuid.UUID) -> Execution:
     execution = await ExecutionRepository(scope).get_for_update(execution_id)
     if execution is None:
         raise NotFound("execution not found")
-    status = ExecutionStatus(execution.status)
-    if status.finished:
-        raise Conflict(f"the execution has already {status.value}")
-    execution.cancel_requested = True
-    if status == ExecutionStatus.queued:
-        end_run(execution, ExecutionStatus.cancelled, "cancelled before it started")
+    lifecycle.request_cancel(execution, "execution")
     ExecutionRepository(scope).touch(execution)
     return execution
+
+
+# --- Following a run from outside its transaction (`?wait=true`, SSE) -------------------------
+
+WAIT_POLL_SECONDS = 0.05  # a waiting caller learns of the end within this
+FOLLOW_POLL_SECONDS = 0.25
+
+
+async def read_now(work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID) -> Execution:
+    """The execution as committed now, in a short transaction of its own. Raises NotFound."""
+    async with work.workspace(tenant_id, None) as scope:
+        return await read(scope, execution_id)
+
+
+async def wait_until_finished(
+    work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID, *, seconds: float
+) -> Execution:
+    """The execution once it has finished, or as it is after `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    execution = await read_now(work, tenant_id, execution_id)
+    while not ExecutionStatus(execution.status).finished and loop.time() < deadline:
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+        execution = await read_now(work, tenant_id, execution_id)
+    return execution
+
+
+async def follow(
+    work: UnitOfWork,
+    tenant_id: str,
+    execution_id: uuid.UUID,
+    shown: Callable[[Execution], dict[str, Any]],
+    *,
+    stop: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Live progress as `(event, data)`: each step as it starts and ends, status changes (as
+    `shown` renders the execution, without its steps), then `end` — also when it is deleted
+    meanwhile. Stops early once `stop()` says so (the client went away)."""
+    sent_steps: dict[int, Any] = {}
+    sent_status = None
+    while not await stop():
+        try:
+            execution = await read_now(work, tenant_id, execution_id)
+        except NotFound:
+            yield "end", {"status": "deleted"}
+            return
+        for index, step in enumerate(execution.steps):
+            if sent_steps.get(index) != step:
+                sent_steps[index] = step
+                yield "step", {"index": index, **step}
+        if execution.status != sent_status:
+            sent_status = execution.status
+            yield "status", {k: v for k, v in shown(execution).items() if k != "steps"}
+        if ExecutionStatus(execution.status).finished:
+            yield "end", {"status": execution.status}
+            return
+        await asyncio.sleep(FOLLOW_POLL_SECONDS)

@@ -1,4 +1,6 @@
-"""The background job that runs one execution: claim, run the steps, finish exactly once."""
+"""The background jobs of executions: run one (claim, run the steps, finish exactly once), put
+back the ones a lost hand-over left queued, and requeue at start-up what a killed embedded
+process left unfinished."""
 
 from __future__ import annotations
 
@@ -7,39 +9,43 @@ import contextlib
 import logging
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from connectorhub.db import WorkspaceScope
 from connectorhub.execution import service
-from connectorhub.execution.models import ExecutionStatus
+from connectorhub.execution.models import Execution, ExecutionStatus
 from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.execution.runner import Runner, StepRecord
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError
 from connectorhub.kit.models import utcnow
-from connectorhub.kit.repository import WorkspaceScope
-
-if TYPE_CHECKING:
-    from connectorhub.hub import Hub
+from connectorhub.run.repository import requeue_unfinished
+from connectorhub.worker.context import JobContext
+from connectorhub.worker.registry import at_startup, job, periodic
 
 log = logging.getLogger(__name__)
 WORKER_ACTOR = "worker"
 # How often a running execution's steps are written for the live views (they poll every second).
 PROGRESS_SECONDS = 0.5
+ORPHAN_AGE = timedelta(minutes=1)
 
 
-class _Cancelled(Exception):
-    pass
+class _Stopped(Exception):
+    """A cancel was asked for, or the claim moved to another attempt: stop before the next
+    step."""
 
 
 class _Progress:
     """The steps so far. A background flusher writes them for the live views at most every
-    PROGRESS_SECONDS (a short chain writes none: finish stores every step); a cancel is looked
-    up before each later step starts, so a running execution stops before its next step."""
+    PROGRESS_SECONDS (a short chain writes none: finish stores every step); each write says
+    whether the run should stop. Before each later step starts, one read asks the same (a
+    cancel, or the claim moved to another attempt), so a running execution stops before its
+    next step."""
 
-    def __init__(self, hub: Hub, tenant_id: str, execution_id: uuid.UUID, claimant: str):
-        self.hub, self.tenant_id, self.execution_id = hub, tenant_id, execution_id
-        self.claimant = claimant
+    def __init__(self, ctx: JobContext, tenant_id: str, execution_id: uuid.UUID):
+        self.ctx, self.tenant_id, self.execution_id = ctx, tenant_id, execution_id
         self.steps: list[dict[str, Any]] = []
         self._dirty = False
+        self._stop_seen = False  # a progress write found a cancel or a lost claim
         self._stopping = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
@@ -63,11 +69,11 @@ class _Progress:
             if self._dirty and not self._stopping.is_set():
                 self._dirty = False
                 try:
-                    async with self.hub.transaction() as session:
-                        scope = await WorkspaceScope.open(session, self.tenant_id, WORKER_ACTOR)
-                        await service.save_progress(
-                            scope, self.execution_id, list(self.steps), self.claimant
+                    async with self.ctx.work.workspace(self.tenant_id, WORKER_ACTOR) as scope:
+                        cancel = await service.save_progress(
+                            scope, self.execution_id, list(self.steps), self.ctx.claimant
                         )
+                    self._stop_seen = self._stop_seen or cancel is not False
                 except Exception:  # a missed progress write must not stop the run
                     log.warning("progress of %s not written", self.execution_id, exc_info=True)
 
@@ -75,37 +81,39 @@ class _Progress:
         self.steps[index : index + 1] = [record.to_json()]
         self._dirty = True
         if record.status == "running" and index > 0:
-            async with self.hub.sessionmaker() as session, session.begin():
-                scope = await WorkspaceScope.open(session, self.tenant_id, WORKER_ACTOR)
-                cancel_asked = await service.cancel_asked(scope, self.execution_id)
-            if cancel_asked:
+            if not self._stop_seen:
+                async with self.ctx.work.workspace(self.tenant_id, WORKER_ACTOR) as scope:
+                    self._stop_seen = await service.should_stop(
+                        scope, self.execution_id, self.ctx.claimant
+                    )
+            if self._stop_seen:
                 self.steps.pop()  # the step that was about to start never ran
-                raise _Cancelled
+                raise _Stopped
 
 
+@job
 async def run_execution(
-    hub: Hub, tenant_id: str, execution_id: str, *, claimant: str, take_over: bool = False
+    ctx: JobContext, tenant_id: str, execution_id: str, *, take_over: bool = False
 ) -> None:
     """Each phase is its own short transaction, so progress is visible while it runs."""
     execution_uuid = uuid.UUID(execution_id)
-    async with hub.transaction() as session:
-        scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
+    async with ctx.work.workspace(tenant_id, WORKER_ACTOR) as scope:
         claimed = await service.claim(
-            scope, hub.box, execution_uuid, claimant=claimant, take_over=take_over
+            scope, ctx.box, execution_uuid, claimant=ctx.claimant, take_over=take_over
         )
     if claimed is None:
         return
-    progress = _Progress(hub, tenant_id, execution_uuid, claimant)
+    progress = _Progress(ctx, tenant_id, execution_uuid)
     progress.start()
 
     status, output, error, auth_failed = ExecutionStatus.succeeded, None, None, False
     try:
         if claimed.problem:
             raise FatalError(claimed.problem)
-        output = await Runner(hub.outbound, hub.address_policy).run(
+        output = await Runner(ctx.outbound.session, ctx.outbound.policy).run(
             claimed.definition, claimed.values, progress.on_step
         )
-    except _Cancelled:
+    except _Stopped:
         status, error = ExecutionStatus.cancelled, "cancelled while running"
     except asyncio.CancelledError:  # shutting down: the flusher goes with it
         progress.abandon()
@@ -117,46 +125,49 @@ async def run_execution(
         log.exception("execution %s in %s crashed", execution_id, tenant_id)
         status, error = ExecutionStatus.failed, "internal error while running (see the logs)"
     await progress.stop()
-    steps = progress.steps
     try:
-        async with hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
+        async with ctx.work.workspace(tenant_id, WORKER_ACTOR) as scope:
             await service.finish(
-                scope, execution_uuid, status, steps=steps, output=output, error=error,
-                auth_failed=auth_failed, claimant=claimant,
+                scope, execution_uuid, status, steps=progress.steps, output=output, error=error,
+                auth_failed=auth_failed, claimant=ctx.claimant,
             )  # fmt: skip
     except Exception:
         # What the third party sent could not be stored (say, a NUL PostgreSQL refuses):
         # end it as failed without those details rather than leave it running.
         log.exception("execution %s in %s: storing the result failed", execution_id, tenant_id)
-        async with hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
+        async with ctx.work.workspace(tenant_id, WORKER_ACTOR) as scope:
             await service.finish(
                 scope, execution_uuid, ExecutionStatus.failed, steps=[],
-                error="the result could not be stored (see the logs)", claimant=claimant,
+                error="the result could not be stored (see the logs)", claimant=ctx.claimant,
             )  # fmt: skip
 
 
-ORPHAN_AGE = timedelta(minutes=1)
-
-
-async def requeue_orphans(hub: Hub, older_than: timedelta = ORPHAN_AGE) -> int:
+@periodic(cron="* * * * *")
+async def requeue_lost_execution_jobs(ctx: JobContext, older_than: timedelta = ORPHAN_AGE) -> int:
     """Queue a job again for executions still queued after `older_than` (their job was lost:
     say, the process died between its commit and handing the job over). Jobs already waiting
     are not doubled (each execution's job has a queueing lock), and a duplicate that does run
     finds its execution claimed or finished and does nothing."""
-    from connectorhub.tenant.service import workspace_ids
-
-    async with hub.sessionmaker() as session, session.begin():
-        tenants = list(await workspace_ids(session))
     cutoff = utcnow() - older_than
-    jobs = []
-    for tenant_id in tenants:
-        async with hub.sessionmaker() as session, session.begin():
-            scope = await WorkspaceScope.open(session, tenant_id, WORKER_ACTOR)
-            orphans = await ExecutionRepository(scope).queued_before(cutoff)
-        jobs += [service.run_job(tenant_id, execution_id) for execution_id in orphans]
-    if jobs:
-        log.warning("requeueing %d executions whose job was lost", len(jobs))
-        await hub.jobs.defer(jobs)
-    return len(jobs)
+
+    async def requeue(scope: WorkspaceScope) -> int:
+        orphans = await ExecutionRepository(scope).queued_before(cutoff)
+        for execution_id in orphans:
+            scope.defer(service.run_job(scope.tenant_id, execution_id))
+        return len(orphans)
+
+    requeued = sum((await ctx.work.for_each_workspace(WORKER_ACTOR, requeue)).values())
+    if requeued:
+        log.warning("requeued %d executions whose job was lost", requeued)
+    return requeued
+
+
+@at_startup
+async def requeue_unfinished_executions(ctx: JobContext) -> int:
+    """Embedded default, at start: whoever claimed these before is gone (this process is the
+    only worker), so each is taken over."""
+    return await requeue_unfinished(
+        ctx.work,
+        Execution,
+        lambda tenant_id, run_id: service.run_job(tenant_id, run_id, take_over=True),
+    )

@@ -26,6 +26,7 @@ class AfterCommitResponse(Response):
             response = await self.work()
         except HubError as exc:  # gone meanwhile, say
             response = Response(
-                json.dumps(exc.to_json()), exc.status_code, media_type="application/json"
-            )
+                json.dumps(exc.to_json()), exc.status_code, exc.headers,
+                media_type="application/json",
+            )  # fmt: skip
         await response(scope, receive, send)

@@ -1,7 +1,7 @@
 """What can go wrong talking to a third party, by what the caller should do about it.
 
 After the Meltano SDK: a Fatal error stops the run, a Retriable one may succeed later (and may say
-when), a Skippable one is recorded and the run goes on.
+when).
 """
 
 from __future__ import annotations
@@ -30,7 +30,3 @@ class RetriableError(DriverError):
     ):
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
-
-
-class SkippableError(DriverError):
-    """This item failed but the rest of the run can go on."""

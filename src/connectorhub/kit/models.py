@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, Uuid
@@ -82,26 +81,3 @@ def new_id() -> uuid.UUID:
 
 
 UUIDType = Uuid(as_uuid=True)
-
-
-class RunStatus(StrEnum):
-    """Where one run (an execution, a sync) is: queued → running → one end."""
-
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (self.succeeded, self.failed, self.cancelled)
-
-
-def end_run(row: Any, status: RunStatus, error: str | None = None) -> datetime:
-    """Stamp a run row's end (status, error, finished_at, duration_ms); returns the end time."""
-    finished = utcnow()
-    row.status, row.error, row.finished_at = status.value, error, finished
-    if row.started_at is not None:
-        row.duration_ms = round((finished - row.started_at).total_seconds() * 1000, 2)
-    return finished

@@ -23,3 +23,23 @@ def create_outbound_session(policy: AddressPolicy, *, limit: int = 100) -> aioht
         headers={"User-Agent": USER_AGENT},
         auto_decompress=True,
     )
+
+
+class Outbound:
+    """The shared outbound session of a process and the address policy it enforces. The
+    session is made on first use, on the running event loop."""
+
+    def __init__(self, policy: AddressPolicy):
+        self.policy = policy
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = create_outbound_session(self.policy)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

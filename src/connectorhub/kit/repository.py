@@ -1,7 +1,7 @@
 """The tenancy choke point: repositories that scope every statement to one workspace.
 
-A `WorkspaceScope` is the only way to reach tenant data. Opening one binds the workspace to the
-transaction (PostgreSQL RLS reads it), and `TenantRepository` adds `tenant_id = :workspace` to
+A `WorkspaceScope` (db.py) is the only way to reach tenant data. Opening one binds the workspace
+to the transaction (PostgreSQL RLS reads it), and `TenantRepository` adds `tenant_id = :workspace` to
 every SELECT, UPDATE and DELETE it builds and stamps it on every row it adds. Nobody else writes a
 tenant filter by hand.
 """
@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, Text, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Delete, Select, Text, Update, cast, delete, func, select, update
 
-from connectorhub.db import bind_tenant
+from connectorhub.db import WorkspaceScope
 from connectorhub.kit.models import TenantOwned
 
 M = TypeVar("M", bound=TenantOwned)
@@ -25,20 +24,6 @@ M = TypeVar("M", bound=TenantOwned)
 def escape_like(text: str) -> str:
     """Match `text` literally in LIKE (with `escape="\\"`): %, _ and \\ are not wildcards."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-@dataclass(frozen=True)
-class WorkspaceScope:
-    """A transaction bound to one workspace, and who is acting in it (for audit fields)."""
-
-    session: AsyncSession
-    tenant_id: str
-    actor: str | None
-
-    @classmethod
-    async def open(cls, session: AsyncSession, tenant_id: str, actor: str | None) -> WorkspaceScope:
-        await bind_tenant(session, tenant_id)
-        return cls(session=session, tenant_id=tenant_id, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -63,6 +48,14 @@ class TenantRepository(Generic[M]):
         """`SELECT … FROM <model> WHERE tenant_id = :workspace` (columns default to the model)."""
         statement = select(*columns) if columns else select(self.model)
         return self._scoped(statement.select_from(self.model))
+
+    def update(self) -> Update:
+        """`UPDATE <model> … WHERE tenant_id = :workspace`."""
+        return self._scoped(update(self.model))
+
+    def delete(self) -> Delete:
+        """`DELETE FROM <model> WHERE tenant_id = :workspace …`."""
+        return self._scoped(delete(self.model))
 
     async def get(self, object_id: uuid.UUID) -> M | None:
         result = await self.session.execute(self.select().where(self.model.id == object_id))  # type: ignore[attr-defined]

@@ -11,6 +11,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from connectorhub.config import Settings
+from connectorhub.db import create_engine
 from connectorhub.models import Base, ours
 
 config = context.config
@@ -30,9 +32,6 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_standalone() -> None:
-    from connectorhub.config import Settings
-    from connectorhub.db import create_engine
-
     engine = create_engine(Settings())
     async with engine.connect() as connection:
         await connection.run_sync(_run)

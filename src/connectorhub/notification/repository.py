@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 
 from connectorhub.kit.repository import Page, TenantRepository
 from connectorhub.notification.models import Notification
@@ -37,8 +37,8 @@ class NotificationRepository(TenantRepository[Notification]):
         return await self.session.scalar(statement) or 0
 
     async def mark_all_read(self, at: datetime) -> int:
-        statement = self._scoped(
-            update(Notification)
+        statement = (
+            self.update()
             .where(Notification.read_at.is_(None))
             .values(read_at=at)
             .execution_options(synchronize_session=False)

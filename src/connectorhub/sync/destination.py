@@ -20,6 +20,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from connectorhub.db import libpq_conninfo
 from connectorhub.sync.singer import Schema
 
 SEQ = "_chub_seq"
@@ -382,7 +383,5 @@ def _sqlite_value(value: Any) -> Any:
 def destination_for(settings: Any, workspace: str) -> Destination:
     """The workspace's warehouse: PostgreSQL when configured, else its own SQLite file."""
     if settings.warehouse_url:
-        from connectorhub.worker.procrastinate_queue import libpq_conninfo
-
         return PostgresDestination(libpq_conninfo(settings.warehouse_url), workspace)
     return SqliteDestination(settings.data_dir / "warehouse" / f"{identifier(workspace)}.sqlite")

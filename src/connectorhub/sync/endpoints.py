@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Query, Request, status
 from fastapi.responses import Response
@@ -25,9 +25,6 @@ from connectorhub.sync.schemas import (
 )
 from connectorhub.sync.tasks import run_connection_test
 
-if TYPE_CHECKING:
-    pass
-
 router = hub_router(tags=["sources"])
 NOT_FOUND = {404: {"description": "No such connector or sync run in this workspace"}}
 
@@ -44,7 +41,7 @@ async def test(connector_id: uuid.UUID, context: MemberContext, request: Request
     hub, tenant_id = request.app.state.hub, context.scope.tenant_id
 
     async def test_and_answer() -> Response:
-        result = await run_connection_test(hub, tenant_id, connector_id)
+        result = await run_connection_test(hub.context, tenant_id, connector_id)
         return Response(result.model_dump_json(), media_type="application/json")
 
     return AfterCommitResponse(test_and_answer)

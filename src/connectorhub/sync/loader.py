@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service
 from connectorhub.sync.destination import VERSION_COLUMN, destination_for, with_version_column
 from connectorhub.sync.singer import ActivateVersion, Record, Schema, SingerParser, State
-
-if TYPE_CHECKING:
-    from connectorhub.hub import Hub
+from connectorhub.worker.context import JobContext
 
 ACTOR = "sync"
 BATCH_ROWS = 5000  # rows buffered per stream before they are loaded (state or not)
@@ -34,11 +31,14 @@ class Cancelled(Exception):
 
 
 class Loader:
-    def __init__(self, hub: Hub, tenant_id: str, run_id: uuid.UUID, connector_id: uuid.UUID,
-                 claimant: str, source: str):  # fmt: skip
-        self.hub, self.tenant_id, self.run_id = hub, tenant_id, run_id
-        self.connector_id, self.claimant, self.source = connector_id, claimant, source
-        self.destination = destination_for(hub.settings, tenant_id)
+    """Loads one run's messages as `ctx.claimant`, saving state in short transactions of
+    `ctx.work` (a run whose claim moved on stops loading)."""
+
+    def __init__(self, ctx: JobContext, tenant_id: str, run_id: uuid.UUID,
+                 connector_id: uuid.UUID, source: str):  # fmt: skip
+        self.work, self.tenant_id, self.run_id = ctx.work, tenant_id, run_id
+        self.connector_id, self.claimant, self.source = connector_id, ctx.claimant, source
+        self.destination = destination_for(ctx.settings, tenant_id)
         self.schemas: dict[str, Schema] = {}
         self.buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.rows: dict[str, int] = defaultdict(int)
@@ -112,8 +112,7 @@ class Loader:
             )
 
     async def _save(self, state: dict[str, Any] | None) -> None:
-        async with self.hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, self.tenant_id, ACTOR)
+        async with self.work.workspace(self.tenant_id, ACTOR) as scope:
             cancel = await service.save_state(
                 scope, self.run_id, self.connector_id, self.claimant,
                 state=state, rows=dict(self.rows),

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from connectorhub.kit.models import Base, RunStatus, TenantOwned, new_id
+from connectorhub.kit.models import Base, TenantOwned, new_id
+from connectorhub.run.models import RunMixin, RunStatus
 
 SyncStatus = RunStatus
 
 
-ACTIVE = (SyncStatus.queued.value, SyncStatus.running.value)
-
-
-class SyncRun(TenantOwned, Base):
+class SyncRun(RunMixin, TenantOwned, Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
         Index("ix_sync_runs_listing", "tenant_id", "created_at"),
@@ -33,18 +30,9 @@ class SyncRun(TenantOwned, Base):
     connector_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("connectors.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(16), default=SyncStatus.queued.value)
-    trigger: Mapped[str] = mapped_column(String(16), default="api")
-    claimed_by: Mapped[str | None] = mapped_column(String(80))
-    attempt: Mapped[int] = mapped_column(Integer, default=0)
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     streams: Mapped[list[Any]] = mapped_column(default=list)
     rows: Mapped[dict[str, Any]] = mapped_column(default=dict)  # stream → rows loaded so far
     state_before: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     state_after: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     log_tail: Mapped[str] = mapped_column(Text, default="")
-    error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(16))
-    started_at: Mapped[datetime | None] = mapped_column()
-    finished_at: Mapped[datetime | None] = mapped_column()
-    duration_ms: Mapped[float | None] = mapped_column()

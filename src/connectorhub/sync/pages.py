@@ -16,17 +16,16 @@ from pydantic import ValidationError
 
 from connectorhub.auth.dependencies import PageAdmin, PageMember, PageViewer
 from connectorhub.connector import service as connectors
+from connectorhub.connector.run_history import go_to_run, render_history
 from connectorhub.exceptions import BadRequest, Conflict, HubError, ValidationFailed
 from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.kit.models import utcnow
-from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import schedule, service
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.schemas import ScheduleUpdate, StreamChoice, StreamSelection
 from connectorhub.sync.tasks import run_connection_test
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.run_history import go_to_run, render_history
 from connectorhub.web.templating import hx_target, render, toast_header
 
 router = page_router()
@@ -51,12 +50,10 @@ async def test(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
 
     async def test_and_render() -> Response:
         try:
-            result = await run_connection_test(hub, tenant_id, connector_id)
+            result = await run_connection_test(hub.context, tenant_id, connector_id)
+            connector = await connectors.read_now(hub.work, tenant_id, connector_id)
         except HubError as exc:  # deleted meanwhile, say
             return Response(status_code=204, headers=toast_header(exc.message, "danger"))
-        async with hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, tenant_id, "page")
-            connector = await connectors.read(scope, connector_id)
         context = {"c": connector, "test": result, "streams": result.streams,
                    "can_edit": can_edit, "can_run": True}  # fmt: skip
         level = "success" if result.ok else "danger"

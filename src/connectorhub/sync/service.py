@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
-import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,17 +15,20 @@ from sqlalchemy.exc import IntegrityError
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.credential.secrets import merge_secrets, open_secrets
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
 from connectorhub.kit.crypto import SecretBox
-from connectorhub.kit.models import end_run, utcnow
+from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
+from connectorhub.kit.sealing import merge_secrets, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
+from connectorhub.run import lifecycle
+from connectorhub.run.models import end_run
 from connectorhub.sync.models import SyncRun, SyncStatus
 from connectorhub.sync.repository import SyncRunRepository
 from connectorhub.sync.schemas import ConnectionTest, StreamInfo, StreamSelection
-from connectorhub.worker.queue import Job, defer_after_commit
+from connectorhub.worker.claimants import holder_is_gone
+from connectorhub.worker.queue import Job
 
 log = logging.getLogger(__name__)
 FIXABLE = {"auth", "config"}  # the user can fix these: the connector goes to `error` at once
@@ -251,7 +252,7 @@ async def start(
         raise Conflict("pick the streams to sync first (test the connection to discover them)")
     repository = SyncRunRepository(scope)
     active = await repository.active_for(connector_id)
-    if active is not None and _holder_is_gone(active.claimed_by):
+    if active is not None and holder_is_gone(active.claimed_by):
         # Its process was killed: close it; this run resumes from the last saved state.
         end_run(active, SyncStatus.failed, "interrupted: the process running it stopped")
         active.error_kind = "interrupted"
@@ -268,23 +269,8 @@ async def start(
     except IntegrityError:
         raise Conflict(f"a sync of {connector.name} is already queued or running") from None
     if defer:
-        defer_after_commit(scope.session, sync_job(scope.tenant_id, run.id))
+        scope.defer(sync_job(scope.tenant_id, run.id))
     return run
-
-
-def _holder_is_gone(claimed_by: str | None) -> bool:
-    """A run held by a process (`process:<host>:<pid>:…`) on this machine that no longer exists.
-    Runs held by queue jobs are recovered by the workers' stalled-job retries instead."""
-    parts = (claimed_by or "").split(":")
-    if len(parts) != 4 or parts[0] != "process" or parts[1] != socket.gethostname()[:40]:
-        return False
-    try:
-        os.kill(int(parts[2]), 0)
-    except ProcessLookupError:
-        return True
-    except (ValueError, PermissionError):
-        return False
-    return False
 
 
 def sync_job(tenant_id: str, run_id: uuid.UUID, *, take_over: bool = False) -> Job:
@@ -297,23 +283,13 @@ def sync_job(tenant_id: str, run_id: uuid.UUID, *, take_over: bool = False) -> J
 async def claim(
     scope: WorkspaceScope, box: SecretBox, run_id: uuid.UUID, *, claimant: str, take_over: bool
 ) -> tuple[SyncRun, Source] | None:
-    """Mark the run running for `claimant` (see execution.service.claim for the rules)."""
-    from connectorhub.execution.service import same_job
-
+    """Mark the run running for `claimant` (the rules are run/lifecycle.py's); a resumed run
+    keeps its first start time. None when there is nothing to do."""
     run = await SyncRunRepository(scope).get_for_update(run_id)
-    if run is None or SyncStatus(run.status).finished:
+    if not lifecycle.claim(run, claimant=claimant, take_over=take_over, restart_clock=False):
         return None
-    if run.status == SyncStatus.running.value and not (
-        take_over or same_job(run.claimed_by, claimant)
-    ):
-        return None
-    if run.cancel_requested:
-        end_run(run, SyncStatus.cancelled, "cancelled before it started")
-        return None
-    found = await source(scope, box, run.connector_id)
-    run.status, run.claimed_by = SyncStatus.running.value, claimant
-    run.attempt += 1
-    run.started_at = run.started_at or utcnow()
+    assert run is not None
+    found = await source(scope, box, run.connector_id)  # raises: the claim rolls back with it
     run.state_before = found.connector.singer_state
     return run, found
 
@@ -340,8 +316,9 @@ async def finish(
     rows: dict[str, int], log_tail: str, error: str | None = None, error_kind: str | None = None,
 ) -> None:  # fmt: skip
     run = await SyncRunRepository(scope).get_for_update(run_id)
-    if run is None or SyncStatus(run.status).finished or run.claimed_by != claimant:
+    if not lifecycle.may_finish(run, claimant):
         return
+    assert run is not None
     end_run(run, status, error)
     run.rows, run.log_tail, run.error_kind = rows, log_tail[-8000:], error_kind
     if status != SyncStatus.failed:
@@ -367,11 +344,7 @@ async def cancel(scope: WorkspaceScope, run_id: uuid.UUID) -> SyncRun:
     run = await SyncRunRepository(scope).get_for_update(run_id)
     if run is None:
         raise NotFound("sync run not found")
-    if SyncStatus(run.status).finished:
-        raise Conflict(f"the sync has already {run.status}")
-    run.cancel_requested = True
-    if run.status == SyncStatus.queued.value:
-        end_run(run, SyncStatus.cancelled, "cancelled before it started")
+    lifecycle.request_cancel(run, "sync")
     SyncRunRepository(scope).touch(run)
     return run
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from connectorhub.sync.plugins import clean_env
+from connectorhub.kit.plugins import clean_env
 
 MASK = "********"
 TAIL_LINES = 40
@@ -75,6 +75,20 @@ def tap_files(**documents: Any):
                 json.dump(content, handle)
             paths[name] = path
         yield paths
+
+
+def sync_arguments(capabilities: list[str], paths: dict[str, Path]) -> list[str]:
+    """A sync's command line: the config, the catalog (as `--properties` for the old taps that
+    only know that flag) and the state when there is one."""
+    flag = (
+        "--properties"
+        if "properties" in capabilities and "catalog" not in capabilities
+        else "--catalog"
+    )
+    args = ["--config", str(paths["config"]), flag, str(paths["catalog"])]
+    if "state" in paths:
+        args += ["--state", str(paths["state"])]
+    return args
 
 
 def rewritten_settings(config_path: Path, given: dict[str, Any]) -> dict[str, Any]:

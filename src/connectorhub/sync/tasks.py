@@ -1,5 +1,6 @@
 """The background jobs of sources: one sync (the tap run whole, its output through the Loader,
-see sync/loader.py), and starting the scheduled syncs that are due."""
+see sync/loader.py), the connection test run outside any transaction, starting the scheduled
+syncs that are due, and requeueing at start-up what a killed embedded process left."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ import contextlib
 import logging
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from connectorhub.kit.models import utcnow
-from connectorhub.kit.repository import WorkspaceScope
-from connectorhub.sync import service
+from connectorhub.kit.plugins import PluginInstallFailed
+from connectorhub.run.repository import requeue_unfinished
+from connectorhub.sync import schedule, service
 from connectorhub.sync.loader import ACTOR, Cancelled, Loader
-from connectorhub.sync.models import SyncStatus
-from connectorhub.sync.plugins import PluginInstallFailed
+from connectorhub.sync.models import SyncRun, SyncStatus
 from connectorhub.sync.schemas import ConnectionTest
 from connectorhub.sync.singer import SingerParser, SingerProtocolError
 from connectorhub.sync.tap import (
@@ -25,17 +26,19 @@ from connectorhub.sync.tap import (
     discover,
     rewritten_settings,
     start_tap,
+    sync_arguments,
     tap_files,
 )
-
-if TYPE_CHECKING:
-    from connectorhub.hub import Hub
+from connectorhub.worker.context import JobContext
+from connectorhub.worker.registry import at_startup, job, periodic
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def _keeping_rewritten(hub: Hub, tenant_id: str, found: service.Source, config_path):
+async def _keeping_rewritten(
+    ctx: JobContext, tenant_id: str, found: service.Source, config_path: Path
+):
     """After the tap, however it ended: keep credentials it rotated in its config file."""
     try:
         yield
@@ -45,23 +48,22 @@ async def _keeping_rewritten(hub: Hub, tenant_id: str, found: service.Source, co
         found.secrets.extend(v for v in rewritten.values() if isinstance(v, str))
         try:
             if rewritten:
-                async with hub.transaction() as session:
-                    scope = await WorkspaceScope.open(session, tenant_id, ACTOR)
+                async with ctx.work.workspace(tenant_id, ACTOR) as scope:
                     await service.keep_rewritten_settings(
-                        scope, hub.box, found.connector.id, rewritten, found.tap_config
+                        scope, ctx.box, found.connector.id, rewritten, found.tap_config
                     )
         except Exception:  # the sync's own outcome matters more: keep it, log this
             log.exception("%s: keeping credentials the tap rotated failed", tenant_id)
 
 
+@job
 async def run_sync(
-    hub: Hub, tenant_id: str, run_id: str, *, claimant: str, take_over: bool = False
+    ctx: JobContext, tenant_id: str, run_id: str, *, take_over: bool = False
 ) -> None:
     run_uuid = uuid.UUID(run_id)
-    async with hub.transaction() as session:
-        scope = await WorkspaceScope.open(session, tenant_id, ACTOR)
+    async with ctx.work.workspace(tenant_id, ACTOR) as scope:
         claimed = await service.claim(
-            scope, hub.box, run_uuid, claimant=claimant, take_over=take_over
+            scope, ctx.box, run_uuid, claimant=ctx.claimant, take_over=take_over
         )
         if claimed is None:
             return
@@ -69,34 +71,29 @@ async def run_sync(
         catalog = service.selected_catalog(found.connector)
         state = found.connector.singer_state
         connector_id, streams = found.connector.id, set(run.streams)
-    loader = Loader(hub, tenant_id, run_uuid, connector_id, claimant, found.connector.name)
+    loader = Loader(ctx, tenant_id, run_uuid, connector_id, found.connector.name)
+    timeout = ctx.settings.sync_timeout_seconds
     status, error, kind, tail = SyncStatus.succeeded, None, None, ""
     try:
-        await hub.plugins.install(found.plugin)
-        executable = hub.plugins.executable(found.plugin)
-        flag = (
-            "--properties"
-            if "properties" in found.plugin["capabilities"]
-            and ("catalog" not in found.plugin["capabilities"])
-            else "--catalog"
-        )
+        await ctx.plugins.install(found.plugin)
+        executable = ctx.plugins.executable(found.plugin)
         with tap_files(config=found.tap_config, catalog=catalog, state=state) as paths:
-            args = ["--config", str(paths["config"]), flag, str(paths["catalog"])]
-            if "state" in paths:
-                args += ["--state", str(paths["state"])]
             async with (
-                _keeping_rewritten(hub, tenant_id, found, paths["config"]),
-                start_tap(executable, args, secrets=found.secrets) as tap,
+                _keeping_rewritten(ctx, tenant_id, found, paths["config"]),
+                start_tap(
+                    executable,
+                    sync_arguments(found.plugin["capabilities"], paths),
+                    secrets=found.secrets,
+                ) as tap,
             ):
                 try:
-                    async with asyncio.timeout(hub.settings.sync_timeout_seconds):
+                    async with asyncio.timeout(timeout):
                         await loader.consume(tap.lines(), SingerParser(streams))
                         code = await tap.wait()
                 except TimeoutError:
                     tap.kill()
                     raise TapFailed(
-                        "timeout",
-                        f"the sync ran longer than {hub.settings.sync_timeout_seconds:.0f} s",
+                        "timeout", f"the sync ran longer than {timeout:.0f} s"
                     ) from None
                 except (Cancelled, SingerProtocolError):
                     tap.kill()
@@ -126,36 +123,34 @@ async def run_sync(
         await loader.close()
     mask = Masker(found.secrets)  # with any credential the tap rotated meanwhile
     tail, error = mask(tail), mask(error) if error else error
-    async with hub.transaction() as session:
-        scope = await WorkspaceScope.open(session, tenant_id, ACTOR)
+    async with ctx.work.workspace(tenant_id, ACTOR) as scope:
         await service.finish(
-            scope, run_uuid, claimant, status, rows=loader.rows, log_tail=tail,
+            scope, run_uuid, ctx.claimant, status, rows=loader.rows, log_tail=tail,
             error=error, error_kind=kind,
         )  # fmt: skip
 
 
-async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID) -> ConnectionTest:
+async def run_connection_test(
+    ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
+) -> ConnectionTest:
     """Discovery with the connector's config, outside any transaction (it may take a while);
     the outcome is stored in a short one after."""
-    async with hub.transaction() as session:
-        found = await service.source(
-            await WorkspaceScope.open(session, tenant_id, "test"), hub.box, connector_id
-        )
+    async with ctx.work.workspace(tenant_id, "test") as scope:
+        found = await service.source(scope, ctx.box, connector_id)
     catalog, error, kind, tail, rewritten = None, None, None, "", {}
     try:
-        await hub.plugins.install(found.plugin)
+        await ctx.plugins.install(found.plugin)
         catalog = await discover(
-            hub.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
-            seconds=hub.settings.tap_discovery_timeout_seconds, rewritten=rewritten,
+            ctx.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
+            seconds=ctx.settings.tap_discovery_timeout_seconds, rewritten=rewritten,
         )  # fmt: skip
     except PluginInstallFailed as failure:
         error, kind, tail = str(failure).splitlines()[0], "install", failure.output_tail
     except TapFailed as failure:
         error, kind, tail = failure.message, failure.kind, failure.stderr_tail
-    async with hub.transaction() as session:
-        scope = await WorkspaceScope.open(session, tenant_id, "test")
+    async with ctx.work.workspace(tenant_id, "test") as scope:
         await service.keep_rewritten_settings(
-            scope, hub.box, connector_id, rewritten, found.tap_config
+            scope, ctx.box, connector_id, rewritten, found.tap_config
         )
         mask = Masker(v for v in rewritten.values() if isinstance(v, str))
         tail, error = mask(tail), mask(error) if error else error
@@ -164,32 +159,25 @@ async def run_connection_test(hub: Hub, tenant_id: str, connector_id: uuid.UUID)
         )
 
 
-async def start_due_syncs(hub: Hub, now: datetime | None = None) -> int:
+@periodic(cron="* * * * *", embedded=True)
+async def start_scheduled_syncs(ctx: JobContext, now: datetime | None = None) -> int:
     """Start every scheduled sync that is due, workspace by workspace (each in its own
     transaction, so one workspace's trouble never holds up another's)."""
-    from connectorhub.sync.schedule import start_due
-    from connectorhub.tenant.service import workspace_ids
-
     now = now or utcnow()
-    async with hub.transaction() as session:
-        tenants = list(await workspace_ids(session))
-    started = 0
-    for tenant_id in tenants:
-        try:
-            async with hub.transaction() as session:
-                scope = await WorkspaceScope.open(session, tenant_id, "schedule")
-                started += await start_due(scope, now)
-        except Exception:
-            log.exception("scheduled syncs of workspace %s failed to start", tenant_id)
-    return started
+
+    async def start_due(scope) -> int:
+        return await schedule.start_due(scope, now)
+
+    started = await ctx.work.for_each_workspace("schedule", start_due, keep_going=True)
+    return sum(started.values())
 
 
-async def run_schedules(hub: Hub, every_seconds: float) -> None:
-    """The embedded default's scheduler: look for due syncs every `every_seconds` until
-    cancelled (PostgreSQL deployments use a Procrastinate periodic task instead)."""
-    while True:
-        try:
-            await start_due_syncs(hub)
-        except Exception:  # the database away for a moment: try again next turn
-            log.exception("looking for scheduled syncs failed")
-        await asyncio.sleep(every_seconds)
+@at_startup
+async def requeue_unfinished_syncs(ctx: JobContext) -> int:
+    """Embedded default, at start: syncs a killed process left queued or running are taken
+    over (this process is the only worker); each resumes from its last saved state."""
+    return await requeue_unfinished(
+        ctx.work,
+        SyncRun,
+        lambda tenant_id, run_id: service.sync_job(tenant_id, run_id, take_over=True),
+    )

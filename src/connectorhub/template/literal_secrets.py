@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connectorhub.kit.templating import iter_strings
+from connectorhub.definition.placeholders import iter_strings
 
 _PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
 # Header, query and body names whose values are secrets.

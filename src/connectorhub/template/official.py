@@ -13,18 +13,17 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from connectorhub.execution.definition import Definition
+from connectorhub.db import UnitOfWork
+from connectorhub.definition.model import Definition
 from connectorhub.kit.models import utcnow
 from connectorhub.template.models import ConnectorTemplate, TemplateStatus, Visibility
 from connectorhub.template.repository import TemplateRepository
 from connectorhub.template.service import check_template
-
-if TYPE_CHECKING:
-    from connectorhub.hub import Hub
+from connectorhub.template.tasks import notify_installers
 
 log = logging.getLogger(__name__)
 OFFICIAL_DIR = Path(__file__).parent / "official"
@@ -45,12 +44,10 @@ def _hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-async def seed_official(hub: Hub) -> OfficialSeedReport:
-    from connectorhub.template.tasks import notify_installers
-
+async def seed_official(work: UnitOfWork) -> OfficialSeedReport:
     report = OfficialSeedReport(created=[], updated=[])
     to_notify: list[tuple[uuid.UUID, int]] = []
-    async with hub.sessionmaker() as session, session.begin():
+    async with work.transaction() as session:
         repository = TemplateRepository(session, None, platform_admin=True)
         existing = await repository.official_by_key()
         for data in load_official():
@@ -99,7 +96,7 @@ async def seed_official(hub: Hub) -> OfficialSeedReport:
             row.status = TemplateStatus.published.value
             row.content_hash = content_hash
     for template_id, version in to_notify:
-        await notify_installers(hub, template_id, version)
+        await notify_installers(work, template_id, version)
     if report.created or report.updated:
         log.info("official templates: created=%s updated=%s", report.created, report.updated)
     return report

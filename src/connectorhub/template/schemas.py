@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from connectorhub.connector.schemas import ConnectorName, ConnectorRead, Tag
-from connectorhub.execution.definition import Definition
+from connectorhub.definition.model import Definition
 from connectorhub.template.models import TemplateStatus, Visibility
 
 

@@ -15,8 +15,8 @@ from connectorhub.connector import service as connectors
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
 from connectorhub.credential.repository import WorkspaceCredentialRepository
+from connectorhub.definition.model import Definition, check_definition
 from connectorhub.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
-from connectorhub.execution.definition import Definition, check_definition
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.template.literal_secrets import literal_secret_errors
@@ -30,7 +30,7 @@ from connectorhub.template.schemas import (
     TemplatePatch,
     TemplateRead,
 )
-from connectorhub.worker.queue import Job, defer_after_commit
+from connectorhub.worker.queue import Job
 
 HTTP_CATALOG_KEY = "http"
 
@@ -193,7 +193,7 @@ async def publish(
     template.updated_by = scope.actor
     await scope.session.flush()
     if changed and template.version > 1:
-        defer_after_commit(scope.session, notify_job(template.id, template.version))
+        scope.defer(notify_job(template.id, template.version))
     audit.record(
         scope, "template.published", "template", template.id, {"version": template.version}
     )

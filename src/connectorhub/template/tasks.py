@@ -4,37 +4,29 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
 
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.db import UnitOfWork, WorkspaceScope
 from connectorhub.notification import service as notifications
 from connectorhub.template.repository import TemplateRepository
-
-if TYPE_CHECKING:
-    from connectorhub.hub import Hub
+from connectorhub.worker.context import JobContext
+from connectorhub.worker.registry import job
 
 log = logging.getLogger(__name__)
 
 
-async def notify_installers(hub: Hub, template_id: uuid.UUID, version: int) -> int:
+async def notify_installers(work: UnitOfWork, template_id: uuid.UUID, version: int) -> int:
     """One short transaction per workspace; returns how many workspaces were told."""
-    from connectorhub.tenant.service import workspace_ids
-
-    async with hub.sessionmaker() as session, session.begin():
+    async with work.transaction() as session:
         template = await TemplateRepository(session, None, platform_admin=True).get(
             str(template_id)
         )
-        tenants = list(await workspace_ids(session))
     if template is None:
         return 0
-    told = 0
-    for tenant_id in tenants:
-        async with hub.transaction() as session:
-            scope = await WorkspaceScope.open(session, tenant_id, "templates")
-            names = await ConnectorRepository(scope).installed_from(template_id, version)
-            if not names:
-                continue
+
+    async def tell(scope: WorkspaceScope) -> bool:
+        names = await ConnectorRepository(scope).installed_from(template_id, version)
+        if names:
             await notifications.raise_(
                 scope,
                 kind="template.update_available",
@@ -47,10 +39,13 @@ async def notify_installers(hub: Hub, template_id: uuid.UUID, version: int) -> i
                 ),
                 link=f"/templates/{template.key}",
             )
-            told += 1
+        return bool(names)
+
+    told = sum((await work.for_each_workspace("templates", tell)).values())
     log.info("template %s v%d: told %d workspaces", template.key, version, told)
     return told
 
 
-async def notify_template_update(hub: Hub, template_id: str, version: int, **_: Any) -> None:
-    await notify_installers(hub, uuid.UUID(template_id), version)
+@job
+async def notify_template_update(ctx: JobContext, template_id: str, version: int) -> None:
+    await notify_installers(ctx.work, uuid.UUID(template_id), version)

@@ -1,39 +1,29 @@
 """PostgreSQL: background jobs on Procrastinate, run by `connectorhub worker` processes.
 
-The API process only defers (after its commit, see `worker.queue.transaction`); any number of
-worker processes on any machines run the jobs. A worker killed mid-job stops sending heartbeats;
-a periodic task on the surviving workers finds its jobs through Procrastinate's stalled-job API
-and retries them, and the execution's claim (see `execution.service.claim`) lets only that same
-job pick the run up again, so it still ends exactly once. Another periodic task queues a job
-again for executions left queued a minute after their commit (their job was lost), and one
-starts the source syncs whose cron schedule is due.
+The API process only defers (after its commit, see `db.UnitOfWork`); any number of worker
+processes on any machines run the jobs the domains registered (`worker.registry`). A worker
+killed mid-job stops sending heartbeats; a periodic task on the surviving workers finds its jobs
+through Procrastinate's stalled-job API and retries them, and the run's claim (run/lifecycle.py)
+lets only that same job pick the run up again, so it still ends exactly once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy.engine import make_url
 
+from connectorhub.db import libpq_conninfo
+from connectorhub.worker.claimants import job_claimant
+from connectorhub.worker.context import JobContext
 from connectorhub.worker.queue import Job
-
-if TYPE_CHECKING:
-    from connectorhub.hub import Hub
+from connectorhub.worker.registry import JOBS, PERIODIC, JobFunction
 
 log = logging.getLogger(__name__)
 RETRY_STALLED = "retry_stalled_jobs"
-REQUEUE_ORPHANS = "requeue_lost_execution_jobs"
-START_SCHEDULED = "start_scheduled_syncs"
-
-
-def libpq_conninfo(database_url: str) -> str:
-    """`postgresql+psycopg://…` (SQLAlchemy) → `postgresql://…` (libpq, for Procrastinate)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
 
 
 def _check_interval(stalled_after: int) -> int:
@@ -44,11 +34,13 @@ def _check_interval(stalled_after: int) -> int:
 
 
 class ProcrastinateQueue:
-    def __init__(self, hub: Hub):
-        self.hub = hub
-        self.stalled_after = hub.settings.worker_stalled_after_seconds
+    def __init__(self, context: JobContext):
+        self.context = context
+        settings = context.settings
+        self.stalled_after = settings.worker_stalled_after_seconds
+        self.concurrency = settings.worker_concurrency
         connector = procrastinate.PsycopgConnector(
-            conninfo=libpq_conninfo(hub.settings.resolved_database_url),
+            conninfo=libpq_conninfo(settings.resolved_database_url),
             kwargs={"application_name": "connectorhub-jobs"},
         )
         self.app = procrastinate.App(connector=connector)
@@ -56,29 +48,16 @@ class ProcrastinateQueue:
         self._register_tasks()
 
     def _register_tasks(self) -> None:
-        from connectorhub.worker.registry import JOBS
-
         # A job that raises (the database away for a moment, say) is tried again; the claim
-        # makes a retry of an execution that already ended a no-op.
+        # makes a retry of a run that already ended a no-op.
         retry = procrastinate.RetryStrategy(max_attempts=5, wait=2, exponential_wait=2)
         for name, function in JOBS.items():
             self.app.task(name=name, pass_context=True, retry=retry)(_job_task(function))
+        for periodic in PERIODIC.values():
+            task = self.app.task(name=periodic.name, queueing_lock=periodic.name, pass_context=True)
+            self.app.periodic(cron=periodic.cron)(task(_periodic_task(periodic.function)))
 
         stalled_after = self.stalled_after
-
-        @self.app.periodic(cron="* * * * *")
-        @self.app.task(name=REQUEUE_ORPHANS, queueing_lock=REQUEUE_ORPHANS, pass_context=True)
-        async def requeue_lost_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
-            from connectorhub.execution.tasks import requeue_orphans
-
-            await requeue_orphans(context.additional_context["hub"])
-
-        @self.app.periodic(cron="* * * * *")
-        @self.app.task(name=START_SCHEDULED, queueing_lock=START_SCHEDULED, pass_context=True)
-        async def start_scheduled_syncs(context: procrastinate.JobContext, timestamp: int) -> None:
-            from connectorhub.sync.tasks import start_due_syncs
-
-            await start_due_syncs(context.additional_context["hub"])
 
         @self.app.periodic(cron=f"* * * * * */{_check_interval(stalled_after)}")
         @self.app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED, pass_context=True)
@@ -111,11 +90,11 @@ class ProcrastinateQueue:
         """Run jobs until stopped (SIGINT/SIGTERM finish the running ones first)."""
         await self._ensure_open()
         await self.app.run_worker_async(
-            concurrency=concurrency or self.hub.settings.worker_concurrency,
+            concurrency=concurrency or self.concurrency,
             name=name,
             update_heartbeat_interval=self.stalled_after / 3,
             stalled_worker_timeout=self.stalled_after,
-            additional_context={"hub": self.hub},
+            additional_context={"connectorhub": self.context},
             install_signal_handlers=install_signal_handlers,
             shutdown_graceful_timeout=shutdown_graceful_timeout,
             delete_jobs="successful",
@@ -125,7 +104,9 @@ class ProcrastinateQueue:
         """Run every job waiting now, then return (tests, one-off runs)."""
         await self._ensure_open()
         await self.app.run_worker_async(
-            wait=False, additional_context={"hub": self.hub}, install_signal_handlers=False
+            wait=False,
+            additional_context={"connectorhub": self.context},
+            install_signal_handlers=False,
         )
 
     async def stop(self) -> None:
@@ -134,11 +115,21 @@ class ProcrastinateQueue:
             self._opened = False
 
 
-def _job_task(function: Any) -> Any:
+def _job_task(function: JobFunction) -> Any:
     async def task(context: procrastinate.JobContext, **kwargs: Any) -> None:
-        hub = context.additional_context["hub"]
+        ours: JobContext = context.additional_context["connectorhub"]
+        assert context.job.id is not None
         # The attempt fences off an earlier one still running on a worker taken for dead.
-        await function(hub, claimant=f"job:{context.job.id}#{context.job.attempts}", **kwargs)
+        claimant = job_claimant(context.job.id, context.job.attempts)
+        await function(ours.as_claimant(claimant), **kwargs)
+
+    task.__name__ = task.__qualname__ = function.__name__
+    return task
+
+
+def _periodic_task(function: JobFunction) -> Any:
+    async def task(context: procrastinate.JobContext, timestamp: int) -> None:
+        await function(context.additional_context["connectorhub"])
 
     task.__name__ = task.__qualname__ = function.__name__
     return task

@@ -1,25 +1,22 @@
 """Background jobs: deferred only after the transaction that made their rows commits.
 
-Jobs carry ids and flags, never secrets. `defer_after_commit` records a job on the session;
-`transaction` commits and only then hands the recorded jobs to the queue (a rollback drops them).
-The embedded default runs them in this process (`InProcessQueue`); PostgreSQL hands them to
-Procrastinate (`worker.procrastinate_queue`).
+Jobs carry ids and flags, never secrets. A unit of work (db.py) records the jobs deferred in its
+transaction and hands them to the queue once it commits (a rollback drops them). The embedded
+default runs them in this process (`InProcessQueue`); PostgreSQL hands them to Procrastinate
+(`worker.procrastinate_queue`). Both run what the domains registered (`worker.registry`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from connectorhub.worker.context import JobContext
+from connectorhub.worker.registry import AT_STARTUP, JOBS, PERIODIC
 
 log = logging.getLogger(__name__)
-
-_PENDING = "connectorhub.pending_jobs"
 
 
 @dataclass(frozen=True)
@@ -30,34 +27,27 @@ class Job:
     lock: str | None = None
 
 
-def defer_after_commit(session: AsyncSession, job: Job) -> None:
-    """Queue `job` once this session's transaction commits; dropped if it rolls back."""
-    session.info.setdefault(_PENDING, []).append(job)
-
-
-def take_pending(session: AsyncSession) -> list[Job]:
-    return session.info.pop(_PENDING, [])
-
-
-JobFunction = Callable[..., Awaitable[None]]
+async def run_job(context: JobContext, job: Job) -> None:
+    await JOBS[job.name](context, **job.kwargs)
 
 
 class InProcessQueue:
-    """Runs jobs on this process's event loop, at most `concurrency` at a time.
+    """The embedded default's worker: runs jobs on this process's event loop, at most
+    `concurrency` at a time, plus the registered start-up and periodic work.
 
     Consumers start with the first job, so any process that defers one also runs it.
     """
 
-    def __init__(self, runner: Callable[[Job], Awaitable[None]], concurrency: int = 10):
-        self._run = runner
+    def __init__(self, context: JobContext, concurrency: int = 10):
+        self.context = context
         self._concurrency = concurrency
         self._queue: asyncio.Queue[Job] | None = None
-        self._consumers: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def _ensure_started(self) -> asyncio.Queue[Job]:
         if self._queue is None:
             self._queue = asyncio.Queue()
-            self._consumers = [
+            self._tasks += [
                 asyncio.create_task(self._consume(), name=f"connectorhub-worker-{n}")
                 for n in range(self._concurrency)
             ]
@@ -73,11 +63,38 @@ class InProcessQueue:
         while True:
             job = await self._queue.get()
             try:
-                await self._run(job)
+                await run_job(self.context, job)
             except Exception:  # one failing job must not stop the worker
                 log.exception("job %s %s failed", job.name, job.kwargs)
             finally:
                 self._queue.task_done()
+
+    async def recover(self) -> None:
+        """This process is the only worker and has just started: run the start-up work (each
+        domain requeues what a killed process left unfinished)."""
+        for name, function in AT_STARTUP.items():
+            try:
+                await function(self.context)
+            except Exception:
+                log.exception("start-up job %s failed", name)
+
+    def start_periodic(self, every_seconds: float) -> asyncio.Task[None] | None:
+        """Run the periodic jobs marked `embedded` every `every_seconds` until stopped."""
+        embedded = [p for p in PERIODIC.values() if p.embedded]
+        if not (embedded and every_seconds):
+            return None
+        task = asyncio.create_task(self._every(embedded, every_seconds))
+        self._tasks.append(task)
+        return task
+
+    async def _every(self, periodic: list[Any], every_seconds: float) -> None:
+        while True:
+            for task in periodic:
+                try:
+                    await task.function(self.context)
+                except Exception:  # the database away for a moment: try again next turn
+                    log.exception("periodic job %s failed", task.name)
+            await asyncio.sleep(every_seconds)
 
     async def drain(self) -> None:
         """Wait until every queued job has run (tests, graceful shutdown)."""
@@ -85,20 +102,7 @@ class InProcessQueue:
             await self._queue.join()
 
     async def stop(self) -> None:
-        for task in self._consumers:
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._consumers, return_exceptions=True)
-        self._consumers, self._queue = [], None
-
-
-@asynccontextmanager
-async def transaction(
-    sessionmaker: async_sessionmaker[AsyncSession], queue: Any
-) -> AsyncIterator[AsyncSession]:
-    """One transaction; on commit, its deferred jobs go to `queue`."""
-    async with sessionmaker() as session:
-        async with session.begin():
-            yield session
-        jobs = take_pending(session)
-        if jobs:
-            await queue.defer(jobs)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks, self._queue = [], None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from connectorhub.definition.model import Definition, check_definition
 from connectorhub.exceptions import ValidationFailed
-from connectorhub.execution.definition import Definition, check_definition
-from tests.kit.test_templating import HOSTILE_NAMES
+from tests.definition.test_placeholders import HOSTILE_NAMES
 
 INPUT = {"type": "object", "properties": {"q": {"type": "string"}}, "additionalProperties": False}
 CONFIG = {"type": "object", "properties": {"base_url": {"type": "string"}}}

@@ -10,8 +10,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectorhub.definition import placeholders
 from connectorhub.exceptions import ValidationFailed
-from connectorhub.kit import templating
 
 _STEP_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
 _HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$"
@@ -174,7 +174,7 @@ def check_definition(
                 )
         names_seen.add(step.name)
     if definition.output is not None:
-        for path, text in templating.iter_strings(definition.output, "output"):
+        for path, text in placeholders.iter_strings(definition.output, "output"):
             _check_text(path, text, known, definition.steps, errors)
             # The output is stored and shown: secrets never go into it.
             if any(ref.root in ("secrets", "workspace") for ref in _references(text)):
@@ -183,10 +183,10 @@ def check_definition(
         raise ValidationFailed(errors, "the definition has problems")
 
 
-def _references(text: str) -> list[templating.Reference]:
+def _references(text: str) -> list[placeholders.Reference]:
     try:
-        return templating.parse(text)
-    except templating.TemplateError:
+        return placeholders.parse(text)
+    except placeholders.PlaceholderError:
         return []
 
 
@@ -202,7 +202,7 @@ def _step_strings(step: Step, where: str):
         yield f"{where}.headers.{name}", value
     for name, value in step.query.items():
         yield f"{where}.query.{name}", value
-    yield from templating.iter_strings(step.body, f"{where}.body")
+    yield from placeholders.iter_strings(step.body, f"{where}.body")
     if step.auth is not None:
         for field, value in step.auth.model_dump(exclude={"type", "location", "name"}).items():
             yield f"{where}.auth.{field}", value
@@ -210,8 +210,8 @@ def _step_strings(step: Step, where: str):
 
 def _check_text(path, text, known, earlier: list[Step], errors) -> None:
     try:
-        references = templating.parse(text)
-    except templating.TemplateError as error:
+        references = placeholders.parse(text)
+    except placeholders.PlaceholderError as error:
         errors.setdefault(path, []).append(str(error))
         return
     by_name = {step.name: step for step in earlier}

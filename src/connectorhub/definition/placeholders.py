@@ -26,7 +26,7 @@ _HEADER_FORBIDDEN = re.compile(r"[\r\n\x00]")
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
 
-class TemplateError(ValueError):
+class PlaceholderError(ValueError):
     """A template string is malformed, or a placeholder names a value that is not there."""
 
 
@@ -49,7 +49,7 @@ def _parse_path(path: str) -> Reference:
 
 
 def parse(template: str) -> list[Reference]:
-    """The placeholders in `template`, in order. Raises TemplateError on any stray `{{` or `}}`."""
+    """The placeholders in `template`, in order. Raises PlaceholderError on any stray `{{` or `}}`."""
     references = []
     position = 0
     for match in _PLACEHOLDER.finditer(template):
@@ -58,7 +58,7 @@ def parse(template: str) -> list[Reference]:
         if template[match.start() - 1 : match.start()] == "{" or (
             template[match.end() : match.end() + 1] == "}"
         ):
-            raise TemplateError(f"malformed placeholder: stray brace around {match.group(0)!r}")
+            raise PlaceholderError(f"malformed placeholder: stray brace around {match.group(0)!r}")
         references.append(_parse_path(match.group("path")))
         position = match.end()
     _refuse_stray_braces(template[position:])
@@ -68,7 +68,7 @@ def parse(template: str) -> list[Reference]:
 def _refuse_stray_braces(literal: str) -> None:
     if "{{" in literal or "}}" in literal:
         fragment = literal[literal.find("{{") if "{{" in literal else literal.find("}}") :][:40]
-        raise TemplateError(
+        raise PlaceholderError(
             f"malformed placeholder near {fragment!r}: use {{{{root.name}}}} with only "
             "names, .key and [index]"
         )
@@ -93,7 +93,7 @@ class Context:
 
     def lookup(self, reference: Reference) -> Any:
         if reference.root not in self._values:
-            raise TemplateError(f"{{{{{reference.text}}}}}: unknown name {reference.root!r}")
+            raise PlaceholderError(f"{{{{{reference.text}}}}}: unknown name {reference.root!r}")
         value = self._values[reference.root]
         walked = reference.root
         for segment in reference.segments:
@@ -104,7 +104,7 @@ class Context:
                 value = value[segment]
             else:
                 shown = f".{segment}" if isinstance(segment, str) else f"[{segment}]"
-                raise TemplateError(f"{{{{{reference.text}}}}}: {walked} has no {shown}")
+                raise PlaceholderError(f"{{{{{reference.text}}}}}: {walked} has no {shown}")
             walked += f".{segment}" if isinstance(segment, str) else f"[{segment}]"
         self.used.append(reference)
         return value
@@ -135,7 +135,7 @@ def render_header(template: str, context: Context, name: str = "header") -> str:
     """A header value. CR, LF and NUL are refused: a value may never start another header."""
     value = render_text(template, context)
     if _HEADER_FORBIDDEN.search(value):
-        raise TemplateError(f"{name}: the value contains a line break or NUL, which is refused")
+        raise PlaceholderError(f"{name}: the value contains a line break or NUL, which is refused")
     return value
 
 
@@ -146,7 +146,7 @@ def render_url(template: str, context: Context) -> str:
     parse(template)
     authority = _AUTHORITY.match(template)
     if authority and "{{" in authority.group(1):
-        raise TemplateError("a placeholder may not form part of the URL's host")
+        raise PlaceholderError("a placeholder may not form part of the URL's host")
     leading = _PLACEHOLDER.match(template)
     prefix = ""
     rest = template
@@ -156,18 +156,18 @@ def render_url(template: str, context: Context) -> str:
         rest = template[leading.end() :]
         if rest and rest[0] not in "/?#":
             # `{{config.base_url}}{{input.x}}` must not let input extend the host.
-            raise TemplateError("a base URL placeholder must be followed by /, ? or #")
+            raise PlaceholderError("a base URL placeholder must be followed by /, ? or #")
     return prefix + _substitute(rest, context, lambda text: quote(text, safe=""))
 
 
 def _checked_base_url(value: Any, path: str) -> str:
     if not isinstance(value, str) or _HEADER_FORBIDDEN.search(value) or " " in value:
-        raise TemplateError(f"{{{{{path}}}}} must be an http(s) URL to start the step's URL")
+        raise PlaceholderError(f"{{{{{path}}}}} must be an http(s) URL to start the step's URL")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TemplateError(f"{{{{{path}}}}} must be an http(s) URL to start the step's URL")
+        raise PlaceholderError(f"{{{{{path}}}}} must be an http(s) URL to start the step's URL")
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise TemplateError(
+        raise PlaceholderError(
             f"{{{{{path}}}}} must be a base URL without credentials, query or fragment"
         )
     return value.rstrip("/")

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from connectorhub.kit.templating import (
+from connectorhub.definition.placeholders import (
     Context,
-    TemplateError,
+    PlaceholderError,
     parse,
     render_header,
     render_json,
@@ -87,13 +87,13 @@ def test_a_leading_placeholder_is_a_checked_base_url():
         42,
         None,
     ]:
-        with pytest.raises(TemplateError):
+        with pytest.raises(PlaceholderError):
             render_url("{{input.base}}/x", Context({"input": {"base": bad}}))
 
 
 @pytest.mark.parametrize("value", ["a\r\nX-Injected: 1", "a\nb", "a\rb", "a\x00b", "\r\n"])
 def test_header_line_breaks_and_nul_are_refused(value):
-    with pytest.raises(TemplateError, match="line break or NUL"):
+    with pytest.raises(PlaceholderError, match="line break or NUL"):
         render_header("Bearer {{input.v}}", Context({"input": {"v": value}}))
 
 
@@ -165,9 +165,9 @@ POSITIONS = [
 )
 def test_hostile_names_are_missing_keys_in_every_renderer(template):
     for render in (render_text, render_header, render_json):
-        with pytest.raises(TemplateError):
+        with pytest.raises(PlaceholderError):
             render(template, context())
-    with pytest.raises(TemplateError):
+    with pytest.raises(PlaceholderError):
         render_url("https://x.example/" + template, context())
 
 
@@ -225,11 +225,11 @@ MALFORMED = [
 
 @pytest.mark.parametrize("template", MALFORMED)
 def test_malformed_placeholders_are_refused(template):
-    with pytest.raises(TemplateError):
+    with pytest.raises(PlaceholderError):
         parse(template)
-    with pytest.raises(TemplateError):
+    with pytest.raises(PlaceholderError):
         render_text(template, context())
-    with pytest.raises(TemplateError):
+    with pytest.raises(PlaceholderError):
         render_json({"a": [template]}, context())
 
 
@@ -256,7 +256,7 @@ FORWARD_AND_UNKNOWN = [
 
 @pytest.mark.parametrize("template", FORWARD_AND_UNKNOWN)
 def test_forward_and_unknown_references_fail_cleanly(template):
-    with pytest.raises(TemplateError):
+    with pytest.raises(PlaceholderError):
         render_text(template, context())
 
 
@@ -281,7 +281,7 @@ def test_the_whole_input_object_is_reachable_only_as_data():
     ],
 )
 def test_values_cannot_form_or_extend_the_host(template):
-    with pytest.raises(TemplateError):
+    with pytest.raises(PlaceholderError):
         render_url(
             template,
             Context(

@@ -1,0 +1,88 @@
+"""SQL every run table shares: the row lock for claiming, fenced progress writes, and the
+look-ups recovery needs."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectorhub.db import UnitOfWork, defer_after_commit
+from connectorhub.kit.models import TenantOwned
+from connectorhub.kit.repository import SealedColumnRepository, TenantRepository
+from connectorhub.run.models import ACTIVE, RunStatus
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", bound=TenantOwned)
+
+
+class RunRepository(TenantRepository[R]):
+    async def get_for_update(self, run_id: uuid.UUID) -> R | None:
+        statement = self.select().where(self.model.id == run_id).with_for_update()  # type: ignore[attr-defined]
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def save_progress(self, run_id: uuid.UUID, claimant: str, **values: Any) -> bool | None:
+        """Store progress while `claimant` holds the running run; returns whether a cancel was
+        asked (None: the run is no longer this claimant's, or no longer running)."""
+        model: Any = self.model
+        statement = (
+            self.update()
+            # A late writer never overwrites a finished run, nor one whose claim moved on.
+            .where(
+                model.id == run_id,
+                model.status == RunStatus.running.value,
+                model.claimed_by == claimant,
+            )
+            .values(**values)
+            .returning(model.cancel_requested)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def should_stop(self, run_id: uuid.UUID, claimant: str) -> bool:
+        """Whether the running run's claimant should stop: a cancel was asked, or the claim
+        moved on to another attempt (or the run is gone)."""
+        model: Any = self.model
+        statement = self.select(model.cancel_requested, model.claimed_by).where(model.id == run_id)
+        row = (await self.session.execute(statement)).one_or_none()
+        return row is None or row.cancel_requested or row.claimed_by != claimant
+
+    async def queued_before(self, cutoff: datetime) -> list[uuid.UUID]:
+        model: Any = self.model
+        statement = self.select(model.id).where(
+            model.status == RunStatus.queued.value, model.created_at < cutoff
+        )
+        return list((await self.session.scalars(statement)).all())
+
+
+class SealedRunRepository(RunRepository[R], SealedColumnRepository[R]):
+    """A run table that also keeps sealed fields (executions' secret inputs)."""
+
+
+async def unfinished_runs(session: AsyncSession, model: Any) -> Sequence[tuple[str, uuid.UUID]]:
+    """(workspace, id) of every queued or running row of `model`, in all workspaces.
+
+    Only for the embedded default's start-up recovery: on SQLite there is no row-level
+    security, and this process is the only worker, so whatever it finds was orphaned by its
+    previous run.
+    """
+    statement = select(model.tenant_id, model.id).where(model.status.in_(ACTIVE))
+    return [(row.tenant_id, row.id) for row in await session.execute(statement)]
+
+
+async def requeue_unfinished(
+    work: UnitOfWork, model: Any, job_for: Callable[[str, uuid.UUID], Any]
+) -> int:
+    """Embedded default, at start: queue `job_for(workspace, id)` (a take-over) for every run of
+    `model` a killed process left queued or running; each still ends exactly once."""
+    async with work.transaction() as session:
+        orphans = await unfinished_runs(session, model)
+        for tenant_id, run_id in orphans:
+            defer_after_commit(session, job_for(tenant_id, run_id))
+    if orphans:
+        log.info("requeued %d unfinished %s", len(orphans), model.__tablename__)
+    return len(orphans)
