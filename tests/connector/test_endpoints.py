@@ -143,6 +143,7 @@ async def test_malformed_payload_is_422_without_echoing_input(client, workspace)
     assert SECRET not in response.text
 
 
+@pytest.mark.both_backends
 async def test_duplicate_name_is_409_per_workspace(client, workspace, other_workspace):
     await create(client, workspace, twitter("Same"))
     response = await client.post(
@@ -152,6 +153,7 @@ async def test_duplicate_name_is_409_per_workspace(client, workspace, other_work
     await create(client, other_workspace, twitter("Same"))  # another workspace may use the name
 
 
+@pytest.mark.both_backends
 async def test_rename_onto_existing_name_is_409(client, workspace):
     await create(client, workspace, twitter("One"))
     two = await create(client, workspace, twitter("Two"))
@@ -270,6 +272,7 @@ async def test_delete_is_hard(client, workspace):
     ).status_code == 404
 
 
+@pytest.mark.both_backends
 async def test_another_workspaces_connector_is_404_everywhere(client, workspace, other_workspace):
     theirs = await create(client, other_workspace, twitter())
     url = f"/api/connectors/{theirs['id']}"
@@ -293,6 +296,7 @@ async def test_unknown_id_is_404(client, workspace):
     assert response.status_code == 404
 
 
+@pytest.mark.both_backends
 async def test_list_filters_and_pagination(client, workspace):
     for index in range(7):
         await create(
@@ -381,6 +385,7 @@ async def test_admin_can_mutate(client, workspace):
     assert response.status_code == 201
 
 
+@pytest.mark.both_backends
 async def test_mutations_are_audited_without_secrets(client, workspace):
     created = await create(client, workspace, twitter())
     await client.patch(

@@ -138,6 +138,7 @@ async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hu
     }  # fmt: skip
 
 
+@pytest.mark.both_backends
 async def test_a_credential_changed_while_the_tap_ran_is_not_overwritten(client, workspace, hub):
     created = await client.post(
         "/api/connectors",
