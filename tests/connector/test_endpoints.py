@@ -252,11 +252,17 @@ async def test_status_transitions(client, workspace):
 async def test_clearing_a_required_secret_of_an_active_connector_is_refused(client, workspace):
     created = await create(client, workspace, twitter())
     url = f"/api/connectors/{created['id']}"
-    await client.patch(url, json={"status": "active"}, headers=workspace.owner.headers)
+    activated = await client.patch(url, json={"status": "active"}, headers=workspace.owner.headers)
+    assert activated.status_code == 200 and activated.json()["status"] == "active"
     response = await client.patch(
         url, json={"auth": {"access_token": None}}, headers=workspace.owner.headers
     )
     assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["auth.access_token"], response.text
+    # Refused means unchanged: still active, the secret still held.
+    after = await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)
+    assert after.json()["status"] == "active"
+    assert after.json()["auth"] == {"access_token": "********", "refresh_token": "********"}
 
 
 async def test_delete_is_hard(client, workspace):
