@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TEST_KEYS
 from tests.fixtures.live_server import live_server
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 MAX_EXAMPLES = os.environ.get("CONNECTORHUB_FUZZ_EXAMPLES", "40")
 

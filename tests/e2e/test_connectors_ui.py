@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.e2e.conftest import add_user, open_page, sign_in
+from tests.e2e.conftest import E2E, add_user, open_page, sign_in
+
+pytestmark = E2E
 
 SECRET = "wp-app-password-SECRET-42"
 
