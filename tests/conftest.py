@@ -7,13 +7,13 @@ Each xdist worker has its own session: its own SQLite hub, its own PostgreSQL ro
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from connectorhub.app import create_app
@@ -55,7 +55,11 @@ TEST_PLUGINS_DIR = _plugins_dir()
 
 # Tests only: argon2 at its cheapest (production keeps the library's default cost). Every
 # workspace fixture creates a user, so the default cost would be paid over a thousand times.
-passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+# This process was imported before the variable could be set, so it is switched here; the hub
+# processes the tests start get the variable (tests/fixtures/live_server.py: hub_env).
+os.environ[passwords.CHEAP_FOR_TESTS_ENV] = "1"
+passwords._hasher = passwords._make_hasher()
+passwords._DUMMY_HASH = passwords._hasher.hash("no such user")
 
 BOTH_BACKENDS = ["sqlite", "postgresql"]
 
