@@ -82,6 +82,7 @@ def test_db_upgrade_is_idempotent_and_seed_changes_nothing(data_dir):
     assert stat.S_IMODE((data_dir / "secret.keys").stat().st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_workspace_user_and_token_by_the_documented_commands(data_dir):
     assert run(data_dir, "workspaces", "create", "acme", "--name", "Acme Inc").returncode == 0
     duplicate = run(data_dir, "workspaces", "create", "acme")
@@ -126,6 +127,7 @@ def test_workspace_user_and_token_by_the_documented_commands(data_dir):
         assert me.json()["workspace"] == "acme" and me.json()["role"] == "admin"
 
 
+@pytest.mark.slow
 def test_first_start_bootstraps_an_owner_once(tmp_path):
     data = tmp_path / "fresh"
     with live_server(data) as server:
@@ -142,6 +144,7 @@ def test_keys_generate_prints_an_entry(data_dir):
     assert re.fullmatch(r"k\d{14}:[A-Za-z0-9_-]{43}\n", result.stdout)
 
 
+@pytest.mark.slow
 def test_key_rotation_while_serving(data_dir):
     """Add a key, restart, rotate while the server runs, drop the old key: secrets survive."""
     body = {"catalog_key": "wordpress", "name": "Blog", "config": {"base_url": "https://b.example", "site_label": "Blog"},
@@ -181,6 +184,7 @@ def test_wrong_key_refuses_to_start_with_a_clear_message(data_dir):
     assert missing.returncode == 1 and "not configured" in missing.stderr
 
 
+@pytest.mark.slow
 def test_production_refuses_without_keys(tmp_path):
     result = run_process(
         tmp_path,

@@ -347,6 +347,7 @@ async def test_viewers_read_but_cannot_run(client, workspace, api):
     assert seen.status_code == 200
 
 
+@pytest.mark.slow
 async def test_a_killed_server_loses_no_execution(tmp_path, api):
     """SIGKILL the embedded server mid-step; the next start finishes the run, exactly once."""
     from tests.fixtures.live_server import live_server

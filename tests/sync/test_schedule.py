@@ -165,6 +165,8 @@ async def _wait_for_scheduled_run(client, workspace, connector_id: str) -> dict:
     raise AssertionError(runs)
 
 
+@pytest.mark.tap
+@pytest.mark.slow
 @pytest.mark.both_backends
 async def test_a_due_schedule_syncs_through_the_background_workers(
     client, workspace, hub, scheduled_source

@@ -73,6 +73,8 @@ def warehouse_rows(hub, ws, connector: dict, stream: str = "public-orders") -> l
     return [dict(row) for row in connection.execute(f'SELECT * FROM "{table}" ORDER BY id')]
 
 
+@pytest.mark.tap
+@pytest.mark.slow
 @pytest.mark.both_backends
 async def test_full_then_incremental_then_schema_growth(client, workspace, source_db, hub):
     connector = await add_source(client, workspace, source_db)
@@ -139,6 +141,7 @@ async def test_full_then_incremental_then_schema_growth(client, workspace, sourc
     assert runs["total"] == 3
 
 
+@pytest.mark.tap
 async def test_a_bad_config_fails_cleanly_with_the_taps_error(client, workspace, source_db):
     connector = await add_source(client, workspace, source_db, database="no_such_database_x")
     headers = workspace.owner.headers
@@ -179,6 +182,8 @@ async def test_only_sources_sync_and_other_workspaces_see_nothing(
     assert refused.status_code == 400
 
 
+@pytest.mark.tap
+@pytest.mark.slow
 @pytest.mark.both_backends
 async def test_full_table_reads_with_versions_remove_rows_deleted_at_the_source(
     client, workspace, source_db, hub
