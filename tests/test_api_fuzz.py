@@ -45,6 +45,9 @@ def run_schemathesis(url: str, token: str, report: Path) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=600,
+        # Its own working directory: schemathesis keeps a cache in ./.schemathesis, which the
+        # two fuzz tests (on two xdist workers at once) would otherwise both rewrite.
+        cwd=report.parent,
     )
 
 
