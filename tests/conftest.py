@@ -1,7 +1,13 @@
-"""Shared fixtures. Database tests run once on SQLite and once on PostgreSQL."""
+"""Shared fixtures. Database tests run on SQLite; those marked `both_backends` (behaviour that
+differs on PostgreSQL: row-level security, the queue, the warehouse, locking) once on each.
+
+Each xdist worker has its own session: its own SQLite hub, its own PostgreSQL role and database
+(named by run and worker, tests/fixtures/database.py), its own live server and Chromium."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,13 +17,17 @@ import pytest
 from fastapi import FastAPI
 
 from connectorhub.app import create_app
+from connectorhub.auth import passwords
+from connectorhub.catalog.loader import load_entries
 from connectorhub.config import Settings
 from connectorhub.hub import Hub
 from connectorhub.kit.crypto import generate_key
 from connectorhub.lifecycle import migrate_and_seed
+from tests.fixtures import fake_tap
 from tests.fixtures.database import (
     PostgresDatabase,
     create_postgres_database,
+    drop_app_role,
     drop_postgres_database,
     grant_app_role,
     missing_service,
@@ -30,61 +40,144 @@ from tests.fixtures.third_party import ThirdParty, third_party_server
 TEST_KEYS = f"ktest1:{generate_key()}"
 # Tests play third-party APIs on loopback, which only an operator allow-list opens.
 LOCAL_APIS = {"outbound_allow_networks": "127.0.0.0/8"}
-# Singer taps are installed once per machine for the tests (a fresh CI machine installs them once).
-TEST_PLUGINS_DIR = Path(tempfile.gettempdir()) / "connectorhub-test-plugins"
 
 
-_shared: dict[str, PostgresDatabase] = {}
+def _plugins_dir() -> Path:
+    """Singer taps are installed once per machine for the tests, in a directory named by the
+    catalog's pins: an unchanged pin is reused across runs, a changed one installs anew (and two
+    checkouts with different pins never share a venv)."""
+    pins = sorted(e.data["plugin"]["pip_url"] for e in load_entries() if e.data.get("plugin"))
+    digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "connectorhub-test-plugins" / digest
+
+
+TEST_PLUGINS_DIR = _plugins_dir()
+
+# Tests only: argon2 at its cheapest (production keeps the library's default cost). Every
+# workspace fixture creates a user, so the default cost would be paid over a thousand times.
+# This process was imported before the variable could be set, so it is switched here; the hub
+# processes the tests start get the variable (tests/fixtures/live_server.py: hub_env).
+os.environ[passwords.CHEAP_FOR_TESTS_ENV] = "1"
+passwords._hasher = passwords._make_hasher()
+passwords._DUMMY_HASH = passwords._hasher.hash("no such user")
+
+BOTH_BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`hub` is SQLite; a `both_backends` test gets it once per backend (same ids as before)."""
+    if "hub" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("both_backends") is not None
+        metafunc.parametrize("hub", BOTH_BACKENDS if marked else ["sqlite"], indirect=True)
+
+
+PG_FIXTURES = {
+    "postgres_hub",
+    "postgres_client",
+    "postgres_database",
+    "source_db",
+    "queue_database",
+}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("hub") == "postgresql"
+        if on_pg or PG_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+    # The long tests first, so two workers do not end with one of them still in a long one.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+class SharedSetup:
+    """A session-wide set-up done once: its value, or its failure, kept for every later test
+    (a broken set-up fails each test at once instead of being retried by each)."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.value: object = None
+        self.failure: str | None = None
+        self.skipped: str | None = None
+
+    async def get(self, make):
+        if self.failure is not None:
+            pytest.fail(
+                f"{self.what} failed earlier in this session: {self.failure}", pytrace=False
+            )
+        if self.skipped is not None:
+            pytest.skip(self.skipped)
+        if self.value is None:
+            try:
+                self.value = await make()
+            except pytest.skip.Exception as skipped:
+                self.skipped = str(skipped.msg)
+                raise
+            except BaseException as error:
+                self.failure = f"{type(error).__name__}: {error}"
+                raise
+        return self.value
+
+
+_postgres = SharedSetup("the shared PostgreSQL database")
+_postgres_hub = SharedSetup("starting the Hub on the shared PostgreSQL database")
+_started: list[Hub] = []
+_databases: list[PostgresDatabase] = []
+
+
+async def _make_shared_postgres() -> PostgresDatabase:
+    if not await postgres_available():
+        missing_service("PostgreSQL at 127.0.0.1:5432")
+    database = await create_postgres_database()
+    _databases.append(database)
+    migrator = Hub(Settings(database_url=database.admin_url, secret_keys=TEST_KEYS))
+    await migrate_and_seed(migrator)
+    await migrator.stop()
+    await grant_app_role(database)
+    return database
 
 
 async def shared_postgres() -> PostgresDatabase:
-    """One migrated PostgreSQL database for the whole run (tests isolate by workspace)."""
-    if "db" not in _shared:
-        if not await postgres_available():
-            missing_service("PostgreSQL at 127.0.0.1:5432")
-        database = await create_postgres_database()
-        _shared["db"] = database
-        migrator = Hub(Settings(database_url=database.admin_url, secret_keys=TEST_KEYS))
-        await migrate_and_seed(migrator)
-        await migrator.stop()
-        await grant_app_role(database)
-    return _shared["db"]
+    """One migrated PostgreSQL database for the whole session (tests isolate by workspace)."""
+    return await _postgres.get(_make_shared_postgres)
 
 
-_hubs: dict[str, Hub] = {}
+async def _make_shared_postgres_hub() -> Hub:
+    database = await shared_postgres()
+    hub = Hub(
+        Settings(
+            database_url=database.app_url,
+            secret_keys=TEST_KEYS,
+            plugins_dir=TEST_PLUGINS_DIR,
+            warehouse_url=database.admin_url,
+            **LOCAL_APIS,
+        )
+    )
+    await hub.start()
+    _started.append(hub)
+    # A Procrastinate worker in this process runs what the tests queue, as `worker` would.
+    hub.run_soon(
+        hub.jobs.run_worker(
+            install_signal_handlers=False, shutdown_graceful_timeout=5, name="tests"
+        )
+    )
+    return hub
 
 
 async def shared_postgres_hub() -> Hub:
     """The started Hub on the shared PostgreSQL database, as the non-superuser runtime role."""
-    if "postgresql" not in _hubs:
-        database = await shared_postgres()
-        hub = Hub(
-            Settings(
-                database_url=database.app_url,
-                secret_keys=TEST_KEYS,
-                plugins_dir=TEST_PLUGINS_DIR,
-                warehouse_url=database.admin_url,
-                **LOCAL_APIS,
-            )
-        )
-        await hub.start()
-        # A Procrastinate worker in this process runs what the tests queue, as `worker` would.
-        hub.run_soon(
-            hub.jobs.run_worker(
-                install_signal_handlers=False, shutdown_graceful_timeout=5, name="tests"
-            )
-        )
-        _hubs["postgresql"] = hub
-    return _hubs["postgresql"]
+    return await _postgres_hub.get(_make_shared_postgres_hub)
 
 
 @pytest.fixture(scope="session", autouse=True)
 async def _drop_postgres_at_end() -> AsyncIterator[None]:
     yield
-    for hub in _hubs.values():
+    for hub in _started:
         await hub.stop()
-    if "db" in _shared:
-        await drop_postgres_database(_shared.pop("db"))
+    for database in _databases:
+        await drop_postgres_database(database)
+    await drop_app_role()
 
 
 @pytest.fixture(scope="session")
@@ -92,14 +185,9 @@ async def postgres_database() -> PostgresDatabase:
     return await shared_postgres()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Hub]:
-    """A started Hub on a migrated, seeded database of each backend."""
-    if request.param == "postgresql":
-        yield await shared_postgres_hub()
-        return
+@pytest.fixture(scope="session")
+async def sqlite_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+    """The started Hub on a migrated, seeded SQLite database, one per session."""
     data_dir: Path = tmp_path_factory.mktemp("sqlite")
     hub = Hub(
         Settings(
@@ -112,6 +200,21 @@ async def hub(
     await hub.stop()
 
 
+@pytest.fixture(scope="session")
+async def shared_pg_hub() -> Hub:
+    return await shared_postgres_hub()
+
+
+@pytest.fixture
+def hub(request: pytest.FixtureRequest) -> Hub:
+    """A started Hub on a migrated, seeded database: SQLite, or (`both_backends`) each backend.
+    Function-scoped over the two session hubs, so tests of either backend may come in any order
+    (as xdist hands them out) without a session hub being torn down and built again."""
+    return request.getfixturevalue(
+        "shared_pg_hub" if request.param == "postgresql" else "sqlite_hub"
+    )
+
+
 @pytest.fixture
 async def postgres_hub() -> Hub:
     return await shared_postgres_hub()
@@ -122,6 +225,28 @@ async def postgres_client(postgres_hub: Hub) -> AsyncIterator[httpx.AsyncClient]
     transport = httpx.ASGITransport(app=create_app(hub=postgres_hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def fake_tap_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CONNECTORHUB_CATALOG_EXTRA_DIR with the fake Singer tap's entry (tests/fixtures/fake_tap.py),
+    its plugin installed (once per machine: the plugin manager's lock keeps two workers apart)."""
+    directory = fake_tap.write_catalog_dir(
+        tmp_path_factory.mktemp("fake-tap-catalog"), TEST_PLUGINS_DIR
+    )
+    entry = next(e for e in load_entries(directory) if e.key == fake_tap.CATALOG_KEY)
+    installer = Hub(
+        Settings(
+            data_dir=tmp_path_factory.mktemp("installer"),
+            secret_keys=TEST_KEYS,
+            plugins_dir=TEST_PLUGINS_DIR,
+        )
+    )
+    try:
+        await installer.plugins.install(entry.data["plugin"])
+    finally:
+        await installer.engine.dispose()
+    return directory
 
 
 @pytest.fixture

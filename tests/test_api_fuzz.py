@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TEST_KEYS
 from tests.fixtures.live_server import live_server
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 MAX_EXAMPLES = os.environ.get("CONNECTORHUB_FUZZ_EXAMPLES", "40")
 
@@ -41,6 +45,9 @@ def run_schemathesis(url: str, token: str, report: Path) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=600,
+        # Its own working directory: schemathesis keeps a cache in ./.schemathesis, which the
+        # two fuzz tests (on two xdist workers at once) would otherwise both rewrite.
+        cwd=report.parent,
     )
 
 

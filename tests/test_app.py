@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi import FastAPI
@@ -49,6 +50,7 @@ async def test_mounts_under_a_prefix_in_another_app(hub, workspace):
         assert (await client.get("/features/connectors/api/installed")).status_code == 401
 
 
+@pytest.mark.both_backends
 async def test_migrations_match_the_models(hub):
     def diff(connection):
         return compare_metadata(

@@ -10,6 +10,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 import connectorhub
 
 PACKAGE = Path(connectorhub.__file__).parent
@@ -135,6 +137,7 @@ def _import_alone(package: str) -> tuple[str, str]:
     return package, done.stderr.strip().splitlines()[-1] if done.returncode else ""
 
 
+@pytest.mark.slow
 def test_every_domain_package_imports_alone_in_a_fresh_interpreter():
     packages = [f"connectorhub.{d}" for d in DOMAINS] + ["connectorhub.worker", "connectorhub.kit"]
     with ThreadPoolExecutor(max_workers=2) as pool:

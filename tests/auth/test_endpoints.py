@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from connectorhub.auth.models import ApiToken
@@ -20,6 +21,7 @@ async def test_missing_or_bad_tokens_are_401(client):
         assert response.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.both_backends
 async def test_me(client, workspace):
     me = (await client.get("/api/me", headers=workspace.owner.headers)).json()
     assert (
@@ -55,6 +57,7 @@ async def test_revoked_token_stops_working(client, workspace):
     assert (await client.get("/api/me", headers=headers)).status_code == 401
 
 
+@pytest.mark.both_backends
 async def test_expired_token_is_refused(client, workspace, hub):
     created = (
         await client.post(
@@ -97,6 +100,7 @@ async def test_members_revoke_only_their_own_tokens(client, workspace):
     ).status_code == 204
 
 
+@pytest.mark.both_backends
 async def test_another_workspaces_token_is_404(client, workspace, other_workspace):
     theirs = (
         await client.post("/api/tokens", json={"name": "t"}, headers=other_workspace.owner.headers)

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 
+
+@pytest.mark.both_backends
 async def test_list_and_filter(client, workspace):
     headers = workspace.owner.headers
     everything = (await client.get("/api/catalog", headers=headers)).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,9 @@ def test_defaults_validate_against_their_own_schema(key):
 def test_sources_name_their_singer_plugin(key):
     plugin = ENTRIES[key]["plugin"]
     assert plugin["pip_url"] and plugin["executable"] and "discover" in plugin["capabilities"]
+    # An exact pin: what a test installed is what production installs (and the tests' plugin
+    # cache is keyed by it).
+    assert re.fullmatch(r"[A-Za-z0-9._-]+==[0-9][0-9A-Za-z.]*", plugin["pip_url"]), plugin
 
 
 def test_twitter_entry_is_kept_exactly():

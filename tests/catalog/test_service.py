@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from connectorhub.catalog import service
@@ -9,6 +10,7 @@ from connectorhub.catalog.loader import ENTRIES_DIR
 from connectorhub.catalog.repository import CatalogRepository
 
 
+@pytest.mark.both_backends
 async def test_reseeding_changes_nothing(hub):
     async with hub.sessionmaker() as session, session.begin():
         before = {
@@ -26,6 +28,7 @@ async def test_reseeding_changes_nothing(hub):
     assert after == before
 
 
+@pytest.mark.both_backends
 async def test_extra_directory_adds_and_edits_entries(hub, tmp_path):
     extra = yaml.safe_load((ENTRIES_DIR / "medium.yaml").read_text())
     extra.update(key="ghost", name="Ghost", description="Publish to a Ghost blog.")

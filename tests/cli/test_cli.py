@@ -1,19 +1,50 @@
-"""The `connectorhub` command line, run as a real process against a fresh embedded data dir."""
+"""The `connectorhub` command line against a fresh embedded data dir: in-process through Typer's
+CliRunner (the commands call `asyncio.run`, so these tests are plain sync functions), from a data
+dir migrated once per session and copied per test. `serve` runs as a real process, and one
+command is run as a real process too (`test_production_refuses_without_keys`)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import stat
 import subprocess
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from connectorhub.cli.main import app
 from tests.fixtures.live_server import CLI, hub_env, live_server
 
 
-def run(
+@dataclass
+class Ran:
+    """What a command did, shaped like subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -> Ran:
+    """The command in this process, with the environment a hub process would get (hub_env)."""
+    environment: dict[str, str | None] = {
+        name: None for name in os.environ if name.startswith("CONNECTORHUB_")
+    }
+    environment.update(CONNECTORHUB_DATA_DIR=str(data_dir), **env)
+    result = CliRunner().invoke(app, list(args), input=stdin, env=environment)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return Ran(result.exit_code, result.stdout, stderr)
+
+
+def run_process(
     data_dir: Path, *args: str, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -26,12 +57,20 @@ def run(
     )
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
+@pytest.fixture(scope="session")
+def migrated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("cli") / "data"
     result = run(data, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert "database is up to date" in result.stdout
+    return data
+
+
+@pytest.fixture
+def data_dir(migrated_data_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the session's freshly migrated data dir (database and key file) of its own."""
+    data = tmp_path / "data"
+    shutil.copytree(migrated_data_dir, data)
     return data
 
 
@@ -43,6 +82,7 @@ def test_db_upgrade_is_idempotent_and_seed_changes_nothing(data_dir):
     assert stat.S_IMODE((data_dir / "secret.keys").stat().st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_workspace_user_and_token_by_the_documented_commands(data_dir):
     assert run(data_dir, "workspaces", "create", "acme", "--name", "Acme Inc").returncode == 0
     duplicate = run(data_dir, "workspaces", "create", "acme")
@@ -87,6 +127,7 @@ def test_workspace_user_and_token_by_the_documented_commands(data_dir):
         assert me.json()["workspace"] == "acme" and me.json()["role"] == "admin"
 
 
+@pytest.mark.slow
 def test_first_start_bootstraps_an_owner_once(tmp_path):
     data = tmp_path / "fresh"
     with live_server(data) as server:
@@ -103,6 +144,7 @@ def test_keys_generate_prints_an_entry(data_dir):
     assert re.fullmatch(r"k\d{14}:[A-Za-z0-9_-]{43}\n", result.stdout)
 
 
+@pytest.mark.slow
 def test_key_rotation_while_serving(data_dir):
     """Add a key, restart, rotate while the server runs, drop the old key: secrets survive."""
     body = {"catalog_key": "wordpress", "name": "Blog", "config": {"base_url": "https://b.example", "site_label": "Blog"},
@@ -142,8 +184,9 @@ def test_wrong_key_refuses_to_start_with_a_clear_message(data_dir):
     assert missing.returncode == 1 and "not configured" in missing.stderr
 
 
+@pytest.mark.slow
 def test_production_refuses_without_keys(tmp_path):
-    result = run(
+    result = run_process(
         tmp_path,
         "seed",
         CONNECTORHUB_ENV="production",

@@ -143,6 +143,7 @@ async def test_malformed_payload_is_422_without_echoing_input(client, workspace)
     assert SECRET not in response.text
 
 
+@pytest.mark.both_backends
 async def test_duplicate_name_is_409_per_workspace(client, workspace, other_workspace):
     await create(client, workspace, twitter("Same"))
     response = await client.post(
@@ -152,6 +153,7 @@ async def test_duplicate_name_is_409_per_workspace(client, workspace, other_work
     await create(client, other_workspace, twitter("Same"))  # another workspace may use the name
 
 
+@pytest.mark.both_backends
 async def test_rename_onto_existing_name_is_409(client, workspace):
     await create(client, workspace, twitter("One"))
     two = await create(client, workspace, twitter("Two"))
@@ -250,11 +252,17 @@ async def test_status_transitions(client, workspace):
 async def test_clearing_a_required_secret_of_an_active_connector_is_refused(client, workspace):
     created = await create(client, workspace, twitter())
     url = f"/api/connectors/{created['id']}"
-    await client.patch(url, json={"status": "active"}, headers=workspace.owner.headers)
+    activated = await client.patch(url, json={"status": "active"}, headers=workspace.owner.headers)
+    assert activated.status_code == 200 and activated.json()["status"] == "active"
     response = await client.patch(
         url, json={"auth": {"access_token": None}}, headers=workspace.owner.headers
     )
     assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["auth.access_token"], response.text
+    # Refused means unchanged: still active, the secret still held.
+    after = await client.get(f"/api/installed/{created['id']}", headers=workspace.owner.headers)
+    assert after.json()["status"] == "active"
+    assert after.json()["auth"] == {"access_token": "********", "refresh_token": "********"}
 
 
 async def test_delete_is_hard(client, workspace):
@@ -270,6 +278,7 @@ async def test_delete_is_hard(client, workspace):
     ).status_code == 404
 
 
+@pytest.mark.both_backends
 async def test_another_workspaces_connector_is_404_everywhere(client, workspace, other_workspace):
     theirs = await create(client, other_workspace, twitter())
     url = f"/api/connectors/{theirs['id']}"
@@ -293,6 +302,7 @@ async def test_unknown_id_is_404(client, workspace):
     assert response.status_code == 404
 
 
+@pytest.mark.both_backends
 async def test_list_filters_and_pagination(client, workspace):
     for index in range(7):
         await create(
@@ -381,6 +391,7 @@ async def test_admin_can_mutate(client, workspace):
     assert response.status_code == 201
 
 
+@pytest.mark.both_backends
 async def test_mutations_are_audited_without_secrets(client, workspace):
     created = await create(client, workspace, twitter())
     await client.patch(

@@ -71,6 +71,7 @@ async def test_unmigrated_database_refuses_start_with_advice(tmp_path):
     await hub.stop()
 
 
+@pytest.mark.both_backends
 async def test_rotation_reseals_everything_and_retires_the_old_key(
     hub, client, workspace, other_workspace
 ):
@@ -113,6 +114,7 @@ async def test_rotation_reseals_everything_and_retires_the_old_key(
         hub.box = original_box
 
 
+@pytest.mark.both_backends
 async def test_rotation_keeps_a_key_that_still_seals_a_row(hub, client, workspace, monkeypatch):
     """A row written under the old key during rotation (by a process without the new key) keeps
     that key alive: it is reported, not retired, so removing it cannot lose the secret."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from connectorhub.credential.models import WorkspaceApiCredential
@@ -48,6 +49,7 @@ async def test_admins_create_and_nobody_reads_the_value(client, workspace, hub):
     assert row.secret["token"].startswith("v1.") and TOKEN not in str(row.secret)
 
 
+@pytest.mark.both_backends
 async def test_roles_and_other_workspaces(client, workspace, other_workspace):
     created = (await add(client, workspace, bearer())).json()
     viewer = await workspace.member(Role.viewer)
@@ -107,6 +109,7 @@ async def test_update_keeps_masked_values_and_refuses_losing_a_required_one(clie
     assert TOKEN not in events.text
 
 
+@pytest.mark.both_backends
 async def test_an_execution_sends_it_only_to_its_hosts(client, workspace, api, hub):
     api.json("/v1/login", {"token": "sess-123"})
     api.json("/v1/users/7", {"name": "Ada"})
@@ -149,6 +152,7 @@ async def test_an_execution_sends_it_only_to_its_hosts(client, workspace, api, h
     assert gone.status_code == 204
 
 
+@pytest.mark.both_backends
 async def test_a_missing_credential_fails_the_run_with_advice(client, workspace, api):
     connector = await install(
         client, workspace,

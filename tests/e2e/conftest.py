@@ -18,6 +18,8 @@ from tests.fixtures.database import missing_service
 from tests.fixtures.live_server import CLI, LiveServer, hub_env, live_server
 
 CHROMIUM = "/usr/bin/chromium"
+# Every end-to-end module: Chromium, slow, and on one xdist worker (one server, one browser).
+E2E = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts" / "screenshots"
 # Chromium's own background traffic is refused by this closed network: keep it quiet.
 CHROMIUM_ARGS = [

@@ -4,10 +4,13 @@ viewer restrictions, tabs and history, narrow screens. Screenshots land in test-
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 import httpx
 
-from tests.e2e.conftest import add_user, open_page, sign_in
+from tests.e2e.conftest import E2E, add_user, open_page, sign_in
+
+pytestmark = E2E
 
 SECRET = "wp-app-password-SECRET-42"
 
@@ -208,8 +211,14 @@ async def test_no_console_errors_on_any_page(tab, server):
         "/settings/account",
         "/login",
     ]:
-        await tab.page.goto(f"{server.url}{path}")
+        response = await tab.page.goto(f"{server.url}{path}")
         await tab.page.wait_for_load_state("networkidle")
+        # Each page itself: served (not an error page), not bounced to the login form, and
+        # clean (no console error, page error or failed request) before the next one loads.
+        assert response is not None and response.status == 200, (path, response)
+        assert urlsplit(tab.page.url).path == path, (path, tab.page.url)
+        assert await tab.page.locator("main, form").count() >= 1, path
+        assert tab.problems == [], (path, tab.problems)
     await tab.page.goto(f"{server.url}/settings/members")
     await tab.screenshot("members")
     await tab.page.goto(f"{server.url}/settings/tokens")

@@ -9,7 +9,9 @@ import uuid
 import httpx
 from aiohttp import web
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import E2E, sign_in
+
+pytestmark = E2E
 
 ISSUES = [{"number": 7, "title": "Found a bug", "html_url": "https://github.com/o/r/issues/7"}]
 

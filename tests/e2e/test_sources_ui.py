@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import uuid
 
-from tests.e2e.conftest import sign_in
+import pytest
+
+from tests.e2e.conftest import E2E, sign_in
 from tests.fixtures.source_database import SOURCE_PASSWORD
+
+pytestmark = [*E2E, pytest.mark.tap]
 
 
 async def test_add_test_pick_sync_and_schedule_a_source(tab, server, source_db):

@@ -7,6 +7,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 from aiohttp import web
 
 from connectorhub.tenant.models import Role
@@ -89,6 +90,7 @@ async def wait_finished(client, ws, execution_id, seconds: float = 10) -> dict:
     raise AssertionError(f"execution {execution_id} did not finish: {found}")
 
 
+@pytest.mark.both_backends
 async def test_wait_runs_the_chain_and_returns_the_result(client, workspace, api):
     play_api(api)
     connector = await install(client, workspace, http_connector(api))
@@ -115,6 +117,7 @@ async def test_wait_runs_the_chain_and_returns_the_result(client, workspace, api
     assert stats["avg_duration_ms"] > 0 and stats["last_run_at"]
 
 
+@pytest.mark.both_backends
 async def test_background_execution_is_queued_then_runs(client, workspace, api, hub):
     play_api(api)
     connector = await install(client, workspace, http_connector(api))
@@ -125,6 +128,7 @@ async def test_background_execution_is_queued_then_runs(client, workspace, api, 
     assert finished["status"] == "succeeded" and finished["attempt"] == 1
 
 
+@pytest.mark.both_backends
 async def test_an_idempotency_key_returns_the_same_execution(client, workspace, api):
     play_api(api)
     connector = await install(client, workspace, http_connector(api))
@@ -205,6 +209,7 @@ async def test_definitions_are_checked_when_saved(client, workspace, api):
     assert activate.status_code == 400 and "definition" in activate.json()["errors"]
 
 
+@pytest.mark.both_backends
 async def test_an_auth_failure_fails_fast_and_marks_the_connector(client, workspace, api):
     api.json("/v1/login", {"error": "bad password"}, status=401)
     connector = await install(client, workspace, http_connector(api))
@@ -224,6 +229,7 @@ async def test_an_auth_failure_fails_fast_and_marks_the_connector(client, worksp
     assert again.status_code == 409
 
 
+@pytest.mark.both_backends
 async def test_cancel_a_running_execution_before_its_next_step(client, workspace, api):
     release = asyncio.Event()
 
@@ -256,6 +262,7 @@ async def test_cancel_a_running_execution_before_its_next_step(client, workspace
     assert again.status_code == 409
 
 
+@pytest.mark.both_backends
 async def test_progress_streams_as_server_sent_events(client, workspace, api):
     play_api(api)
     connector = await install(client, workspace, http_connector(api))
@@ -280,6 +287,7 @@ async def test_progress_streams_as_server_sent_events(client, workspace, api):
     assert "sess-123" not in json.dumps(events)
 
 
+@pytest.mark.both_backends
 async def test_list_filters_and_workspace_isolation(client, workspace, other_workspace, api):
     play_api(api)
     connector = await install(client, workspace, http_connector(api))
@@ -339,6 +347,7 @@ async def test_viewers_read_but_cannot_run(client, workspace, api):
     assert seen.status_code == 200
 
 
+@pytest.mark.slow
 async def test_a_killed_server_loses_no_execution(tmp_path, api):
     """SIGKILL the embedded server mid-step; the next start finishes the run, exactly once."""
     from tests.fixtures.live_server import live_server
@@ -387,6 +396,7 @@ async def test_a_killed_server_loses_no_execution(tmp_path, api):
             assert stats["total"] == 1 and stats["succeeded"] == 1
 
 
+@pytest.mark.both_backends
 async def test_a_long_step_shows_up_while_it_runs(client, workspace, api):
     """Progress is written in the background (at most twice a second), so a step that takes a
     while is visible as running before it ends; a quick chain writes only when it finishes."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus, Trigger
 from connectorhub.kit.repository import WorkspaceScope
 from tests.execution.test_endpoints import http_connector, install
 
 
+@pytest.mark.both_backends
 async def test_only_its_claimant_takes_a_running_execution_again(client, workspace, api, hub):
     connector = await install(client, workspace, http_connector(api))
     async with hub.work.transaction() as session:

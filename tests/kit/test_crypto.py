@@ -84,6 +84,8 @@ def test_older_key_still_opens_and_needs_rotation():
         ("k1:@@@@", "32 bytes|base64"),
         (f"k1:{generate_key()},k1:{generate_key()}", "appears twice"),
     ],
+    # Fixed ids: the random keys would make each xdist worker collect different test names.
+    ids=["empty", "no-key", "bad-id", "short-key", "not-base64", "id-twice"],
 )
 def test_malformed_keyrings_are_refused(spec, message):
     with pytest.raises(KeyringError, match=message):

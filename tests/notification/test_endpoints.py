@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.notification import service
 from connectorhub.notification.models import Level
@@ -17,6 +19,7 @@ async def _raise(hub, workspace, **fields) -> None:
         await service.raise_(scope, **{"kind": "test", "title": "Hello", **fields})
 
 
+@pytest.mark.both_backends
 async def test_an_auth_failure_tells_the_workspace_once_per_problem(client, workspace, api):
     api.json("/v1/login", {"error": "bad password"}, status=401)
     connector = await install(client, workspace, http_connector(api))
@@ -62,6 +65,7 @@ async def test_unread_count_mark_read_and_read_all(client, workspace, hub):
     assert after["total"] == 4 and after["unread"] == 1
 
 
+@pytest.mark.both_backends
 async def test_viewers_read_and_other_workspaces_see_nothing(
     client, workspace, other_workspace, hub
 ):
@@ -93,6 +97,7 @@ async def test_a_read_only_token_cannot_mark_read(client, workspace, hub):
     ).status_code == 403
 
 
+@pytest.mark.both_backends
 async def test_raised_at_the_same_moment_they_still_fold(client, workspace, hub):
     await asyncio.gather(
         *(_raise(hub, workspace, subject_id="race", title="Same") for _ in range(5))

@@ -1,5 +1,6 @@
 """A `connectorhub sync` process killed with SIGKILL mid-stream; the next sync resumes from the
-last saved state: every row arrives, none twice."""
+last saved state: every row arrives, none twice. The tap is the throttled fake one
+(tests/fixtures/fake_tap.py), a real subprocess installed as a plugin like any tap."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 
+import pytest
 from sqlalchemy import select
 
 from connectorhub.config import Settings
@@ -20,32 +22,36 @@ from connectorhub.sync.models import SyncRun
 from connectorhub.sync.schemas import StreamSelection
 from connectorhub.sync.tasks import run_connection_test
 from tests.conftest import TEST_KEYS, TEST_PLUGINS_DIR
+from tests.fixtures import fake_tap
 from tests.fixtures.live_server import CLI, hub_env
-from tests.fixtures.source_database import SOURCE_PASSWORD
 
-ROWS = 200_000
+ROWS = 20_000
+
+pytestmark = [pytest.mark.slow, pytest.mark.tap]
 
 
-async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, source_db):
-    source_db.execute(
-        "INSERT INTO orders (customer, amount) SELECT 'bulk' || g, g FROM generate_series(1, %s) g",
-        (ROWS - 1000,),
-    )
+async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, fake_tap_catalog):
     env = hub_env(
-        tmp_path, CONNECTORHUB_SECRET_KEYS=TEST_KEYS, CONNECTORHUB_PLUGINS_DIR=str(TEST_PLUGINS_DIR)
-    )
+        tmp_path, CONNECTORHUB_SECRET_KEYS=TEST_KEYS, CONNECTORHUB_PLUGINS_DIR=str(TEST_PLUGINS_DIR),
+        CONNECTORHUB_CATALOG_EXTRA_DIR=str(fake_tap_catalog),
+    )  # fmt: skip
     for command in (["db", "upgrade"], ["workspaces", "create", "shop"]):
         done = await asyncio.create_subprocess_exec(*CLI, *command, env=env)
         assert await done.wait() == 0
-    hub = Hub(Settings(data_dir=tmp_path, secret_keys=TEST_KEYS, plugins_dir=TEST_PLUGINS_DIR))
+    hub = Hub(
+        Settings(
+            data_dir=tmp_path, secret_keys=TEST_KEYS, plugins_dir=TEST_PLUGINS_DIR,
+            catalog_extra_dir=fake_tap_catalog,
+        )
+    )  # fmt: skip
     await hub.start()
     try:
         async with hub.work.transaction() as session:
             scope = await WorkspaceScope.open(session, "shop", "test")
             connector = await connectors.install(
                 scope, hub.box,
-                ConnectorCreate(catalog_key="postgres", name="Orders", config=source_db.config(),
-                                auth={"username": "postgres", "password": SOURCE_PASSWORD}),
+                ConnectorCreate(catalog_key=fake_tap.CATALOG_KEY, name="Orders",
+                                config=fake_tap.config(ROWS)),
             )  # fmt: skip
         tested = await run_connection_test(hub.context, "shop", connector.id)
         assert tested.ok, tested

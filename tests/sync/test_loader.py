@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync import service
@@ -49,6 +51,7 @@ async def load(hub, workspace, connector_id: uuid.UUID, messages: list[dict]) ->
     return notes
 
 
+@pytest.mark.both_backends
 async def test_activate_version_first_or_last_removes_what_the_read_did_not_bring(
     client, workspace, hub, source_db
 ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from connectorhub.app import create_app
 from connectorhub.config import Settings
@@ -17,6 +18,8 @@ from connectorhub.hub import Hub
 from connectorhub.lifecycle import migrate_and_seed
 from tests.conftest import TEST_KEYS, TEST_PLUGINS_DIR
 from tests.fixtures.factories import make_workspace
+
+pytestmark = [pytest.mark.tap, pytest.mark.slow]
 
 SECRETS = {
     "access_token": "00Dxx0000000001!AQ4AQFake.access.token",

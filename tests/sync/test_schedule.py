@@ -95,6 +95,7 @@ async def _start_due(hub, workspace, now: datetime) -> int:
         return await start_due(scope, now)
 
 
+@pytest.mark.both_backends
 async def test_a_turn_starts_only_active_due_connectors_and_skips_busy_ones(
     client, workspace, source_db, hub
 ):
@@ -163,6 +164,9 @@ async def _wait_for_scheduled_run(client, workspace, connector_id: str) -> dict:
     raise AssertionError(runs)
 
 
+@pytest.mark.tap
+@pytest.mark.slow
+@pytest.mark.both_backends
 async def test_a_due_schedule_syncs_through_the_background_workers(
     client, workspace, hub, scheduled_source
 ):

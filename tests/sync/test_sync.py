@@ -9,6 +9,7 @@ import json
 import sqlite3
 
 import psycopg
+import pytest
 
 from connectorhub.db import libpq_conninfo
 from connectorhub.sync.destination import identifier
@@ -72,6 +73,9 @@ def warehouse_rows(hub, ws, connector: dict, stream: str = "public-orders") -> l
     return [dict(row) for row in connection.execute(f'SELECT * FROM "{table}" ORDER BY id')]
 
 
+@pytest.mark.tap
+@pytest.mark.slow
+@pytest.mark.both_backends
 async def test_full_then_incremental_then_schema_growth(client, workspace, source_db, hub):
     connector = await add_source(client, workspace, source_db)
     headers = workspace.owner.headers
@@ -137,6 +141,7 @@ async def test_full_then_incremental_then_schema_growth(client, workspace, sourc
     assert runs["total"] == 3
 
 
+@pytest.mark.tap
 async def test_a_bad_config_fails_cleanly_with_the_taps_error(client, workspace, source_db):
     connector = await add_source(client, workspace, source_db, database="no_such_database_x")
     headers = workspace.owner.headers
@@ -150,6 +155,7 @@ async def test_a_bad_config_fails_cleanly_with_the_taps_error(client, workspace,
     assert notes["items"][0]["kind"] == "source.config_failed"
 
 
+@pytest.mark.both_backends
 async def test_only_sources_sync_and_other_workspaces_see_nothing(
     client, workspace, other_workspace, source_db
 ):
@@ -176,6 +182,9 @@ async def test_only_sources_sync_and_other_workspaces_see_nothing(
     assert refused.status_code == 400
 
 
+@pytest.mark.tap
+@pytest.mark.slow
+@pytest.mark.both_backends
 async def test_full_table_reads_with_versions_remove_rows_deleted_at_the_source(
     client, workspace, source_db, hub
 ):

@@ -89,6 +89,7 @@ async def test_a_failure_shows_the_taps_words_with_secrets_masked(tap):
     assert "s3cr3t-token" not in failed.value.stderr_tail and MASK in failed.value.stderr_tail
 
 
+@pytest.mark.slow
 async def test_a_timeout_kills_the_tap_and_what_it_started(tap, tmp_path):
     pid_file = tmp_path / "child.pid"
     with pytest.raises(TapFailed) as failed:
@@ -138,6 +139,7 @@ async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hu
     }  # fmt: skip
 
 
+@pytest.mark.both_backends
 async def test_a_credential_changed_while_the_tap_ran_is_not_overwritten(client, workspace, hub):
     created = await client.post(
         "/api/connectors",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from sqlalchemy import update
 
 from connectorhub.auth.models import User
@@ -56,6 +57,7 @@ async def test_a_literal_secret_is_refused_naming_the_field(client, workspace):
     assert unknown.status_code == 400 and "definition.steps[0].url" in unknown.json()["errors"]
 
 
+@pytest.mark.both_backends
 async def test_draft_publish_and_visibility(client, workspace, other_workspace):
     mine, theirs = workspace.owner.headers, other_workspace.owner.headers
     created = await client.post("/api/templates", json=template(), headers=mine)
@@ -83,6 +85,7 @@ async def test_draft_publish_and_visibility(client, workspace, other_workspace):
     assert (await client.get(f"/api/templates/{t['id']}", headers=theirs)).status_code == 404
 
 
+@pytest.mark.both_backends
 async def test_browse_filters(client, workspace):
     headers = workspace.owner.headers
     official = (await client.get("/api/templates?official=true", headers=headers)).json()
@@ -132,6 +135,7 @@ async def test_only_platform_admins_make_official_feature_and_moderate(
     assert edit.status_code == 403
 
 
+@pytest.mark.both_backends
 async def test_install_update_notification_and_explicit_upgrade(
     client, workspace, other_workspace, api
 ):
@@ -191,6 +195,7 @@ async def test_members_browse_but_do_not_install(client, workspace):
     assert refused.status_code == 403
 
 
+@pytest.mark.both_backends
 async def test_a_moderated_template_stays_down_and_keys_are_not_ids(
     client, workspace, other_workspace, hub
 ):
@@ -209,6 +214,7 @@ async def test_a_moderated_template_stays_down_and_keys_are_not_ids(
         assert refused.status_code == 422, key
 
 
+@pytest.mark.both_backends
 async def test_an_official_file_never_clashes_with_a_community_key(client, workspace, hub):
     from connectorhub.template import official
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from connectorhub.tenant.models import Role
 
 
@@ -26,6 +28,7 @@ async def test_owner_invites_a_new_account_with_a_one_time_password(client, work
     assert again.status_code == 409
 
 
+@pytest.mark.both_backends
 async def test_existing_account_joins_without_a_new_password(client, workspace, other_workspace):
     response = await client.post(
         "/api/members",
@@ -50,6 +53,7 @@ async def test_change_role_and_remove(client, workspace):
     assert (await client.get("/api/installed", headers=member.headers)).status_code == 401
 
 
+@pytest.mark.both_backends
 async def test_last_owner_cannot_be_demoted_or_removed(client, workspace):
     url = f"/api/members/{workspace.owner.user_id}"
     assert (
@@ -70,6 +74,7 @@ async def test_only_owners_manage_members(client, workspace):
     ).status_code == 403
 
 
+@pytest.mark.both_backends
 async def test_members_of_another_workspace_are_404(client, workspace, other_workspace):
     url = f"/api/members/{other_workspace.owner.user_id}"
     assert (

@@ -265,6 +265,7 @@ async def test_viewer_sees_no_mutating_controls_and_a_forged_post_is_refused(
     ).json()["status"] == "inactive"
 
 
+@pytest.mark.both_backends
 async def test_another_workspaces_connector_is_404_in_pages(
     browser, owner_csrf, client, other_workspace
 ):
@@ -439,6 +440,7 @@ async def test_failed_create_keeps_the_username_but_never_echoes_the_password(br
     assert 'data-testid="secrets-dropped"' in response.text
 
 
+@pytest.mark.both_backends
 async def test_removed_member_is_signed_out_of_every_browser(app, client, workspace):
     member = await workspace.member(Role.member)
     transport = httpx.ASGITransport(app=app)

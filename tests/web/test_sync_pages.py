@@ -35,6 +35,7 @@ async def test_syncs_page_needs_a_session_and_starts_empty(browser, workspace):
     assert "<html" not in partial.text and "No syncs yet" in partial.text
 
 
+@pytest.mark.tap
 async def test_test_pick_schedule_sync_and_watch(browser, client, workspace, source_db, hub):
     connector = await add_source(client, workspace, source_db)
     cid = connector["id"]
@@ -112,6 +113,7 @@ async def test_test_pick_schedule_sync_and_watch(browser, client, workspace, sou
     assert 'data-status="cancelled"' in cancelled.text
 
 
+@pytest.mark.tap
 async def test_a_failed_test_shows_the_taps_error(browser, client, workspace, source_db):
     connector = await add_source(client, workspace, source_db, database="no_such_database_y")
     csrf = await sign_in(browser, workspace.owner)
@@ -150,6 +152,8 @@ async def test_roles_and_workspaces(browser, client, workspace, other_workspace,
     ).status_code == 404
 
 
+@pytest.mark.tap
+@pytest.mark.slow
 async def test_a_first_test_installs_the_tap_in_the_background_showing_pips_output(
     browser, client, workspace, source_db, hub, tmp_path, monkeypatch
 ):
@@ -177,6 +181,7 @@ async def test_a_first_test_installs_the_tap_in_the_background_showing_pips_outp
     assert 'data-testid="test-ok"' in tested.text
 
 
+@pytest.mark.slow
 async def test_a_failed_install_shows_pips_own_error(tmp_path):
     plugins = PluginManager(tmp_path)
     missing = {"name": "tap-nowhere", "pip_url": "connectorhub-no-such-package-zz9",

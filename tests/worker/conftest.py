@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from connectorhub.app import create_app
 from connectorhub.config import Settings
@@ -30,18 +32,44 @@ from tests.fixtures.live_server import CLI, hub_env
 STALLED_AFTER = 3  # seconds: short, so a killed worker's job is retried within the test
 
 
-@pytest.fixture
-async def queue_database() -> AsyncIterator[PostgresDatabase]:
-    """A database of its own: no other test's worker may take these jobs."""
+# The queue's own tables: emptied before each test, so each test starts with a queue of its own.
+QUEUE_TABLES = (
+    "procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers"
+)
+
+
+@pytest.fixture(scope="module")
+async def module_queue_database(fake_tap_catalog: Path) -> AsyncIterator[PostgresDatabase]:
+    """A database of the module's own (its tests run on one xdist worker: see `xdist_group`),
+    migrated once; no other module's worker may take these jobs. The fake tap's catalog entry is
+    seeded in it too."""
     if not await postgres_available():
         missing_service("PostgreSQL at 127.0.0.1:5432")
     database = await create_postgres_database()
-    migrator = Hub(Settings(database_url=database.admin_url, secret_keys=TEST_KEYS))
+    migrator = Hub(
+        Settings(
+            database_url=database.admin_url,
+            secret_keys=TEST_KEYS,
+            catalog_extra_dir=fake_tap_catalog,
+        )
+    )
     await migrate_and_seed(migrator)
     await migrator.stop()
     await grant_app_role(database)
     yield database
     await drop_postgres_database(database)
+
+
+@pytest.fixture
+async def queue_database(module_queue_database: PostgresDatabase) -> PostgresDatabase:
+    """The module's database with an empty queue: no job, event or worker of an earlier test."""
+    engine = create_async_engine(module_queue_database.admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f"TRUNCATE {QUEUE_TABLES} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+    return module_queue_database
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from tests.fixtures.factories import make_workspace
 from tests.fixtures.live_server import CLI, hub_env
 from tests.worker.conftest import worker_process
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("worker-procrastinate")]
+
 
 async def test_a_worker_killed_mid_step_loses_nothing(
     queue_database, queuing_hub, client, api, tmp_path

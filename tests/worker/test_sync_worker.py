@@ -1,12 +1,14 @@
 """A sync run by `connectorhub worker` on PostgreSQL, the worker SIGKILLed mid-stream: the
 workers' stalled-job retry gives the same job to a second worker, which resumes from the last
-saved state. Every row arrives, none twice."""
+saved state. Every row arrives, none twice. The tap is the throttled fake one
+(tests/fixtures/fake_tap.py), a real subprocess installed as a plugin like any tap."""
 
 from __future__ import annotations
 
 import asyncio
 
 import psycopg
+import pytest
 from sqlalchemy import select
 
 from connectorhub.db import libpq_conninfo
@@ -14,23 +16,32 @@ from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync.destination import identifier
 from connectorhub.sync.models import SyncRun
 from tests.conftest import TEST_PLUGINS_DIR
+from tests.fixtures import fake_tap
 from tests.fixtures.factories import make_workspace
-from tests.sync.test_sync import add_source, discover_and_pick, wait_sync_finished
+from tests.sync.test_sync import discover_and_pick, wait_sync_finished
 from tests.worker.conftest import worker_process
 
-ROWS = 200_000
+ROWS = 20_000
+
+pytestmark = [pytest.mark.slow, pytest.mark.tap, pytest.mark.xdist_group("worker-sync")]
 
 
 async def test_a_worker_killed_mid_sync_is_resumed_by_another(
-    queue_database, queuing_hub, client, source_db, tmp_path
+    queue_database, queuing_hub, client, tmp_path
 ):
-    source_db.execute(
-        "INSERT INTO orders (customer, amount) SELECT 'bulk' || g, g FROM generate_series(1, %s) g",
-        (ROWS - 1000,),
-    )
     ws = await make_workspace(queuing_hub)
     headers = ws.owner.headers
-    connector = await add_source(client, ws, source_db)
+    created = await client.post(
+        "/api/connectors",
+        json={
+            "catalog_key": fake_tap.CATALOG_KEY,
+            "name": "Orders",
+            "config": fake_tap.config(ROWS),
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    connector = created.json()
     await discover_and_pick(
         client, ws, connector["id"], replication_method="INCREMENTAL", replication_key="id"
     )
