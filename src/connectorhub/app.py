@@ -29,6 +29,7 @@ from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 from connectorhub.notification.endpoints import router as notification_router
 from connectorhub.notification.pages import router as notification_pages
+from connectorhub.publish.endpoints import router as publish_router
 from connectorhub.sync.endpoints import router as sync_router
 from connectorhub.sync.pages import router as sync_pages
 from connectorhub.template.endpoints import router as template_router
@@ -54,6 +55,7 @@ def api_router() -> APIRouter:
         notification_router,
         template_router,
         sync_router,
+        publish_router,
     ):
         router.include_router(domain_router)
     return router

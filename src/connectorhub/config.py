@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         "link-local and CGNAT addresses are refused).",
     )
 
+    publish_media_max_bytes: int = Field(
+        15 * 1024 * 1024, ge=1024, description="The largest media file a publication may fetch."
+    )
+    publish_max_attempts: int = Field(
+        5, ge=1, le=50, description="Attempts at a publication before a retriable failure fails it."
+    )
+
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."
     )

@@ -30,6 +30,7 @@ class CatalogEntryRead(BaseModel):
     auth_fields: list[AuthField]
     docs_url: str | None
     plugin: dict[str, Any] | None = None
+    publishing: dict[str, Any] | None = None
 
 
 class CatalogList(BaseModel):

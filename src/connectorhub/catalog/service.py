@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 _ENTRY_COLUMNS = (
     "name", "description", "category", "icon", "auth_type", "kind", "capabilities",
-    "default_config_schema", "auth_fields", "docs_url", "plugin",
+    "default_config_schema", "auth_fields", "docs_url", "plugin", "publishing",
 )  # fmt: skip
 
 

@@ -6,11 +6,14 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
 from email_validator import EmailNotValidError, validate_email
+from pydantic import ValidationError
 
 from connectorhub.app import create_app
 from connectorhub.auth.passwords import generate_password
@@ -24,8 +27,12 @@ from connectorhub.credential.keys import append_key_to_file, new_key_entry
 from connectorhub.exceptions import HubError, StartupRefused, ValidationFailed
 from connectorhub.hub import Hub
 from connectorhub.key_rotation import rotate
+from connectorhub.kit.models import utcnow
 from connectorhub.kit.plugins import PluginInstallFailed
 from connectorhub.lifecycle import bootstrap_first_owner, migrate_and_seed
+from connectorhub.publish import service as publish_service
+from connectorhub.publish.schemas import PublishRequest
+from connectorhub.publish.tasks import publish_publication
 from connectorhub.sync import service as sync_service
 from connectorhub.sync.tasks import run_sync
 from connectorhub.tenant.models import Role
@@ -345,6 +352,64 @@ def plugins_install(name: str) -> None:
     typer.echo(f"{plugin['name']} {'installed' if changed else 'is already installed'}")
 
 
+@app.command("publish")
+def publish_command(
+    connector: Annotated[str, typer.Argument(help="Connector name or id")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug")],
+    text: Annotated[str, typer.Option(help="The post's text")],
+    title: Annotated[str | None, typer.Option(help="Title (WordPress, Medium)")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="HTML body from a file")
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
+                     help="Publish at this time (ISO 8601; UTC when no offset)"),
+    ] = None,
+) -> None:  # fmt: skip
+    """Publish now (prints the post's URL) or at `--at` (prints the scheduled time: the
+    service's workers send it then)."""
+    try:
+        request = PublishRequest(
+            text=text, title=title, html=html_file.read_text() if html_file else None,
+            publish_at=at.replace(tzinfo=at.tzinfo or UTC) if at else None,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise _fail(exc.errors()[0]["msg"]) from None
+
+    async def run(hub):
+        async with hub.work.workspace(workspace, actor="cli") as scope:
+            found = await _connector_named(scope, connector, workspace)
+            publication, _ = await publish_service.start(
+                scope, found.id, request, idempotency_key=None
+            )
+        if publication.publish_at and publish_service.is_scheduled(publication, utcnow()):
+            return publication
+        await publish_publication(hub.context, workspace, str(publication.id))
+        return await publish_service.read_now(hub.work, workspace, publication.id)
+
+    result = _run(run)
+    if result.status == "scheduled":
+        typer.echo(
+            f"scheduled for {result.publish_at:%Y-%m-%d %H:%M:%S %Z} (publication {result.id})"
+        )
+        return
+    if result.status != "published":
+        raise _fail(f"publication {result.status}: {result.error}")
+    typer.echo(result.url or result.provider_post_id)
+
+
+async def _connector_named(scope, connector: str, workspace: str):
+    repository = ConnectorRepository(scope)
+    try:
+        found = await repository.get(uuid.UUID(connector))
+    except ValueError:
+        found = await repository.by_name(connector)
+    if found is None:
+        raise _fail(f"no connector {connector!r} in {workspace}")
+    return found
+
+
 @app.command("sync")
 def sync_command(
     connector: Annotated[str, typer.Argument(help="Connector name or id")],
@@ -354,13 +419,7 @@ def sync_command(
 
     async def run(hub):
         async with hub.work.workspace(workspace, actor="cli") as scope:
-            repository = ConnectorRepository(scope)
-            try:
-                found = await repository.get(uuid.UUID(connector))
-            except ValueError:
-                found = await repository.by_name(connector)
-            if found is None:
-                raise _fail(f"no connector {connector!r} in {workspace}")
+            found = await _connector_named(scope, connector, workspace)
             started = await sync_service.start(scope, found.id, trigger="cli", defer=False)
         await run_sync(hub.context, workspace, str(started.id))
         async with hub.work.workspace(workspace, actor="cli") as scope:

@@ -52,5 +52,7 @@ class Connector(TenantOwned, Base):
     discovered_catalog: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     selected_streams: Mapped[list[Any] | None] = mapped_column(nullable=True)
     singer_state: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    # Publisher connectors: who the last successful test signed in as (name, handle, id).
+    account: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
     catalog: Mapped[CatalogEntry] = relationship(lazy="raise")

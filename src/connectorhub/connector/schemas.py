@@ -104,6 +104,8 @@ class ConnectorRead(BaseModel):
     auth: dict[str, str] = Field(description="Set auth fields, masked. Values are never returned.")
     tags: list[str]
     last_test: dict[str, Any] | None
+    # Publishers: who the last successful test signed in as ({id, name, handle}).
+    account: dict[str, Any] | None = None
     schedule: str | None = Field(None, description="Sources: cron of scheduled syncs.")
     schedule_timezone: str | None = None
     next_sync_at: datetime | None = None
@@ -133,3 +135,7 @@ class PublishTarget(BaseModel):
     name: str
     catalog_key: str
     capabilities: dict[str, Any]
+    # Who it posts as (from its last successful test), and whether it can publish now: active,
+    # tested with these credentials, and a driver exists for it.
+    account: dict[str, Any] | None = None
+    ready: bool = False

@@ -49,6 +49,7 @@ def to_read(connector: Connector, warnings: list[str] | None = None) -> Connecto
         auth=masked(connector.auth),
         tags=connector.tags,
         last_test=connector.last_test,
+        account=connector.account,
         schedule=connector.schedule,
         schedule_timezone=connector.schedule_timezone,
         selected_streams=connector.selected_streams,
@@ -324,6 +325,8 @@ async def edit(
         connector.status_reason = "set by hand" if target == ConnectorStatus.error else None
     for field, value in edited.items():
         setattr(connector, field, value)
+    if secret_fields:  # other credentials may sign in as someone else: test them again
+        connector.account = None
     connector.status = target.value
     if changes:
         ConnectorRepository(scope).touch(connector)
@@ -366,7 +369,12 @@ async def publish_targets(scope: WorkspaceScope) -> list[PublishTarget]:
     """The workspace's active publisher connectors, for a content broadcaster to offer."""
     return [
         PublishTarget(
-            id=c.id, name=c.name, catalog_key=c.catalog.key, capabilities=c.catalog.capabilities
+            id=c.id,
+            name=c.name,
+            catalog_key=c.catalog.key,
+            capabilities=c.catalog.capabilities,
+            account=c.account,
+            ready=c.account is not None and bool((c.catalog.publishing or {}).get("available")),
         )
         for c in await ConnectorRepository(scope).active_of_kind("publisher")
     ]

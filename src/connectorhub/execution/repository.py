@@ -21,22 +21,10 @@ class ExecutionRepository(SealedRunRepository[Execution]):
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def search(
-        self,
-        *,
-        connector_id: uuid.UUID | None,
-        status: str | None,
-        since: datetime | None,
-        until: datetime | None,
-        page: int,
-        page_size: int,
-    ) -> Page[Execution]:
-        statement = self.select().order_by(Execution.created_at.desc(), Execution.id)
-        if connector_id:
-            statement = statement.where(Execution.connector_id == connector_id)
-        if status:
-            statement = statement.where(Execution.status == status)
-        if since:
-            statement = statement.where(Execution.created_at >= since)
-        if until:
-            statement = statement.where(Execution.created_at < until)
+        self, *, connector_id: uuid.UUID | None, status: str | None, since: datetime | None,
+        until: datetime | None, page: int, page_size: int,
+    ) -> Page[Execution]:  # fmt: skip
+        statement = self.newest_first(
+            connector_id=connector_id, status=status, since=since, until=until
+        )
         return await self.paginate(statement, page, page_size)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -12,6 +10,7 @@ import jsonpath
 
 from connectorhub.definition.model import Step
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+from connectorhub.kit.outbound import retry_after_seconds
 
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 
@@ -29,22 +28,6 @@ async def read_body(response: aiohttp.ClientResponse) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """`Retry-After` as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _excerpt(payload: bytes) -> str:

@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy.exc import IntegrityError
-
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential import service as credentials
@@ -113,16 +111,11 @@ async def start(
         )
         for k in secret
     }
-    try:
-        async with scope.session.begin_nested():
-            repository.add(execution)
-            await scope.session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer with its execution.
-        existing = await repository.by_idempotency_key(connector_id, idempotency_key or "")
-        if existing is None:
-            raise
-        return existing, False
+    execution, created = await repository.add_once(
+        execution, lambda: repository.by_idempotency_key(connector_id, idempotency_key or "")
+    )
+    if not created:
+        return execution, False
     if defer:
         scope.defer(run_job(scope.tenant_id, execution.id))
     return execution, True

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from email.utils import parsedate_to_datetime
+
 import aiohttp
 
 from connectorhub.kit.ssrf import AddressPolicy, GuardedResolver
 
 USER_AGENT = "ConnectorHub/0.1"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def create_outbound_session(policy: AddressPolicy, *, limit: int = 100) -> aiohttp.ClientSession:

@@ -9,11 +9,13 @@ tenant filter by hand.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Delete, Select, Text, Update, cast, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from connectorhub.db import WorkspaceScope
 from connectorhub.kit.models import TenantOwned
@@ -60,6 +62,37 @@ class TenantRepository(Generic[M]):
     async def get(self, object_id: uuid.UUID) -> M | None:
         result = await self.session.execute(self.select().where(self.model.id == object_id))  # type: ignore[attr-defined]
         return result.scalar_one_or_none()
+
+    def newest_first(
+        self, *, since: datetime | None = None, until: datetime | None = None, **equal: Any
+    ) -> Select[Any]:
+        """The rows newest first, filtered by the given columns (None: no filter) and by
+        creation time (`since` inclusive, `until` exclusive): what every history list shows."""
+        model: Any = self.model
+        statement = self.select().order_by(model.created_at.desc(), model.id)
+        for column, value in equal.items():
+            if value is not None:
+                statement = statement.where(getattr(model, column) == value)
+        if since is not None:
+            statement = statement.where(model.created_at >= since)
+        if until is not None:
+            statement = statement.where(model.created_at < until)
+        return statement
+
+    async def add_once(self, row: M, existing: Callable[[], Awaitable[M | None]]) -> tuple[M, bool]:
+        """Add `row` unless a unique constraint says an equal one exists (a concurrent request
+        with the same Idempotency-Key won the race): then that one, found by `existing`.
+        Returns the row and whether it is new."""
+        try:
+            async with self.session.begin_nested():
+                self.add(row)
+                await self.session.flush()
+        except IntegrityError:
+            found = await existing()
+            if found is None:
+                raise
+            return found, False
+        return row, True
 
     def add(self, row: M) -> M:
         row.tenant_id = self.scope.tenant_id

@@ -1,21 +1,19 @@
-"""Singer source routes: test connection, pick streams, sync, sync runs."""
+"""Singer source routes: pick streams, sync, schedules, sync runs (the connection test is
+publish/endpoints.py's, for sources and publishers alike)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Request, status
-from fastapi.responses import Response
+from fastapi import Query, status
 
 from connectorhub.auth.dependencies import AdminContext, MemberContext, ViewerContext
-from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.routing import hub_router
 from connectorhub.sync import schedule, service
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.schemas import (
-    ConnectionTest,
     ScheduleRead,
     ScheduleUpdate,
     StreamInfo,
@@ -23,28 +21,9 @@ from connectorhub.sync.schemas import (
     SyncRunPage,
     SyncRunRead,
 )
-from connectorhub.sync.tasks import run_connection_test
 
 router = hub_router(tags=["sources"])
 NOT_FOUND = {404: {"description": "No such connector or sync run in this workspace"}}
-
-
-@router.post(
-    "/connectors/{connector_id}/test", response_model=ConnectionTest,
-    responses={**NOT_FOUND, 400: {"description": "Not a source connector"}},
-)  # fmt: skip
-async def test(connector_id: uuid.UUID, context: MemberContext, request: Request) -> Response:
-    """Run the tap's discovery with the connector's config (bounded time). `ok` with the streams
-    found, or the tap's own error (stderr tail, secrets masked); auth and config failures set
-    the connector to `error` and notify the workspace."""
-    await service.source(context.scope, context.box, connector_id)  # 404/400 before running
-    hub, tenant_id = request.app.state.hub, context.scope.tenant_id
-
-    async def test_and_answer() -> Response:
-        result = await run_connection_test(hub.context, tenant_id, connector_id)
-        return Response(result.model_dump_json(), media_type="application/json")
-
-    return AfterCommitResponse(test_and_answer)
 
 
 @router.put(

@@ -22,9 +22,5 @@ class SyncRunRepository(RunRepository[SyncRun]):
     async def search(
         self, *, connector_id: uuid.UUID | None, status: str | None, page: int, page_size: int
     ) -> Page[SyncRun]:
-        statement = self.select().order_by(SyncRun.created_at.desc(), SyncRun.id)
-        if connector_id:
-            statement = statement.where(SyncRun.connector_id == connector_id)
-        if status:
-            statement = statement.where(SyncRun.status == status)
+        statement = self.newest_first(connector_id=connector_id, status=status)
         return await self.paginate(statement, page, page_size)

@@ -75,7 +75,7 @@ class ProcrastinateQueue:
     async def defer(self, jobs: list[Job]) -> None:
         await self._ensure_open()
         for job in jobs:
-            task = self.app.configure_task(job.name, queueing_lock=job.lock)
+            task = self.app.configure_task(job.name, queueing_lock=job.lock, schedule_at=job.at)
             with contextlib.suppress(AlreadyEnqueued):  # the same job already waits
                 await task.defer_async(**job.kwargs)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from connectorhub.worker.context import JobContext
@@ -25,6 +26,8 @@ class Job:
     kwargs: dict[str, Any] = field(default_factory=dict)
     # At most one waiting job per lock (Procrastinate's queueing lock).
     lock: str | None = None
+    # Not before this time (a scheduled publication, a retry at the provider's reset time).
+    at: datetime | None = None
 
 
 async def run_job(context: JobContext, job: Job) -> None:
@@ -43,6 +46,7 @@ class InProcessQueue:
         self._concurrency = concurrency
         self._queue: asyncio.Queue[Job] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._waiting: set[asyncio.Task[None]] = set()  # jobs deferred to a later time
 
     def _ensure_started(self) -> asyncio.Queue[Job]:
         if self._queue is None:
@@ -56,7 +60,19 @@ class InProcessQueue:
     async def defer(self, jobs: list[Job]) -> None:
         queue = self._ensure_started()
         for job in jobs:
-            queue.put_nowait(job)
+            delay = (job.at - datetime.now(UTC)).total_seconds() if job.at else 0
+            if delay > 0:
+                # Kept in memory only: a restart requeues what is due (each domain's start-up).
+                later = asyncio.create_task(self._later(job, delay))
+                self._waiting.add(later)
+                later.add_done_callback(self._waiting.discard)
+            else:
+                queue.put_nowait(job)
+
+    async def _later(self, job: Job, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._queue is not None:
+            self._queue.put_nowait(job)
 
     async def _consume(self) -> None:
         assert self._queue is not None
@@ -102,7 +118,8 @@ class InProcessQueue:
             await self._queue.join()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        pending = [*self._tasks, *self._waiting]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
         self._tasks, self._queue = [], None

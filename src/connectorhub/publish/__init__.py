@@ -1,0 +1,1 @@
+"""Publishing content through a workspace's publisher connectors (WordPress first)."""

@@ -1,0 +1,207 @@
+"""WordPress: the REST API with an application password over HTTP Basic auth.
+
+The REST root is found from the site's address whether permalinks are pretty (`/wp-json/`) or
+plain (`/?rest_route=/`). Tags and categories are given by name (made when missing), the first
+media item becomes the featured image, and an HTML comment carries the publication's marker so a
+post an interrupted attempt made is found again instead of posted twice.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+from connectorhub.kit.outbound import retry_after_seconds
+from connectorhub.kit.ssrf import BlockedAddress
+from connectorhub.publish.drivers.base import Account, Posted
+
+TIMEOUT = aiohttp.ClientTimeout(total=60)
+STRIPPED_AUTHORIZATION = (
+    "WordPress saw no credentials although they were sent: the web server strips the "
+    'Authorization header. On Apache add `SetEnvIf Authorization "(.*)" '
+    "HTTP_AUTHORIZATION=$1` to .htaccess (or `CGIPassAuth On`); on nginx + PHP-FPM pass "
+    "`fastcgi_param HTTP_AUTHORIZATION $http_authorization;`."
+)
+_REFUSED = {
+    "incorrect_password",
+    "invalid_username",
+    "invalid_email",
+    "application_passwords_disabled",
+}
+_NOT_ALLOWED = {"rest_cannot_create", "rest_cannot_publish", "rest_cannot_edit", "rest_forbidden"}
+
+
+class WordPress:
+    def __init__(
+        self, http: aiohttp.ClientSession, config: dict[str, Any], secrets: dict[str, Any],
+        *, media_limit_bytes: int,
+    ):  # fmt: skip
+        self.http = http
+        self.base = str(config["base_url"]).rstrip("/")
+        self.default_status = config.get("default_status", "draft")
+        self.authorization = aiohttp.encode_basic_auth(
+            str(secrets["username"]), str(secrets["password"])
+        )
+        self.media_limit_bytes = media_limit_bytes
+        self._pretty: bool | None = None
+
+    # --- the interface ------------------------------------------------------------------------
+
+    async def check_account(self) -> Account:
+        me = await self._call("GET", "wp/v2/users/me", params={"context": "edit"})
+        name = me.get("name") or me.get("slug") or str(me.get("id"))
+        if not (me.get("capabilities") or {}).get("publish_posts"):
+            roles = ", ".join(me.get("roles") or []) or "none"
+            raise AuthFailed(f"the WordPress user {name} may not publish posts (role: {roles})")
+        return Account(id=str(me["id"]), name=name, handle=me.get("slug"))
+
+    async def publish(self, content: dict[str, Any], marker: str) -> Posted:
+        body: dict[str, Any] = {
+            "title": content.get("title") or "",
+            "content": _body_html(content, marker),
+            "status": content.get("status") or self.default_status,
+        }
+        if content.get("tags"):
+            body["tags"] = [await self._term("tags", name) for name in content["tags"]]
+        if content.get("categories"):
+            body["categories"] = [await self._term("categories", n) for n in content["categories"]]
+        if content.get("media"):
+            body["featured_media"] = await self._upload(content["media"][0])
+        post = await self._call("POST", "wp/v2/posts", body=body)
+        return Posted(post_id=str(post["id"]), url=post.get("link"))
+
+    async def find(self, marker: str) -> Posted | None:
+        found = await self._call(
+            "GET", "wp/v2/posts",
+            params={"search": marker, "context": "edit", "per_page": "10",
+                    "status": "publish,future,draft,pending,private"},
+        )  # fmt: skip
+        for post in found:
+            if marker in ((post.get("content") or {}).get("raw") or ""):
+                return Posted(post_id=str(post["id"]), url=post.get("link"))
+        return None
+
+    # --- REST plumbing ------------------------------------------------------------------------
+
+    async def _is_pretty(self) -> bool:
+        if self._pretty is None:
+            try:
+                async with self.http.get(f"{self.base}/wp-json/", timeout=TIMEOUT) as response:
+                    payload = await response.read()
+                    self._pretty = response.status == 200 and b'"namespaces"' in payload
+            except aiohttp.ClientError:
+                self._pretty = False
+        return self._pretty
+
+    async def _call(
+        self, method: str, route: str, *, params: dict[str, str] | None = None,
+        body: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None,
+    ) -> Any:  # fmt: skip
+        params = dict(params or {})
+        if await self._is_pretty():
+            url = f"{self.base}/wp-json/{route}"
+        else:
+            url, params = f"{self.base}/", {"rest_route": f"/{route}", **params}
+        host = urlsplit(url).hostname
+        try:
+            async with self.http.request(
+                method, url, params=params, json=body, data=data,
+                headers={**(headers or {}), "Authorization": self.authorization},
+                timeout=TIMEOUT, allow_redirects=False,
+            ) as response:  # fmt: skip
+                payload = await response.read()
+                status, retry_after = response.status, response.headers.get("Retry-After")
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, BlockedAddress):
+                raise FatalError(str(error.os_error)) from None
+            raise RetriableError(f"could not connect to {host}: {error.os_error}") from None
+        except TimeoutError:
+            raise RetriableError(f"no answer from {host} within 60 s") from None
+        except aiohttp.ClientError as error:
+            raise RetriableError(f"connection to {host} failed: {error}") from None
+        if 200 <= status < 300:
+            try:
+                return json.loads(payload)
+            except ValueError:
+                raise FatalError(
+                    f"{host} answered {status} with something other than JSON"
+                ) from None
+        _raise_for(status, payload, retry_after)
+
+    async def _term(self, taxonomy: str, name: str) -> int:
+        """The id of the tag or category called `name`, made when missing."""
+        found = await self._call(
+            "GET", f"wp/v2/{taxonomy}", params={"search": name, "per_page": "100"}
+        )
+        for term in found:
+            if html.unescape(str(term.get("name", ""))).casefold() == name.casefold():
+                return int(term["id"])
+        return int((await self._call("POST", f"wp/v2/{taxonomy}", body={"name": name}))["id"])
+
+    async def _upload(self, item: dict[str, Any]) -> int:
+        """Fetch a media URL through the same guarded session (size cap, images only) and
+        upload it to the media library; returns its id."""
+        url = str(item["url"])
+        try:
+            async with self.http.get(url, timeout=TIMEOUT) as response:
+                kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+                if response.status != 200:
+                    raise FatalError(f"the media {url} answered {response.status}")
+                if not kind.startswith("image/"):
+                    raise FatalError(f"the media {url} is {kind or 'untyped'}, not an image")
+                declared = response.content_length
+                if declared is not None and declared > self.media_limit_bytes:
+                    raise FatalError(
+                        f"the media {url} is larger than {self.media_limit_bytes} bytes"
+                    )
+                content = await response.content.read(self.media_limit_bytes + 1)
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, BlockedAddress):
+                raise FatalError(f"the media {url}: {error.os_error}") from None
+            raise RetriableError(f"could not fetch the media {url}: {error.os_error}") from None
+        if len(content) > self.media_limit_bytes:
+            raise FatalError(f"the media {url} is larger than {self.media_limit_bytes} bytes")
+        filename = urlsplit(url).path.rsplit("/", 1)[-1] or "image"
+        params = {"alt_text": item["alt"]} if item.get("alt") else None
+        uploaded = await self._call(
+            "POST", "wp/v2/media", params=params, data=content,
+            headers={"Content-Type": kind, "Content-Disposition": f'attachment; filename="{filename}"'},
+        )  # fmt: skip
+        return int(uploaded["id"])
+
+
+def _body_html(content: dict[str, Any], marker: str) -> str:
+    """The post's HTML: the given HTML, else the text as paragraphs; the link after it; the
+    marker as an HTML comment readers never see."""
+    if content.get("html"):
+        body = content["html"]
+    else:
+        paragraphs = [p for p in str(content["text"]).split("\n\n") if p.strip()]
+        body = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    if content.get("link"):
+        link = html.escape(str(content["link"]), quote=True)
+        body += f'\n<p><a href="{link}">{link}</a></p>'
+    return f"{body}\n<!-- {marker} -->"
+
+
+def _raise_for(status: int, payload: bytes, retry_after: str | None) -> None:
+    try:
+        error = json.loads(payload)
+        code, message = str(error.get("code", "")), str(error.get("message", ""))
+    except (ValueError, AttributeError):
+        code, message = "", payload[:300].decode("utf-8", "replace")
+    said = f"WordPress answered {status}: {html.unescape(message) or code or 'no details'}"
+    if code == "rest_not_logged_in":
+        raise AuthFailed(STRIPPED_AUTHORIZATION, status_code=status)
+    if code in _REFUSED or status == 401:
+        raise AuthFailed(f"{said} (the application password was refused)", status_code=status)
+    if code in _NOT_ALLOWED or status == 403:
+        raise AuthFailed(f"{said} (this WordPress user may not do that)", status_code=status)
+    if status == 429 or status >= 500:
+        raise RetriableError(said, status_code=status, retry_after=retry_after_seconds(retry_after))
+    raise FatalError(said, status_code=status)

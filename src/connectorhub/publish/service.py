@@ -1,0 +1,353 @@
+"""Publishing rules: check content against the target before any call, create publications
+(idempotent), claim one attempt at a time, end each exactly once, cancel and retry."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from connectorhub.audit import service as audit
+from connectorhub.connector.models import Connector, ConnectorStatus
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.db import UnitOfWork, WorkspaceScope
+from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.driver_errors import AuthFailed, DriverError
+from connectorhub.kit.models import utcnow
+from connectorhub.kit.repository import Page
+from connectorhub.kit.sealing import open_secrets
+from connectorhub.notification import service as notifications
+from connectorhub.notification.models import Level
+from connectorhub.publish.content import content_errors
+from connectorhub.publish.drivers.base import Account
+from connectorhub.publish.models import Publication, PublicationStatus
+from connectorhub.publish.repository import PublicationRepository
+from connectorhub.publish.schemas import PublishRequest
+from connectorhub.worker.claimants import same_job
+from connectorhub.worker.queue import Job
+
+RETRY_BASE_SECONDS = 5.0
+RETRY_CAP_SECONDS = 900.0
+
+
+def marker(publication_id: uuid.UUID) -> str:
+    """What a post carries so an interrupted attempt's post can be found at the provider."""
+    return f"connectorhub:publication:{publication_id}"
+
+
+def publish_job(tenant_id: str, publication_id: uuid.UUID, *, at: datetime | None = None,
+                take_over: bool = False) -> Job:  # fmt: skip
+    kwargs: dict[str, Any] = {"tenant_id": tenant_id, "publication_id": str(publication_id)}
+    if take_over:
+        kwargs["take_over"] = True
+    return Job("publish_publication", kwargs, lock=f"publication:{publication_id}", at=at)
+
+
+async def _publisher(scope: WorkspaceScope, connector_id: uuid.UUID) -> Connector:
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id)
+    if connector is None:
+        raise NotFound("connector not found")
+    if connector.catalog.kind != "publisher" or not connector.catalog.publishing:
+        raise BadRequest("only publisher connectors (WordPress, X, LinkedIn, Medium) publish")
+    return connector
+
+
+async def start(
+    scope: WorkspaceScope, connector_id: uuid.UUID, request: PublishRequest, *,
+    idempotency_key: str | None, now: datetime | None = None,
+) -> tuple[Publication, bool]:  # fmt: skip
+    """A new publication, scheduled (its job after the commit) or due now (the caller runs it
+    after the commit). Returns it and whether it is new: a repeated Idempotency-Key returns the
+    first one. Raises NotFound, BadRequest, Conflict (inactive, or no driver yet),
+    ValidationFailed (content the target cannot take)."""
+    repository = PublicationRepository(scope)
+    if idempotency_key:
+        existing = await repository.by_idempotency_key(connector_id, idempotency_key)
+        if existing is not None:
+            return existing, False
+    connector = await _publisher(scope, connector_id)
+    rules = connector.catalog.publishing or {}
+    if connector.status != ConnectorStatus.active.value:
+        raise Conflict(
+            f"the connector is {connector.status}: activate it before publishing"
+            + (f" (last error: {connector.status_reason})" if connector.status_reason else "")
+        )
+    if errors := content_errors(rules["name"], rules, request):
+        raise ValidationFailed(errors, f"{rules['name']} cannot take this content")
+    if not rules.get("available"):
+        raise Conflict(f"publishing to {rules['name']} is not available in this version yet")
+    now = now or utcnow()
+    publication = Publication(
+        id=uuid.uuid4(), connector_id=connector_id, status=PublicationStatus.scheduled.value,
+        content=request.model_dump(mode="json", exclude={"publish_at"}, exclude_none=True),
+        publish_at=max(request.publish_at, now) if request.publish_at else now,
+        idempotency_key=idempotency_key, attempts=0,
+    )  # fmt: skip
+    publication, created = await repository.add_once(
+        publication, lambda: repository.by_idempotency_key(connector_id, idempotency_key or "")
+    )
+    if not created:
+        return publication, False
+    audit.record(scope, "publication.created", "publication", publication.id,
+                 {"connector": connector.name, "publish_at": publication.publish_at.isoformat()})  # fmt: skip
+    if is_scheduled(publication, now):
+        scope.defer(publish_job(scope.tenant_id, publication.id, at=publication.publish_at))
+    return publication, True
+
+
+def is_scheduled(publication: Publication, now: datetime) -> bool:
+    return publication.publish_at is not None and publication.publish_at > now + timedelta(
+        seconds=1
+    )
+
+
+@dataclass
+class Claimed:
+    catalog_key: str
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+    content: dict[str, Any]
+    marker: str
+    # An earlier attempt was cut short: find its post before anything is sent again.
+    resolve: bool
+
+
+async def claim(
+    scope: WorkspaceScope, box: SecretBox, publication_id: uuid.UUID, *, claimant: str,
+    take_over: bool = False,
+) -> Claimed | None:  # fmt: skip
+    """Count an attempt and mark the publication sending, before the provider is called. None
+    when there is nothing to do (ended, cancelled, not due, or already being sent here)."""
+    publication = await PublicationRepository(scope).get_for_update(publication_id)
+    if publication is None or PublicationStatus(publication.status).finished:
+        return None
+    resolve = False
+    if publication.status == PublicationStatus.sending.value:
+        # Only a retry of the attempt's own job (its worker died) or the restarted embedded
+        # worker may pick it up, and then only to find out what the cut-short attempt did.
+        retried = same_job(publication.claimed_by, claimant) and publication.claimed_by != claimant
+        if not (take_over or retried):
+            return None
+        resolve = True
+    elif publication.publish_at and publication.publish_at > utcnow() + timedelta(seconds=1):
+        return None  # retried or queued early: its own job comes at its time
+    connector = await ConnectorRepository(scope).get_with_catalog(publication.connector_id)
+    assert connector is not None  # publications are deleted with their connector
+    publication.status = PublicationStatus.sending.value
+    publication.claimed_by = claimant
+    publication.sent_at = publication.sent_at if resolve else utcnow()
+    if not resolve:
+        publication.attempts += 1
+    secrets = open_secrets(
+        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
+        row_id=connector.id, stored=connector.auth,
+    )  # fmt: skip
+    return Claimed(
+        catalog_key=connector.catalog.key, config=connector.config, secrets=secrets,
+        content=publication.content, marker=marker(publication.id), resolve=resolve,
+    )  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    status: PublicationStatus
+    post_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+    error_kind: str | None = None  # content | auth | retriable | unknown | unavailable
+    retry_after: float | None = None
+
+
+async def finish(
+    scope: WorkspaceScope, publication_id: uuid.UUID, claimant: str, outcome: Outcome,
+    *, max_attempts: int,
+) -> tuple[Publication, Job | None] | None:  # fmt: skip
+    """End the attempt `claimant` holds: published, failed, unknown, or back to scheduled for a
+    retry at the provider's time (the job to queue is returned). None when the claim moved on."""
+    repository = PublicationRepository(scope)
+    publication = await repository.get_for_update(publication_id)
+    if publication is None or publication.claimed_by != claimant:
+        return None
+    if publication.status != PublicationStatus.sending.value:
+        return None
+    now = utcnow()
+    retry = None
+    publication.error, publication.error_kind = outcome.error, outcome.error_kind
+    if outcome.status == PublicationStatus.scheduled and publication.attempts < max_attempts:
+        delay = outcome.retry_after
+        if delay is None:
+            ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (publication.attempts - 1))
+            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        publication.status = PublicationStatus.scheduled.value
+        publication.publish_at = now + timedelta(seconds=min(delay, RETRY_CAP_SECONDS))
+        retry = publish_job(scope.tenant_id, publication.id, at=publication.publish_at)
+    elif outcome.status == PublicationStatus.scheduled:
+        publication.status = PublicationStatus.failed.value
+        publication.error = f"{outcome.error} (gave up after {publication.attempts} attempts)"
+    else:
+        publication.status = outcome.status.value
+    if outcome.status == PublicationStatus.published:
+        publication.provider_post_id, publication.url = outcome.post_id, outcome.url
+        publication.published_at = now
+        if publication.publish_at is not None and publication.sent_at is not None:
+            late = (publication.sent_at - publication.publish_at).total_seconds() * 1000
+            publication.late_ms = round(late, 1) if late > 1000 else None
+    repository.touch(publication)
+    connector = await ConnectorRepository(scope).get_with_catalog(
+        publication.connector_id, for_update=True
+    )
+    assert connector is not None
+    if outcome.error_kind == "auth":
+        await _credentials_refused(scope, connector, outcome.error or "")
+    elif publication.status in (PublicationStatus.failed.value, PublicationStatus.unknown.value):
+        await notifications.raise_(
+            scope, kind=f"publication.{publication.status}", subject_id=publication.id,
+            level=Level.error if publication.status == "unknown" else Level.warning,
+            title=f"{connector.name}: publication {publication.status}",
+            body=publication.error or "", link=f"/publications/{publication.id}",
+        )  # fmt: skip
+    audit.record(scope, f"publication.{publication.status}", "publication", publication.id,
+                 {"attempts": publication.attempts, "post_id": publication.provider_post_id})  # fmt: skip
+    return publication, retry
+
+
+async def _credentials_refused(scope: WorkspaceScope, connector: Connector, error: str) -> None:
+    connector.status = ConnectorStatus.error.value
+    connector.status_reason = error[:500]
+    ConnectorRepository(scope).touch(connector)
+    await notifications.raise_(
+        scope, kind="connector.auth_failed", subject_id=connector.id, level=Level.error,
+        title=f"{connector.name}: the credentials were refused",
+        body=f"{error} The connector is now in error and will not publish until its "
+        "credentials are fixed, it is tested and activated again.",
+        link=f"/connectors/installed?search={quote(connector.name)}",
+    )  # fmt: skip
+
+
+@dataclass
+class TestTarget:
+    catalog_key: str
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+
+
+async def test_target(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID) -> TestTarget:
+    """What a publisher's test needs. Raises NotFound, BadRequest (not a publisher)."""
+    connector = await _publisher(scope, connector_id)
+    secrets = open_secrets(
+        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
+        row_id=connector.id, stored=connector.auth,
+    )  # fmt: skip
+    return TestTarget(connector.catalog.key, connector.config, secrets)
+
+
+async def record_test(
+    scope: WorkspaceScope, connector_id: uuid.UUID, *, account: Account | None,
+    error: DriverError | None,
+) -> None:  # fmt: skip
+    """Keep a publisher test's outcome: the account identity on success; refused credentials
+    set the connector to error and notify."""
+    connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
+    if connector is None:
+        raise NotFound("connector not found")
+    connector.last_test = {
+        "ok": error is None, "tested_at": utcnow().isoformat(),
+        "error": error.message if error else None,
+        "error_kind": ("auth" if isinstance(error, AuthFailed) else "provider") if error else None,
+    }  # fmt: skip
+    if account is not None:
+        connector.account = account.to_json()
+    if isinstance(error, AuthFailed):
+        connector.account = None
+        await _credentials_refused(scope, connector, error.message)
+    ConnectorRepository(scope).touch(connector)
+
+
+async def read(scope: WorkspaceScope, publication_id: uuid.UUID) -> Publication:
+    """Raises NotFound (also for another workspace's publication)."""
+    publication = await PublicationRepository(scope).get(publication_id)
+    if publication is None:
+        raise NotFound("publication not found")
+    return publication
+
+
+async def search(
+    scope: WorkspaceScope, *, connector_id: uuid.UUID | None = None, status: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, page: int = 1,
+    page_size: int = 50,
+) -> Page[Publication]:  # fmt: skip
+    return await PublicationRepository(scope).search(
+        connector_id=connector_id, status=status, since=since, until=until,
+        page=page, page_size=page_size,
+    )  # fmt: skip
+
+
+async def cancel(scope: WorkspaceScope, publication_id: uuid.UUID) -> Publication:
+    """Only a scheduled publication can be cancelled. Raises NotFound, Conflict."""
+    repository = PublicationRepository(scope)
+    publication = await repository.get_for_update(publication_id)
+    if publication is None:
+        raise NotFound("publication not found")
+    if publication.status != PublicationStatus.scheduled.value:
+        raise Conflict(
+            f"only a scheduled publication can be cancelled; this one is {publication.status}"
+        )
+    publication.status = PublicationStatus.cancelled.value
+    repository.touch(publication)
+    audit.record(scope, "publication.cancelled", "publication", publication.id, {})
+    return publication
+
+
+async def retry(scope: WorkspaceScope, publication_id: uuid.UUID) -> Publication:
+    """A failed publication goes out again now (its job after the commit). Raises NotFound,
+    Conflict (not failed, or its connector is not active)."""
+    repository = PublicationRepository(scope)
+    publication = await repository.get_for_update(publication_id)
+    if publication is None:
+        raise NotFound("publication not found")
+    if publication.status != PublicationStatus.failed.value:
+        raise Conflict(
+            f"only a failed publication can be retried; this one is {publication.status}"
+        )
+    connector = await _publisher(scope, publication.connector_id)
+    if connector.status != ConnectorStatus.active.value:
+        raise Conflict(f"the connector is {connector.status}: fix and activate it first")
+    publication.status = PublicationStatus.scheduled.value
+    publication.publish_at, publication.error, publication.error_kind = utcnow(), None, None
+    repository.touch(publication)
+    audit.record(scope, "publication.retried", "publication", publication.id, {})
+    scope.defer(publish_job(scope.tenant_id, publication.id))
+    return publication
+
+
+async def read_now(work: UnitOfWork, tenant_id: str, publication_id: uuid.UUID) -> Publication:
+    """The publication as committed now, in a short transaction of its own. Raises NotFound."""
+    async with work.workspace(tenant_id, None) as scope:
+        return await read(scope, publication_id)
+
+
+def _under_way(publication: Publication) -> bool:
+    """Being sent, or due now and about to be (not scheduled for later)."""
+    return publication.status == PublicationStatus.sending.value or (
+        publication.status == PublicationStatus.scheduled.value
+        and not is_scheduled(publication, utcnow())
+    )
+
+
+async def wait_for_outcome(
+    work: UnitOfWork, tenant_id: str, publication_id: uuid.UUID, *, seconds: float
+) -> Publication:
+    """The publication once it is not under way (or as it is after `seconds`): what a repeated
+    request answers while the first one is still posting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    publication = await read_now(work, tenant_id, publication_id)
+    while _under_way(publication) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+        publication = await read_now(work, tenant_id, publication_id)
+    return publication
