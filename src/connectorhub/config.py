@@ -76,6 +76,17 @@ class Settings(BaseSettings):
         5, ge=1, le=50, description="Attempts at a publication before a retriable failure fails it."
     )
 
+    x_api_url: str = Field(
+        "https://api.x.com", description="X API v2 base URL (tests point it at a local server)."
+    )
+    linkedin_api_url: str = Field("https://api.linkedin.com", description="LinkedIn API base URL.")
+    linkedin_version: str = Field(
+        "202611",
+        pattern=r"^\d{6}$",
+        description="The `LinkedIn-Version` header (YYYYMM) of the Posts API.",
+    )
+    medium_api_url: str = Field("https://api.medium.com", description="Medium API base URL.")
+
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectorhub.catalog.loader import load_entries
 from connectorhub.publish.content import content_errors, text_length
+from connectorhub.publish.drivers import DRIVERS
 from connectorhub.publish.schemas import PublishRequest
 
 RULES = {e.key: e.data["publishing"] for e in load_entries() if e.data.get("publishing")}
@@ -13,9 +14,10 @@ def errors(key: str, **fields) -> dict[str, list[str]]:
     return content_errors(RULES[key]["name"], RULES[key], PublishRequest(**fields))
 
 
-def test_every_publisher_entry_has_rules_and_only_wordpress_has_a_driver_yet():
+def test_every_publisher_entry_has_rules_and_a_driver():
     assert set(RULES) == {"twitter", "wordpress", "linkedin", "medium"}
-    assert {k for k, rules in RULES.items() if rules.get("available")} == {"wordpress"}
+    assert set(DRIVERS) == set(RULES)
+    assert all(rules["available"] for rules in RULES.values())
 
 
 def test_x_counts_the_way_x_does_urls_as_23_and_emoji_as_2():

@@ -28,7 +28,7 @@ async def _cut_short(hub, workspace, connector_id: str, *, posted: bool) -> uuid
         claimed = await service.claim(scope, hub.box, publication.id, claimant="job:7#1")
     assert claimed is not None and not claimed.resolve
     if posted:
-        driver = WordPress(hub.outbound, claimed.config, claimed.secrets, media_limit_bytes=1024)
+        driver = WordPress(hub.outbound, claimed.config, claimed.secrets, hub.settings)
         await driver.publish(claimed.content, claimed.marker)
     return publication.id
 

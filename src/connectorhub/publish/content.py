@@ -33,6 +33,11 @@ def content_errors(
     length = text_length(request.text, rules["length_counting"])
     if length > rules["max_length"]:
         errors["text"] = [_length_message(name, rules, length)]
+    if request.thread and not rules.get("thread", False):
+        errors["thread"] = [f"{name} does not take a thread."]
+    for index, post in enumerate(request.thread if rules.get("thread") else []):
+        if (length := text_length(post, rules["length_counting"])) > rules["max_length"]:
+            errors[f"thread[{index}]"] = [_length_message(name, rules, length)]
     for field in ("title", "html", "markdown"):
         if getattr(request, field) is not None and not rules.get(field, False):
             errors[field] = [f"{name} does not take {'a ' if field == 'title' else ''}{field}."]

@@ -29,6 +29,11 @@ class PublishRequest(BaseModel):
     tags: list[Tag] = Field(default_factory=list, max_length=100)
     categories: list[Tag] = Field(default_factory=list, max_length=100)
     media: list[MediaItem] = Field(default_factory=list, max_length=10)
+    thread: list[Annotated[str, StringConstraints(min_length=1, max_length=100_000)]] = Field(
+        default_factory=list,
+        max_length=25,
+        description="X: more posts after `text`, each a reply to the one before.",
+    )
     status: Literal["publish", "draft"] | None = Field(
         None, description="Default: the connector's default (WordPress: `default_status`)."
     )

@@ -50,7 +50,7 @@ async def publish_publication(
         return
     driver = driver_for(
         claimed.catalog_key, ctx.outbound.session, claimed.config, claimed.secrets,
-        media_limit_bytes=ctx.settings.publish_media_max_bytes,
+        ctx.settings,
     )  # fmt: skip
     try:
         if driver is None:
@@ -89,7 +89,7 @@ async def check_account(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
         target = await service.test_target(scope, ctx.box, connector_id)
     driver = driver_for(
         target.catalog_key, ctx.outbound.session, target.config, target.secrets,
-        media_limit_bytes=ctx.settings.publish_media_max_bytes,
+        ctx.settings,
     )  # fmt: skip
     error: DriverError | None = None
     account = None

@@ -7,16 +7,25 @@ from typing import Any
 
 import aiohttp
 
+from connectorhub.config import Settings
 from connectorhub.publish.drivers.base import Publisher
+from connectorhub.publish.drivers.linkedin import LinkedIn
+from connectorhub.publish.drivers.medium import Medium
 from connectorhub.publish.drivers.wordpress import WordPress
+from connectorhub.publish.drivers.x import X
 
-DRIVERS: dict[str, type] = {"wordpress": WordPress}
+DRIVERS: dict[str, type] = {
+    "wordpress": WordPress,
+    "twitter": X,
+    "linkedin": LinkedIn,
+    "medium": Medium,
+}
 
 
 def driver_for(
     catalog_key: str, http: aiohttp.ClientSession, config: dict[str, Any],
-    secrets: dict[str, Any], *, media_limit_bytes: int,
+    secrets: dict[str, Any], settings: Settings,
 ) -> Publisher | None:  # fmt: skip
     """The driver for a catalog entry's key, or None while ConnectorHub has none for it."""
     driver = DRIVERS.get(catalog_key)
-    return driver(http, config, secrets, media_limit_bytes=media_limit_bytes) if driver else None
+    return driver(http, config, secrets, settings) if driver else None

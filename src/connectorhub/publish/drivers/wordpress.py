@@ -11,16 +11,15 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
+from connectorhub.config import Settings
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
 from connectorhub.kit.outbound import retry_after_seconds
-from connectorhub.kit.ssrf import BlockedAddress
 from connectorhub.publish.drivers.base import Account, Posted
+from connectorhub.publish.drivers.http import TIMEOUT, call, fetch_image
 
-TIMEOUT = aiohttp.ClientTimeout(total=60)
 STRIPPED_AUTHORIZATION = (
     "WordPress saw no credentials although they were sent: the web server strips the "
     'Authorization header. On Apache add `SetEnvIf Authorization "(.*)" '
@@ -37,17 +36,15 @@ _NOT_ALLOWED = {"rest_cannot_create", "rest_cannot_publish", "rest_cannot_edit",
 
 
 class WordPress:
-    def __init__(
-        self, http: aiohttp.ClientSession, config: dict[str, Any], secrets: dict[str, Any],
-        *, media_limit_bytes: int,
-    ):  # fmt: skip
+    def __init__(self, http: aiohttp.ClientSession, config: dict[str, Any],
+                 secrets: dict[str, Any], settings: Settings):  # fmt: skip
         self.http = http
         self.base = str(config["base_url"]).rstrip("/")
         self.default_status = config.get("default_status", "draft")
         self.authorization = aiohttp.encode_basic_auth(
             str(secrets["username"]), str(secrets["password"])
         )
-        self.media_limit_bytes = media_limit_bytes
+        self.media_limit_bytes = settings.publish_media_max_bytes
         self._pretty: bool | None = None
 
     # --- the interface ------------------------------------------------------------------------
@@ -107,31 +104,13 @@ class WordPress:
             url = f"{self.base}/wp-json/{route}"
         else:
             url, params = f"{self.base}/", {"rest_route": f"/{route}", **params}
-        host = urlsplit(url).hostname
-        try:
-            async with self.http.request(
-                method, url, params=params, json=body, data=data,
-                headers={**(headers or {}), "Authorization": self.authorization},
-                timeout=TIMEOUT, allow_redirects=False,
-            ) as response:  # fmt: skip
-                payload = await response.read()
-                status, retry_after = response.status, response.headers.get("Retry-After")
-        except aiohttp.ClientConnectorError as error:
-            if isinstance(error.os_error, BlockedAddress):
-                raise FatalError(str(error.os_error)) from None
-            raise RetriableError(f"could not connect to {host}: {error.os_error}") from None
-        except TimeoutError:
-            raise RetriableError(f"no answer from {host} within 60 s") from None
-        except aiohttp.ClientError as error:
-            raise RetriableError(f"connection to {host} failed: {error}") from None
-        if 200 <= status < 300:
-            try:
-                return json.loads(payload)
-            except ValueError:
-                raise FatalError(
-                    f"{host} answered {status} with something other than JSON"
-                ) from None
-        _raise_for(status, payload, retry_after)
+        reply = await call(
+            self.http, method, url, params=params, body=body, data=data,
+            headers={**(headers or {}), "Authorization": self.authorization},
+        )  # fmt: skip
+        if 200 <= reply.status < 300:
+            return reply.json()
+        _raise_for(reply.status, reply.body, reply.headers.get("Retry-After"))
 
     async def _term(self, taxonomy: str, name: str) -> int:
         """The id of the tag or category called `name`, made when missing."""
@@ -144,33 +123,13 @@ class WordPress:
         return int((await self._call("POST", f"wp/v2/{taxonomy}", body={"name": name}))["id"])
 
     async def _upload(self, item: dict[str, Any]) -> int:
-        """Fetch a media URL through the same guarded session (size cap, images only) and
-        upload it to the media library; returns its id."""
-        url = str(item["url"])
-        try:
-            async with self.http.get(url, timeout=TIMEOUT) as response:
-                kind = response.headers.get("Content-Type", "").split(";")[0].strip()
-                if response.status != 200:
-                    raise FatalError(f"the media {url} answered {response.status}")
-                if not kind.startswith("image/"):
-                    raise FatalError(f"the media {url} is {kind or 'untyped'}, not an image")
-                declared = response.content_length
-                if declared is not None and declared > self.media_limit_bytes:
-                    raise FatalError(
-                        f"the media {url} is larger than {self.media_limit_bytes} bytes"
-                    )
-                content = await response.content.read(self.media_limit_bytes + 1)
-        except aiohttp.ClientConnectorError as error:
-            if isinstance(error.os_error, BlockedAddress):
-                raise FatalError(f"the media {url}: {error.os_error}") from None
-            raise RetriableError(f"could not fetch the media {url}: {error.os_error}") from None
-        if len(content) > self.media_limit_bytes:
-            raise FatalError(f"the media {url} is larger than {self.media_limit_bytes} bytes")
-        filename = urlsplit(url).path.rsplit("/", 1)[-1] or "image"
+        """The media item into the media library (its alt text too); returns its id."""
+        media = await fetch_image(self.http, str(item["url"]), limit=self.media_limit_bytes)
         params = {"alt_text": item["alt"]} if item.get("alt") else None
         uploaded = await self._call(
-            "POST", "wp/v2/media", params=params, data=content,
-            headers={"Content-Type": kind, "Content-Disposition": f'attachment; filename="{filename}"'},
+            "POST", "wp/v2/media", params=params, data=media.content,
+            headers={"Content-Type": media.content_type,
+                     "Content-Disposition": f'attachment; filename="{media.filename}"'},
         )  # fmt: skip
         return int(uploaded["id"])
 

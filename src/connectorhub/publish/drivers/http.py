@@ -1,0 +1,84 @@
+"""What every publisher driver shares: one call through the injected SSRF-guarded session with
+connection trouble mapped to the driver error kinds, and media fetched with a size cap."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from connectorhub.kit.driver_errors import FatalError, RetriableError
+from connectorhub.kit.ssrf import BlockedAddress
+
+TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else {}
+        except ValueError:
+            raise FatalError(
+                f"the provider answered {self.status} with something other than JSON"
+            ) from None
+
+
+async def call(
+    http: aiohttp.ClientSession, method: str, url: str, *, headers: dict[str, str],
+    params: dict[str, str] | None = None, body: Any = None, data: Any = None,
+) -> Reply:  # fmt: skip
+    """One request, never following a redirect (a credential goes to its provider's host only)."""
+    host = urlsplit(url).hostname
+    try:
+        async with http.request(
+            method, url, params=params, json=body, data=data, headers=headers,
+            timeout=TIMEOUT, allow_redirects=False,
+        ) as response:  # fmt: skip
+            return Reply(response.status, response.headers, await response.read())
+    except aiohttp.ClientConnectorError as error:
+        if isinstance(error.os_error, BlockedAddress):
+            raise FatalError(str(error.os_error)) from None
+        raise RetriableError(f"could not connect to {host}: {error.os_error}") from None
+    except TimeoutError:
+        raise RetriableError(f"no answer from {host} within 60 s") from None
+    except aiohttp.ClientError as error:
+        raise RetriableError(f"connection to {host} failed: {error}") from None
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    content_type: str
+    filename: str
+
+
+async def fetch_image(http: aiohttp.ClientSession, url: str, *, limit: int) -> Media:
+    """A media URL's image through the guarded session (no credentials sent): at most `limit`
+    bytes, and an image. Raises FatalError otherwise, RetriableError when unreachable."""
+    try:
+        async with http.get(url, timeout=TIMEOUT) as response:
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+            if response.status != 200:
+                raise FatalError(f"the media {url} answered {response.status}")
+            if not kind.startswith("image/"):
+                raise FatalError(f"the media {url} is {kind or 'untyped'}, not an image")
+            declared = response.content_length
+            if declared is not None and declared > limit:
+                raise FatalError(f"the media {url} is larger than {limit} bytes")
+            content = await response.content.read(limit + 1)
+    except aiohttp.ClientConnectorError as error:
+        if isinstance(error.os_error, BlockedAddress):
+            raise FatalError(f"the media {url}: {error.os_error}") from None
+        raise RetriableError(f"could not fetch the media {url}: {error.os_error}") from None
+    if len(content) > limit:
+        raise FatalError(f"the media {url} is larger than {limit} bytes")
+    return Media(content, kind, urlsplit(url).path.rsplit("/", 1)[-1] or "image")

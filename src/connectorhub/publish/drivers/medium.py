@@ -1,0 +1,76 @@
+"""Medium: `POST /v1/users/{authorId}/posts` (or into a publication) with an integration token.
+Medium no longer issues new integration tokens; existing ones keep working. At most three tags
+are used; `publishStatus` is public, draft or unlisted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from connectorhub.config import Settings
+from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+from connectorhub.kit.outbound import retry_after_seconds
+from connectorhub.publish.drivers.base import Account, Posted
+from connectorhub.publish.drivers.http import Reply, call
+
+MAX_TAGS = 3
+_STATUS = {"publish": "public", "draft": "draft"}
+
+
+class Medium:
+    def __init__(self, http: aiohttp.ClientSession, config: dict[str, Any],
+                 secrets: dict[str, Any], settings: Settings):  # fmt: skip
+        self.http, self.base, self.config = http, settings.medium_api_url.rstrip("/"), config
+        self.headers = {
+            "Authorization": f"Bearer {secrets['api_key']}",
+            "Accept": "application/json",
+        }
+
+    async def check_account(self) -> Account:
+        me = (await self._call("GET", "/v1/me")).json()["data"]
+        return Account(
+            id=me["id"], name=me.get("name") or me["username"], handle=me.get("username")
+        )
+
+    async def publish(self, content: dict[str, Any], marker: str) -> Posted:
+        if content.get("html"):
+            body_format, body = "html", content["html"]
+        elif content.get("markdown"):
+            body_format, body = "markdown", content["markdown"]
+        else:
+            body_format, body = (
+                self.config.get("default_content_format", "markdown"),
+                content["text"],
+            )
+        title = content.get("title") or content["text"].strip().splitlines()[0][:100]
+        post: dict[str, Any] = {
+            "title": title, "contentFormat": body_format, "content": body,
+            "tags": (content.get("tags") or self.config.get("default_tags") or [])[:MAX_TAGS],
+            "publishStatus": _STATUS.get(content.get("status") or "", self.config.get("default_publish_status", "draft")),
+        }  # fmt: skip
+        if content.get("link"):
+            post["canonicalUrl"] = content["link"]
+        if self.config.get("publication_id"):
+            path = f"/v1/publications/{self.config['publication_id']}/posts"
+        else:
+            path = f"/v1/users/{(await self.check_account()).id}/posts"
+        made = (await self._call("POST", path, body=post)).json()["data"]
+        return Posted(post_id=str(made["id"]), url=made.get("url"))
+
+    async def find(self, marker: str) -> Posted | None:
+        raise NotImplementedError("Medium's API cannot list a user's posts to look an attempt up")
+
+    async def _call(self, method: str, path: str, *, body: Any = None) -> Reply:
+        reply = await call(self.http, method, f"{self.base}{path}", headers=self.headers, body=body)
+        if 200 <= reply.status < 300:
+            return reply
+        problem = reply.json() if reply.body.startswith(b"{") else {}
+        errors = problem.get("errors") or [{}]
+        said = f"Medium answered {reply.status}: {errors[0].get('message') or reply.body[:300].decode('utf-8', 'replace')}"
+        if reply.status in (401, 403):
+            raise AuthFailed(said, status_code=reply.status)
+        if reply.status == 429 or reply.status >= 500:
+            raise RetriableError(said, status_code=reply.status,
+                                 retry_after=retry_after_seconds(reply.headers.get("Retry-After")))  # fmt: skip
+        raise FatalError(said, status_code=reply.status)
