@@ -132,6 +132,7 @@ async def test_media_becomes_the_featured_image(client, workspace, wordpress, ap
     assert refused.status_code == 400 and "not an image" in refused.json()["detail"]
 
 
+@pytest.mark.both_backends
 async def test_twenty_identical_requests_post_once(client, workspace, wordpress):
     connector = await add_wordpress(client, workspace, wordpress)
     body = {"text": "Exactly once", "title": "Idempotent"}
@@ -149,6 +150,7 @@ async def test_twenty_identical_requests_post_once(client, workspace, wordpress)
     assert len(found) == 1
 
 
+@pytest.mark.both_backends
 async def test_a_scheduled_publication_goes_out_at_its_time(client, workspace, wordpress):
     connector = await add_wordpress(client, workspace, wordpress)
     at = datetime.now(UTC) + timedelta(seconds=2)
@@ -256,3 +258,23 @@ async def test_plain_permalinks_are_found_through_rest_route(client, workspace):
         )
         assert answered.status_code == 201, answered.text
         assert plain.get(f"wp/v2/posts/{answered.json()['provider_post_id']}").status_code == 200
+
+
+@pytest.mark.both_backends
+async def test_another_workspaces_publication_is_a_404(
+    client, workspace, other_workspace, wordpress
+):
+    connector = await add_wordpress(client, workspace, wordpress, name="Mine")
+    answered = await publish(client, workspace, connector["id"], {"text": "Mine", "title": "Mine"})
+    publication_id = answered.json()["id"]
+    theirs = other_workspace.owner.headers
+    for method, path in [("GET", f"/api/publications/{publication_id}"),
+                         ("POST", f"/api/publications/{publication_id}/cancel"),
+                         ("POST", f"/api/publications/{publication_id}/retry"),
+                         ("POST", f"/api/connectors/{connector['id']}/publish"),
+                         ("POST", f"/api/connectors/{connector['id']}/test")]:  # fmt: skip
+        body = {"text": "theirs"} if path.endswith("/publish") else None
+        refused = await client.request(method, path, headers=theirs, json=body)
+        assert refused.status_code == 404, (path, refused.text)
+    listed = (await client.get("/api/publications", headers=theirs)).json()
+    assert listed["total"] == 0
