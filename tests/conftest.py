@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -36,6 +36,7 @@ from tests.fixtures.database import (
 from tests.fixtures.factories import WorkspaceFixture, make_workspace
 from tests.fixtures.source_database import SourceDatabase, source_database
 from tests.fixtures.third_party import ThirdParty, third_party_server
+from tests.fixtures.wordpress import WordPressSite, wordpress_site
 
 TEST_KEYS = f"ktest1:{generate_key()}"
 # Tests play third-party APIs on loopback, which only an operator allow-list opens.
@@ -288,3 +289,10 @@ async def workspace(hub: Hub) -> WorkspaceFixture:
 @pytest.fixture
 async def other_workspace(hub: Hub) -> WorkspaceFixture:
     return await make_workspace(hub)
+
+
+@pytest.fixture(scope="module")
+def wordpress() -> Iterator[WordPressSite]:
+    """A real WordPress for this test module (tests/fixtures/wordpress.py)."""
+    with wordpress_site() as site:
+        yield site

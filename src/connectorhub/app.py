@@ -30,6 +30,7 @@ from connectorhub.kit.routing import hub_router
 from connectorhub.notification.endpoints import router as notification_router
 from connectorhub.notification.pages import router as notification_pages
 from connectorhub.publish.endpoints import router as publish_router
+from connectorhub.publish.pages import router as publish_pages
 from connectorhub.sync.endpoints import router as sync_router
 from connectorhub.sync.pages import router as sync_pages
 from connectorhub.template.endpoints import router as template_router
@@ -98,7 +99,7 @@ def pages_router() -> APIRouter:
     router = APIRouter()
     for domain_router in (
         auth_pages, connector_pages, tenant_pages, execution_pages, template_pages,
-        credential_pages, notification_pages, sync_pages,
+        credential_pages, notification_pages, sync_pages, publish_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router

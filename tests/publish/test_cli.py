@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectorhub.cli.main import app
-from tests.publish.conftest import add_wordpress
+from tests.fixtures.wordpress import add_wordpress
 
 pytestmark = [pytest.mark.slow, pytest.mark.wordpress]
 

@@ -11,7 +11,7 @@ from connectorhub.publish import service
 from connectorhub.publish.drivers.wordpress import WordPress
 from connectorhub.publish.schemas import PublishRequest
 from connectorhub.publish.tasks import publish_publication, resume_publications
-from tests.publish.conftest import add_wordpress
+from tests.fixtures.wordpress import add_wordpress
 
 pytestmark = [pytest.mark.slow, pytest.mark.wordpress]
 

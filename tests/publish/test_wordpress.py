@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import web
 
-from tests.fixtures.wordpress import wordpress_site
-from tests.publish.conftest import add_wordpress
+from tests.fixtures.wordpress import add_wordpress, wordpress_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.wordpress]
 

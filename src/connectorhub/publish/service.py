@@ -59,10 +59,10 @@ async def _publisher(scope: WorkspaceScope, connector_id: uuid.UUID) -> Connecto
 
 async def start(
     scope: WorkspaceScope, connector_id: uuid.UUID, request: PublishRequest, *,
-    idempotency_key: str | None, now: datetime | None = None,
+    idempotency_key: str | None, now: datetime | None = None, defer_now: bool = False,
 ) -> tuple[Publication, bool]:  # fmt: skip
     """A new publication, scheduled (its job after the commit) or due now (the caller runs it
-    after the commit). Returns it and whether it is new: a repeated Idempotency-Key returns the
+    after the commit, or with `defer_now` the workers do). Returns it and whether it is new: a repeated Idempotency-Key returns the
     first one. Raises NotFound, BadRequest, Conflict (inactive, or no driver yet),
     ValidationFailed (content the target cannot take)."""
     repository = PublicationRepository(scope)
@@ -97,6 +97,8 @@ async def start(
                  {"connector": connector.name, "publish_at": publication.publish_at.isoformat()})  # fmt: skip
     if is_scheduled(publication, now):
         scope.defer(publish_job(scope.tenant_id, publication.id, at=publication.publish_at))
+    elif defer_now:  # the page's caller does not wait: the workers send it at once
+        scope.defer(publish_job(scope.tenant_id, publication.id))
     return publication, True
 
 
@@ -104,6 +106,12 @@ def is_scheduled(publication: Publication, now: datetime) -> bool:
     return publication.publish_at is not None and publication.publish_at > now + timedelta(
         seconds=1
     )
+
+
+async def rules_of(scope: WorkspaceScope, connector_id: uuid.UUID) -> dict[str, Any]:
+    """The target's content rules (its catalog entry's `publishing` block)."""
+    connector = await _publisher(scope, connector_id)
+    return connector.catalog.publishing or {}
 
 
 @dataclass

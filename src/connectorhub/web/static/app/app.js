@@ -85,3 +85,23 @@ document.addEventListener("input", function (event) {
     row.hidden = wanted !== "" && row.getAttribute("data-filter-text").toLowerCase().indexOf(wanted) === -1;
   });
 });
+
+// Composer: a scheduled time is typed in the browser's time zone; its offset goes with it, and
+// due times on the publications page are shown in that zone too.
+(function () {
+  "use strict";
+  function localise(root) {
+    root.querySelectorAll("[data-timezone-offset]").forEach(function (input) {
+      input.value = String(new Date().getTimezoneOffset());
+    });
+    root.querySelectorAll("[data-timezone-name]").forEach(function (span) {
+      span.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    });
+    root.querySelectorAll("time[data-local-time]").forEach(function (time) {
+      var when = new Date(time.getAttribute("datetime"));
+      if (!isNaN(when)) time.textContent = when.toLocaleString();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localise(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { localise(event.target); });
+})();
