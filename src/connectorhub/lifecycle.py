@@ -9,6 +9,7 @@ from connectorhub.auth.passwords import generate_password
 from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import create_user, issue_token
 from connectorhub.catalog import service as catalog_service
+from connectorhub.db import WorkspaceScope
 from connectorhub.hub import Hub
 from connectorhub.migrations.runner import upgrade
 from connectorhub.template.official import seed_official
@@ -36,6 +37,8 @@ async def migrate_and_seed(hub: Hub) -> None:
 async def bootstrap_first_owner(hub: Hub) -> FirstOwner | None:
     """On a database with no users, create a workspace and its owner with a one-time password."""
     slug = hub.settings.bootstrap_workspace
+    # One transaction: the workspace, its owner, the membership and the token, or none of them
+    # (a half-made owner would never see the one-time password).
     async with hub.work.transaction() as session:
         if await UserRepository(session).count():
             return None
@@ -44,7 +47,7 @@ async def bootstrap_first_owner(hub: Hub) -> FirstOwner | None:
         user = await create_user(
             session, hub.settings.bootstrap_email, password, platform_role="owner"
         )
-    async with hub.work.workspace(slug, actor=str(user.id)) as scope:
+        scope = await WorkspaceScope.open(session, slug, actor=str(user.id))
         await add_membership(scope, user, Role.owner)
         _, token = await issue_token(scope, user.id, "bootstrap")
     return FirstOwner(email=user.email, password=password, workspace=slug, token=token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 from aiohttp import web
@@ -236,3 +237,139 @@ async def test_medium_posts_as_the_token_owner_with_three_tags(
         "tags": ["football", "sport", "Liverpool"], "publishStatus": "public",
         "canonicalUrl": "http://jamietalbot.com/posts/liverpool-fc",
     }  # fmt: skip
+
+
+async def test_x_link_is_counted_with_the_text(client, workspace, x_api):
+    cid = await add(
+        client, workspace, "twitter", {"account_label": "@xdev"}, {"access_token": "t"}, "X link"
+    )
+    answered = await publish(
+        client, workspace, cid, {"text": "x" * 270, "link": "https://example.com/launch"}
+    )
+    assert answered.status_code == 400  # 270 + a space + 23: X would refuse it after the call
+    assert answered.json()["errors"]["text"] == [
+        "X allows 280 characters; this has 294 (a URL counts as 23)."
+    ]
+
+
+async def test_x_connection_dropped_after_sending_ends_unknown_and_never_reposts(
+    client, workspace, x_api
+):
+    async def drop(request: web.Request) -> web.Response:
+        await request.read()
+        request.transport.close()  # the post may well have been made: X cannot be asked
+        return web.Response(status=201)
+
+    x_api.route("/2/tweets", drop)
+    cid = await add(
+        client, workspace, "twitter", {"account_label": "@xdev"}, {"access_token": "t"}, "X drop"
+    )
+    answered = await publish(client, workspace, cid, {"text": "Maybe"})
+    assert answered.status_code == 409, answered.text
+    publication = answered.json()["publication"]
+    assert publication["status"] == "unknown" and "cannot be asked" in publication["error"]
+    assert len(x_api.hits_to("/2/tweets")) == 1
+    notes = (await client.get("/api/notifications", headers=workspace.owner.headers)).json()[
+        "items"
+    ]
+    assert any("publication unknown" in n["title"] for n in notes)
+    retried = await client.post(
+        f"/api/publications/{publication['id']}/retry", headers=workspace.owner.headers
+    )
+    assert retried.status_code == 202  # the user checked the account and asks for it again
+
+
+async def test_a_thread_cut_short_keeps_what_went_out_and_refuses_a_retry(client, workspace, x_api):
+    x_api.sequence("/2/tweets", (201, {"data": {"id": "111", "text": "one"}}, {}),
+                   (400, {"title": "Invalid Request", "detail": "Bad reply", "status": 400}, {}))  # fmt: skip
+    cid = await add(
+        client, workspace, "twitter", {"account_label": "@xdev"}, {"access_token": "t"}, "X thread"
+    )
+    answered = await publish(client, workspace, cid, {"text": "one", "thread": ["two"]})
+    publication = answered.json()["publication"]
+    assert publication["status"] == "failed" and publication["provider_post_id"] == "111"
+    assert "stopped after 1 of 2 posts" in publication["error"]
+    retried = await client.post(
+        f"/api/publications/{publication['id']}/retry", headers=workspace.owner.headers
+    )
+    assert retried.status_code == 409 and "already out" in retried.json()["detail"]
+
+
+async def test_addresses_the_operator_did_not_open_are_refused_before_connecting(
+    client, workspace, x_api
+):
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://10.255.255.1/cover.png")
+
+    x_api.route("/cover.png", redirect)
+    cid = await add(
+        client, workspace, "twitter", {"account_label": "@xdev"}, {"access_token": "t"}, "X ssrf"
+    )
+    for media in (
+        "http://10.255.255.1/cover.png",
+        "http://169.254.169.254/latest",
+        f"{x_api.url}/cover.png",
+    ):
+        refused = await publish(client, workspace, cid, {"text": "pic", "media": [{"url": media}]})
+        assert refused.status_code == 400 and "refused" in refused.json()["detail"], refused.text
+    assert x_api.hits_to("/2/tweets") == []
+
+
+async def test_a_time_without_a_zone_is_malformed(client, workspace, x_api):
+    cid = await add(
+        client, workspace, "twitter", {"account_label": "@xdev"}, {"access_token": "t"}, "X naive"
+    )
+    answered = await publish(
+        client, workspace, cid, {"text": "later", "publish_at": "2099-01-01T00:00:00"}
+    )
+    assert answered.status_code == 422
+
+
+async def test_wordpress_5xx_after_sending_is_looked_up_before_posting_again(
+    client, workspace, api, hub
+):
+    """A WordPress answering 502 to the create (it may have saved the post): the next attempt
+    searches by marker and finds the post instead of making a second."""
+    made: list[dict] = []
+
+    async def root(request: web.Request) -> web.Response:
+        return web.json_response({"namespaces": ["wp/v2"]})
+
+    async def posts(request: web.Request) -> web.Response:
+        if request.method == "POST":
+            made.append(await request.json())
+            return web.json_response({"code": "bad_gateway", "message": "Bad Gateway"}, status=502)
+        marker = request.query["search"]
+        found = [p for p in made if marker in p["content"]]
+        return web.json_response(
+            [
+                {"id": 5, "link": f"{api.url}/saved/", "content": {"raw": p["content"]}}
+                for p in found
+            ]
+        )
+
+    api.route("/wp-json/", root)
+    api.route("/wp-json/wp/v2/posts", posts)
+    cid = await add(client, workspace, "wordpress", {"base_url": api.url, "site_label": "Flaky"},
+                    {"username": "editor", "password": "app pass"}, "Flaky WP")  # fmt: skip
+    answered = await publish(client, workspace, cid, {"text": "Saved anyway", "title": "Flaky"})
+    assert answered.status_code == 202, answered.text
+    publication_id = answered.json()["id"]
+    from connectorhub.publish.tasks import publish_publication
+
+    async with hub.work.workspace(workspace.slug, "test") as scope:  # its retry time is now
+        from connectorhub.publish.repository import PublicationRepository
+
+        row = await PublicationRepository(scope).get_for_update(uuid.UUID(publication_id))
+        row.publish_at = row.created_at
+    await publish_publication(hub.context, workspace.slug, publication_id)
+    shown = (
+        await client.get(f"/api/publications/{publication_id}", headers=workspace.owner.headers)
+    ).json()
+    # One send counted: the second attempt only looked the post up.
+    assert (
+        shown["status"] == "published"
+        and shown["provider_post_id"] == "5"
+        and shown["attempts"] == 1
+    )
+    assert len(made) == 1  # looked up, not posted again

@@ -3,6 +3,7 @@ went out) is resolved by finding its post at WordPress by marker, never by posti
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import pytest
@@ -16,7 +17,9 @@ from tests.fixtures.wordpress import add_wordpress
 pytestmark = [pytest.mark.slow, pytest.mark.wordpress]
 
 
-async def _cut_short(hub, workspace, connector_id: str, *, posted: bool) -> uuid.UUID:
+async def _cut_short(
+    hub, workspace, connector_id: str, *, posted: bool, claimant: str = "job:7#1"
+) -> uuid.UUID:
     """A publication whose first attempt (job 7, attempt 1) was counted and then died —
     after its post reached WordPress when `posted`."""
     async with hub.work.workspace(workspace.slug, "test") as scope:
@@ -25,10 +28,10 @@ async def _cut_short(hub, workspace, connector_id: str, *, posted: bool) -> uuid
             idempotency_key=None,
         )  # fmt: skip
     async with hub.work.workspace(workspace.slug, "test") as scope:
-        claimed = await service.claim(scope, hub.box, publication.id, claimant="job:7#1")
+        claimed = await service.claim(scope, hub.box, publication.id, claimant=claimant)
     assert claimed is not None and not claimed.resolve
     if posted:
-        driver = WordPress(hub.outbound, claimed.config, claimed.secrets, hub.settings)
+        driver = WordPress(hub.http, claimed.config, claimed.secrets, hub.settings)
         await driver.publish(claimed.content, claimed.marker)
     return publication.id
 
@@ -65,7 +68,9 @@ async def test_the_embedded_worker_resolves_half_sent_ones_at_start(
     hub, client, workspace, wordpress
 ):
     connector = await add_wordpress(client, workspace, wordpress)
-    publication_id = await _cut_short(hub, workspace, connector["id"], posted=True)
+    # The embedded default's claimant: a process on this machine, since killed.
+    dead = f"process:{socket.gethostname()[:40]}:{2**22 + 12345}:deadbeef"
+    publication_id = await _cut_short(hub, workspace, connector["id"], posted=True, claimant=dead)
     assert await resume_publications(hub.context) >= 1
     await hub.jobs.drain()
     shown = await service.read_now(hub.work, workspace.slug, publication_id)

@@ -26,7 +26,11 @@ class RetriableError(DriverError):
     """Connection error, timeout, 5xx or 429; `retry_after` is the server's wish, in seconds."""
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
-    ):
+        self, message: str, *, status_code: int | None = None, retry_after: float | None = None,
+        maybe_sent: bool = False,
+    ):  # fmt: skip
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
+        # The request may have reached the provider and done its work (a timeout after sending,
+        # a 5xx): retrying a create blindly could do it twice.
+        self.maybe_sent = maybe_sent

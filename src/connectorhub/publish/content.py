@@ -30,7 +30,8 @@ def content_errors(
 ) -> dict[str, list[str]]:
     """The error map for what `name` (the target's display name) cannot take; empty when fine."""
     errors: dict[str, list[str]] = {}
-    length = text_length(request.text, rules["length_counting"])
+    sent = request.text + (f" {request.link}" if request.link and rules.get("link_in_text") else "")
+    length = text_length(sent, rules["length_counting"])
     if length > rules["max_length"]:
         errors["text"] = [_length_message(name, rules, length)]
     if request.thread and not rules.get("thread", False):

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connectorhub.kit.models import Base, TenantOwned, new_id
@@ -54,6 +54,9 @@ class Publication(TenantOwned, Base):
     # Attempts are counted before the provider is called, so a crash mid-call is never blind.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(80))
+    # An earlier attempt may have posted (a timeout after sending, a 5xx): the next attempt
+    # looks the post up by marker before sending anything.
+    check_first: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(16))
     sent_at: Mapped[datetime | None] = mapped_column()

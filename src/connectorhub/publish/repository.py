@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,13 @@ class PublicationRepository(TenantRepository[Publication]):
         )
         return [(row.id, row.publish_at) for row in await self.session.execute(statement)]
 
+    async def sending_since(self, cutoff: datetime) -> list[tuple[uuid.UUID, str | None]]:
+        """Publications still being sent by an attempt that began before `cutoff`."""
+        statement = self.select(Publication.id, Publication.claimed_by).where(
+            Publication.status == PublicationStatus.sending.value, Publication.sent_at < cutoff
+        )
+        return [(row.id, row.claimed_by) for row in await self.session.execute(statement)]
+
     async def search(
         self, *, connector_id: uuid.UUID | None, status: str | None, since: datetime | None,
         until: datetime | None, page: int, page_size: int,
@@ -43,14 +51,13 @@ class PublicationRepository(TenantRepository[Publication]):
         return await self.paginate(statement, page, page_size)
 
 
-async def unfinished_publications(
-    session: AsyncSession,
-) -> list[tuple[str, uuid.UUID, str, datetime | None]]:
-    """(workspace, id, status, publish_at) of every scheduled or sending publication, in all
-    workspaces: only for the embedded default's start-up (SQLite, this process the only worker)."""
+async def unfinished_publications(session: AsyncSession) -> list[Any]:
+    """Rows (tenant_id, id, status, publish_at, claimed_by) of every scheduled or sending
+    publication, in all workspaces: only for the embedded default's start-up (SQLite, no RLS)."""
     statement = select(
-        Publication.tenant_id, Publication.id, Publication.status, Publication.publish_at
+        Publication.tenant_id, Publication.id, Publication.status, Publication.publish_at,
+        Publication.claimed_by,
     ).where(
         Publication.status.in_([PublicationStatus.scheduled.value, PublicationStatus.sending.value])
-    )
-    return [(r.tenant_id, r.id, r.status, r.publish_at) for r in await session.execute(statement)]
+    )  # fmt: skip
+    return list(await session.execute(statement))

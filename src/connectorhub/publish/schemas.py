@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -37,8 +37,9 @@ class PublishRequest(BaseModel):
     status: Literal["publish", "draft"] | None = Field(
         None, description="Default: the connector's default (WordPress: `default_status`)."
     )
-    publish_at: datetime | None = Field(
-        None, description="RFC 3339; in the future → scheduled (202), else published now."
+    publish_at: AwareDatetime | None = Field(
+        None,
+        description="RFC 3339 with a time zone; in the future → scheduled (202), else published now.",
     )
 
 

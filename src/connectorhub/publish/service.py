@@ -144,6 +144,7 @@ async def claim(
         resolve = True
     elif publication.publish_at and publication.publish_at > utcnow() + timedelta(seconds=1):
         return None  # retried or queued early: its own job comes at its time
+    resolve = resolve or publication.check_first
     connector = await ConnectorRepository(scope).get_with_catalog(publication.connector_id)
     assert connector is not None  # publications are deleted with their connector
     publication.status = PublicationStatus.sending.value
@@ -169,6 +170,8 @@ class Outcome:
     error: str | None = None
     error_kind: str | None = None  # content | auth | retriable | unknown | unavailable
     retry_after: float | None = None
+    # The next attempt looks the post up first (this one may have posted).
+    check_first: bool = False
 
 
 async def finish(
@@ -186,6 +189,7 @@ async def finish(
     now = utcnow()
     retry = None
     publication.error, publication.error_kind = outcome.error, outcome.error_kind
+    publication.check_first = outcome.check_first
     if outcome.status == PublicationStatus.scheduled and publication.attempts < max_attempts:
         delay = outcome.retry_after
         if delay is None:
@@ -199,8 +203,9 @@ async def finish(
         publication.error = f"{outcome.error} (gave up after {publication.attempts} attempts)"
     else:
         publication.status = outcome.status.value
-    if outcome.status == PublicationStatus.published:
+    if outcome.post_id is not None:  # published, or partly (a thread cut short)
         publication.provider_post_id, publication.url = outcome.post_id, outcome.url
+    if outcome.status == PublicationStatus.published:
         publication.published_at = now
         if publication.publish_at is not None and publication.sent_at is not None:
             late = (publication.sent_at - publication.publish_at).total_seconds() * 1000
@@ -312,21 +317,25 @@ async def cancel(scope: WorkspaceScope, publication_id: uuid.UUID) -> Publicatio
 
 
 async def retry(scope: WorkspaceScope, publication_id: uuid.UUID) -> Publication:
-    """A failed publication goes out again now (its job after the commit). Raises NotFound,
-    Conflict (not failed, or its connector is not active)."""
+    """A failed publication, or an `unknown` one the user has checked, goes out again now (its
+    job after the commit). Raises NotFound, Conflict (not failed or unknown, part of it already
+    out, or its connector is not active)."""
     repository = PublicationRepository(scope)
     publication = await repository.get_for_update(publication_id)
     if publication is None:
         raise NotFound("publication not found")
-    if publication.status != PublicationStatus.failed.value:
+    if publication.status not in (PublicationStatus.failed.value, PublicationStatus.unknown.value):
         raise Conflict(
-            f"only a failed publication can be retried; this one is {publication.status}"
+            f"only a failed or unknown publication can be retried; this one is {publication.status}"
         )
+    if publication.provider_post_id:
+        raise Conflict("part of this publication is already out: sending it again would repeat it")
     connector = await _publisher(scope, publication.connector_id)
     if connector.status != ConnectorStatus.active.value:
         raise Conflict(f"the connector is {connector.status}: fix and activate it first")
     publication.status = PublicationStatus.scheduled.value
     publication.publish_at, publication.error, publication.error_kind = utcnow(), None, None
+    publication.check_first = False  # asked for by the user, who checked the account
     repository.touch(publication)
     audit.record(scope, "publication.retried", "publication", publication.id, {})
     scope.defer(publish_job(scope.tenant_id, publication.id))

@@ -5,6 +5,7 @@ was lost, and find out at start-up what a killed embedded process left half-sent
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from datetime import timedelta
 
@@ -13,25 +14,62 @@ from connectorhub.kit.driver_errors import AuthFailed, DriverError, RetriableErr
 from connectorhub.kit.models import utcnow
 from connectorhub.publish import service
 from connectorhub.publish.drivers import driver_for
-from connectorhub.publish.drivers.base import Account
+from connectorhub.publish.drivers.base import Account, PartlyPosted
 from connectorhub.publish.models import PublicationStatus
 from connectorhub.publish.repository import PublicationRepository, unfinished_publications
 from connectorhub.publish.service import Outcome
+from connectorhub.worker.claimants import holder_is_gone
 from connectorhub.worker.context import JobContext
 from connectorhub.worker.registry import at_startup, job, periodic
 
 log = logging.getLogger(__name__)
 ACTOR = "publisher"
 LOST_AFTER = timedelta(minutes=1)  # a due publication still scheduled this long: its job is lost
+STALLED_AFTER = timedelta(minutes=10)  # an attempt sending this long: its process died
 
 
-def _failure(error: DriverError) -> Outcome:
+UNKNOWN = (
+    "an attempt may have posted and {provider} cannot be asked whether it did: check the "
+    "account, then retry it or leave it"
+)
+
+
+def _failure(error: DriverError, *, maybe_posted: bool, can_find: bool) -> Outcome:
+    """What a failed attempt means. `maybe_posted`: this attempt's create may have reached the
+    provider (or an earlier attempt's may have, and it was not looked up yet)."""
+    if isinstance(error, PartlyPosted):
+        return Outcome(PublicationStatus.failed, error=error.message, error_kind="partial",
+                       post_id=error.posted.post_id, url=error.posted.url)  # fmt: skip
     if isinstance(error, AuthFailed):
         return Outcome(PublicationStatus.failed, error=error.message, error_kind="auth")
     if isinstance(error, RetriableError):
+        if maybe_posted and not can_find:
+            return Outcome(PublicationStatus.unknown, error_kind="unknown",
+                           error=f"{UNKNOWN.format(provider='the provider')} ({error.message})")  # fmt: skip
         return Outcome(PublicationStatus.scheduled, error=error.message, error_kind="retriable",
-                       retry_after=error.retry_after)  # fmt: skip
+                       retry_after=error.retry_after, check_first=maybe_posted)  # fmt: skip
     return Outcome(PublicationStatus.failed, error=error.message, error_kind="content")
+
+
+async def _attempt(ctx: JobContext, claimed: service.Claimed) -> Outcome:
+    driver = driver_for(
+        claimed.catalog_key, ctx.outbound, claimed.config, claimed.secrets, ctx.settings
+    )
+    if driver is None:
+        return Outcome(PublicationStatus.failed, error="no driver for this target yet",
+                       error_kind="unavailable")  # fmt: skip
+    if claimed.resolve and not driver.can_find:
+        return Outcome(PublicationStatus.unknown, error_kind="unknown",
+                       error=UNKNOWN.format(provider="the provider"))  # fmt: skip
+    try:
+        if claimed.resolve and (found := await driver.find(claimed.marker)) is not None:
+            return Outcome(PublicationStatus.published, post_id=found.post_id, url=found.url)
+        # Not resolving, or the provider says the earlier attempt posted nothing.
+        posted = await driver.publish(claimed.content, claimed.marker)
+        return Outcome(PublicationStatus.published, post_id=posted.post_id, url=posted.url)
+    except DriverError as error:
+        maybe = claimed.resolve or (isinstance(error, RetriableError) and error.maybe_sent)
+        return _failure(error, maybe_posted=maybe, can_find=driver.can_find)
 
 
 @job
@@ -39,8 +77,9 @@ async def publish_publication(
     ctx: JobContext, tenant_id: str, publication_id: str, *, take_over: bool = False
 ) -> None:
     """One attempt: counted (and the publication marked sending) in its own transaction before
-    the provider is called; the outcome stored in another. An attempt cut short is resolved by
-    looking its post up (by marker), never by posting blindly again."""
+    the provider is called; the outcome stored in another. An attempt that may have posted is
+    resolved by looking its post up (by marker) where the provider keeps one, and otherwise
+    ends `unknown` — never posted blindly again."""
     publication_uuid = uuid.UUID(publication_id)
     async with ctx.work.workspace(tenant_id, ACTOR) as scope:
         claimed = await service.claim(
@@ -48,26 +87,8 @@ async def publish_publication(
         )
     if claimed is None:
         return
-    driver = driver_for(
-        claimed.catalog_key, ctx.outbound.session, claimed.config, claimed.secrets,
-        ctx.settings,
-    )  # fmt: skip
     try:
-        if driver is None:
-            outcome = Outcome(PublicationStatus.failed, error="no driver for this target yet",
-                              error_kind="unavailable")  # fmt: skip
-        elif claimed.resolve and (found := await driver.find(claimed.marker)) is not None:
-            outcome = Outcome(PublicationStatus.published, post_id=found.post_id, url=found.url)
-        else:
-            # Not resolving, or the provider says the cut-short attempt posted nothing.
-            posted = await driver.publish(claimed.content, claimed.marker)
-            outcome = Outcome(PublicationStatus.published, post_id=posted.post_id, url=posted.url)
-    except NotImplementedError:  # the provider cannot be asked what the attempt did
-        outcome = Outcome(PublicationStatus.unknown, error_kind="unknown", error=(
-            "an attempt was cut short and the provider cannot say whether it posted: check the "
-            "account, then retry or leave it"))  # fmt: skip
-    except DriverError as error:
-        outcome = _failure(error)
+        outcome = await _attempt(ctx, claimed)
     except Exception:  # a bug must not leave the publication sending forever
         log.exception("publication %s in %s crashed", publication_id, tenant_id)
         outcome = Outcome(PublicationStatus.unknown, error_kind="unknown",
@@ -88,9 +109,8 @@ async def check_account(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
     async with ctx.work.workspace(tenant_id, "test") as scope:
         target = await service.test_target(scope, ctx.box, connector_id)
     driver = driver_for(
-        target.catalog_key, ctx.outbound.session, target.config, target.secrets,
-        ctx.settings,
-    )  # fmt: skip
+        target.catalog_key, ctx.outbound, target.config, target.secrets, ctx.settings
+    )
     error: DriverError | None = None
     account = None
     try:
@@ -99,6 +119,9 @@ async def check_account(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
         account = await driver.check_account()
     except DriverError as failure:
         error = failure
+    except (KeyError, TypeError, ValueError, AttributeError) as odd:  # an answer of another shape
+        log.warning("%s: unexpected account answer: %r", tenant_id, odd)
+        error = DriverError("the provider answered in a shape ConnectorHub does not know")
     async with ctx.work.workspace(tenant_id, "test") as scope:
         await service.record_test(scope, connector_id, account=account, error=error)
     if error is not None:
@@ -111,7 +134,9 @@ async def check_account(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
 async def requeue_lost_publications(ctx: JobContext) -> int:
     """Queue again the scheduled publications whose time came a while ago and are still
     scheduled (their job was lost, or the service was down: they go out once, late)."""
-    cutoff = utcnow() - LOST_AFTER
+    # The embedded default's jobs live in one process's memory (a `connectorhub publish --at`
+    # process has exited by then): it takes due ones at once; workers give the queue a minute.
+    cutoff = utcnow() - (timedelta(0) if ctx.settings.is_sqlite else LOST_AFTER)
 
     async def requeue(scope: WorkspaceScope) -> int:
         due = await PublicationRepository(scope).due_before(cutoff)
@@ -126,12 +151,42 @@ async def requeue_lost_publications(ctx: JobContext) -> int:
 async def resume_publications(ctx: JobContext) -> int:
     """Embedded default, at start (this process is the only worker): scheduled publications are
     queued for their time; half-sent ones are resolved at the provider."""
+    resumed = 0
     async with ctx.work.transaction() as session:
-        rows = await unfinished_publications(session)
-        for tenant_id, publication_id, status, at in rows:
-            sending = status == PublicationStatus.sending.value
+        for row in await unfinished_publications(session):
+            sending = row.status == PublicationStatus.sending.value
+            if sending and not holder_is_gone(row.claimed_by):
+                continue  # still being sent by a live process (a `connectorhub publish`, say)
             defer_after_commit(session, service.publish_job(
-                tenant_id, publication_id, at=None if sending else at, take_over=sending))  # fmt: skip
-    if rows:
-        log.info("resumed %d unfinished publications", len(rows))
-    return len(rows)
+                row.tenant_id, row.id, at=None if sending else row.publish_at, take_over=sending))  # fmt: skip
+            resumed += 1
+    if resumed:
+        log.info("resumed %d unfinished publications", resumed)
+    return resumed
+
+
+@periodic(cron="*/5 * * * *", embedded=True)
+async def resolve_stalled_publications(ctx: JobContext) -> int:
+    """Publications left `sending` by a process that died mid-call (a `serve` publishing now,
+    a `connectorhub publish`): after STALLED_AFTER they are looked up at the provider, or end
+    `unknown` and notify. Queue jobs need none of this (the workers retry stalled jobs)."""
+    cutoff = utcnow() - STALLED_AFTER
+
+    async def resolve(scope: WorkspaceScope) -> int:
+        taken = 0
+        for publication_id, claimed_by in await PublicationRepository(scope).sending_since(cutoff):
+            if (claimed_by or "").startswith("process:") and not _alive_here(claimed_by):
+                scope.defer(service.publish_job(scope.tenant_id, publication_id, take_over=True))
+                taken += 1
+        return taken
+
+    return sum((await ctx.work.for_each_workspace(ACTOR, resolve, keep_going=True)).values())
+
+
+def _alive_here(claimed_by: str | None) -> bool:
+    """The claimant is a process on this machine that still runs (another machine's process
+    after STALLED_AFTER is taken for dead: a publish call takes a minute at most)."""
+    parts = (claimed_by or "").split(":")
+    return (
+        len(parts) == 4 and parts[1] == socket.gethostname()[:40] and not holder_is_gone(claimed_by)
+    )

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("claimed_by", sa.String(length=80), nullable=True),
+        sa.Column("check_first", sa.Boolean(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("error_kind", sa.String(length=16), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from connectorhub.config import Settings
+from connectorhub.kit.outbound import Outbound
 from connectorhub.publish.drivers.base import Publisher
 from connectorhub.publish.drivers.linkedin import LinkedIn
 from connectorhub.publish.drivers.medium import Medium
@@ -23,7 +22,7 @@ DRIVERS: dict[str, type] = {
 
 
 def driver_for(
-    catalog_key: str, http: aiohttp.ClientSession, config: dict[str, Any],
+    catalog_key: str, http: Outbound, config: dict[str, Any],
     secrets: dict[str, Any], settings: Settings,
 ) -> Publisher | None:  # fmt: skip
     """The driver for a catalog entry's key, or None while ConnectorHub has none for it."""

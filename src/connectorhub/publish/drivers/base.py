@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from connectorhub.kit.driver_errors import FatalError
+
 
 @dataclass(frozen=True)
 class Posted:
@@ -28,7 +30,19 @@ class Account:
         return {"id": self.id, "name": self.name, "handle": self.handle}
 
 
+class PartlyPosted(FatalError):
+    """Part of a multi-post publication (a thread) went out, then the rest failed: never sent
+    again as a whole."""
+
+    def __init__(self, message: str, posted: Posted):
+        super().__init__(message)
+        self.posted = posted
+
+
 class Publisher(Protocol):
+    # Whether `find` can tell if an earlier attempt posted (a marker the provider keeps).
+    can_find: bool
+
     async def check_account(self) -> Account:
         """Who the credentials sign in as, and that they may publish."""
         ...

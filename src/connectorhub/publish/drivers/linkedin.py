@@ -8,13 +8,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import aiohttp
-
 from connectorhub.config import Settings
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
-from connectorhub.kit.outbound import retry_after_seconds
+from connectorhub.kit.outbound import Outbound, retry_after_seconds
 from connectorhub.publish.drivers.base import Account, Posted
-from connectorhub.publish.drivers.http import Reply, call
+from connectorhub.publish.drivers.http import Reply, call, maybe_done
 
 # Characters the little text format gives a meaning to: sent as literals.
 _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
@@ -25,7 +23,9 @@ def little_text(text: str) -> str:
 
 
 class LinkedIn:
-    def __init__(self, http: aiohttp.ClientSession, config: dict[str, Any],
+    can_find = False
+
+    def __init__(self, http: Outbound, config: dict[str, Any],
                  secrets: dict[str, Any], settings: Settings):  # fmt: skip
         self.http, self.base, self.config = http, settings.linkedin_api_url.rstrip("/"), config
         self.headers = {
@@ -76,6 +76,6 @@ class LinkedIn:
         if reply.status in (401, 403):
             raise AuthFailed(said, status_code=reply.status)
         if reply.status == 429 or reply.status >= 500:
-            raise RetriableError(said, status_code=reply.status,
+            raise RetriableError(said, status_code=reply.status, maybe_sent=maybe_done(reply.status),
                                  retry_after=retry_after_seconds(reply.headers.get("Retry-After")))  # fmt: skip
         raise FatalError(said, status_code=reply.status)

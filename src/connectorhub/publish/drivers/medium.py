@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from connectorhub.config import Settings
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
-from connectorhub.kit.outbound import retry_after_seconds
+from connectorhub.kit.outbound import Outbound, retry_after_seconds
 from connectorhub.publish.drivers.base import Account, Posted
-from connectorhub.publish.drivers.http import Reply, call
+from connectorhub.publish.drivers.http import Reply, call, maybe_done
 
 MAX_TAGS = 3
 _STATUS = {"publish": "public", "draft": "draft"}
 
 
 class Medium:
-    def __init__(self, http: aiohttp.ClientSession, config: dict[str, Any],
+    can_find = False
+
+    def __init__(self, http: Outbound, config: dict[str, Any],
                  secrets: dict[str, Any], settings: Settings):  # fmt: skip
         self.http, self.base, self.config = http, settings.medium_api_url.rstrip("/"), config
         self.headers = {
@@ -43,7 +43,8 @@ class Medium:
                 self.config.get("default_content_format", "markdown"),
                 content["text"],
             )
-        title = content.get("title") or content["text"].strip().splitlines()[0][:100]
+        lines = content["text"].strip().splitlines()
+        title = content.get("title") or (lines[0][:100] if lines else "Untitled")
         post: dict[str, Any] = {
             "title": title, "contentFormat": body_format, "content": body,
             "tags": (content.get("tags") or self.config.get("default_tags") or [])[:MAX_TAGS],
@@ -71,6 +72,6 @@ class Medium:
         if reply.status in (401, 403):
             raise AuthFailed(said, status_code=reply.status)
         if reply.status == 429 or reply.status >= 500:
-            raise RetriableError(said, status_code=reply.status,
+            raise RetriableError(said, status_code=reply.status, maybe_sent=maybe_done(reply.status),
                                  retry_after=retry_after_seconds(reply.headers.get("Retry-After")))  # fmt: skip
         raise FatalError(said, status_code=reply.status)

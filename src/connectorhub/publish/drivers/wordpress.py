@@ -16,9 +16,9 @@ import aiohttp
 
 from connectorhub.config import Settings
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
-from connectorhub.kit.outbound import retry_after_seconds
+from connectorhub.kit.outbound import Outbound, retry_after_seconds
 from connectorhub.publish.drivers.base import Account, Posted
-from connectorhub.publish.drivers.http import TIMEOUT, call, fetch_image
+from connectorhub.publish.drivers.http import call, fetch_image, maybe_done
 
 STRIPPED_AUTHORIZATION = (
     "WordPress saw no credentials although they were sent: the web server strips the "
@@ -36,7 +36,9 @@ _NOT_ALLOWED = {"rest_cannot_create", "rest_cannot_publish", "rest_cannot_edit",
 
 
 class WordPress:
-    def __init__(self, http: aiohttp.ClientSession, config: dict[str, Any],
+    can_find = True
+
+    def __init__(self, http: Outbound, config: dict[str, Any],
                  secrets: dict[str, Any], settings: Settings):  # fmt: skip
         self.http = http
         self.base = str(config["base_url"]).rstrip("/")
@@ -88,10 +90,9 @@ class WordPress:
     async def _is_pretty(self) -> bool:
         if self._pretty is None:
             try:
-                async with self.http.get(f"{self.base}/wp-json/", timeout=TIMEOUT) as response:
-                    payload = await response.read()
-                    self._pretty = response.status == 200 and b'"namespaces"' in payload
-            except aiohttp.ClientError:
+                reply = await call(self.http, "GET", f"{self.base}/wp-json/", headers={})
+                self._pretty = reply.status == 200 and b'"namespaces"' in reply.body
+            except RetriableError:  # the site is away: the plain form is tried, and reports it
                 self._pretty = False
         return self._pretty
 
@@ -162,5 +163,11 @@ def _raise_for(status: int, payload: bytes, retry_after: str | None) -> None:
     if code in _NOT_ALLOWED or status == 403:
         raise AuthFailed(f"{said} (this WordPress user may not do that)", status_code=status)
     if status == 429 or status >= 500:
-        raise RetriableError(said, status_code=status, retry_after=retry_after_seconds(retry_after))
+        raise RetriableError(said, status_code=status, maybe_sent=maybe_done(status),
+                             retry_after=retry_after_seconds(retry_after))  # fmt: skip
+    if 300 <= status < 400:
+        raise FatalError(
+            f"WordPress redirected ({status}): set the connector's site address to the one it "
+            "redirects to (https, say)", status_code=status,
+        )  # fmt: skip
     raise FatalError(said, status_code=status)

@@ -11,12 +11,15 @@ import aiohttp
 
 from connectorhub.config import Settings
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
-from connectorhub.publish.drivers.base import Account, Posted
-from connectorhub.publish.drivers.http import Reply, call, fetch_image
+from connectorhub.kit.outbound import Outbound
+from connectorhub.publish.drivers.base import Account, PartlyPosted, Posted
+from connectorhub.publish.drivers.http import Reply, call, fetch_image, maybe_done
 
 
 class X:
-    def __init__(self, http: aiohttp.ClientSession, config: dict[str, Any],
+    can_find = False
+
+    def __init__(self, http: Outbound, config: dict[str, Any],
                  secrets: dict[str, Any], settings: Settings):  # fmt: skip
         self.http, self.base = http, settings.x_api_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {secrets['access_token']}"}
@@ -46,8 +49,10 @@ class X:
                 if not posted:
                     raise
                 # Part of the thread is out: sending it again would repeat those posts.
-                raise FatalError(
-                    f"the thread stopped after {len(posted)} post(s) (first {posted[0]}): {error.message}"
+                raise PartlyPosted(
+                    f"the thread stopped after {len(posted)} of {1 + len(content.get('thread', []))} "
+                    f"posts: {error.message}",
+                    Posted(posted[0], f"https://x.com/{account.handle}/status/{posted[0]}"),
                 ) from None
             posted.append(str(reply.json()["data"]["id"]))
         return Posted(post_id=posted[0], url=f"https://x.com/{account.handle}/status/{posted[0]}")
@@ -86,5 +91,6 @@ class X:
         if reply.status == 429 or reply.status >= 500:
             reset = reply.headers.get("x-rate-limit-reset", "")
             wait = max(0.0, int(reset) - time.time()) if reset.isdigit() else None
-            raise RetriableError(said, status_code=reply.status, retry_after=wait)
+            raise RetriableError(said, status_code=reply.status, retry_after=wait,
+                                 maybe_sent=maybe_done(reply.status))  # fmt: skip
         raise FatalError(said, status_code=reply.status)
