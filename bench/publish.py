@@ -41,7 +41,11 @@ async def main() -> int:
             port = hub.args[-1]
             base = f"http://127.0.0.1:{port}"
             headers = {"Authorization": f"Bearer {token}"}
-            async with aiohttp.ClientSession() as http:
+            # A fresh connection per request: `php -S` serves one connection per worker, and
+            # idle keep-alive connections pile up on its 4 workers round after round.
+            async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(force_close=True)
+            ) as http:
                 created = await http.post(f"{base}/api/connectors", headers=headers, json={
                     "catalog_key": "wordpress", "name": "Bench blog",
                     "config": {"base_url": site.url, "site_label": "Bench", "default_status": "publish"},
@@ -50,7 +54,9 @@ async def main() -> int:
                 await http.patch(
                     f"{base}/api/connectors/{cid}", headers=headers, json={"status": "active"}
                 )
-                wp_auth = aiohttp.BasicAuth("editor", site.editor_password)
+                wp_auth = {
+                    "Authorization": aiohttp.encode_basic_auth("editor", site.editor_password)
+                }
 
                 async def floor() -> bool:
                     body = {
@@ -59,13 +65,14 @@ async def main() -> int:
                         "status": "publish",
                     }
                     async with http.post(
-                        f"{site.url}/wp-json/wp/v2/posts", json=body, auth=wp_auth
+                        f"{site.url}/wp-json/wp/v2/posts", json=body, headers=wp_auth
                     ) as r:
                         await r.read()
                         return r.status == 201
 
                 async def through_hub() -> bool:
-                    body = {"title": "Bench", "text": uuid.uuid4().hex}
+                    word = uuid.uuid4().hex
+                    body = {"title": word, "text": word}
                     async with http.post(
                         f"{base}/api/connectors/{cid}/publish", json=body, headers=headers
                     ) as r:
@@ -74,11 +81,16 @@ async def main() -> int:
 
                 await floor(), await through_hub()  # warm both paths (REST root, opcache)
                 best = {"floor": (0.0, 0), "hub": (0.0, 0)}
+                ratios = []
                 for round_ in range(args.rounds):
+                    rates = {}
                     for name, call in (("floor", floor), ("hub", through_hub)):
                         rate, errors = await drive(call, args.concurrency, args.duration)
                         print(f"round {round_ + 1} {name:5}: {rate:7.1f} posts/s  errors {errors}")
                         best[name] = max(best[name], (rate, errors))
+                        rates[name] = rate
+                    ratios.append(rates["hub"] / rates["floor"] if rates["floor"] else 0.0)
+                print("hub/floor per round:", " ".join(f"{r:.2f}" for r in ratios))
         finally:
             hub.terminate()
             hub.wait(timeout=20)

@@ -35,6 +35,10 @@ _REFUSED = {
 _NOT_ALLOWED = {"rest_cannot_create", "rest_cannot_publish", "rest_cannot_edit", "rest_forbidden"}
 
 
+# Site address → whether its REST root is the pretty `/wp-json/` (else `?rest_route=`).
+_REST_ROOTS: dict[str, bool] = {}
+
+
 class WordPress:
     can_find = True
 
@@ -89,9 +93,13 @@ class WordPress:
 
     async def _is_pretty(self) -> bool:
         if self._pretty is None:
+            self._pretty = _REST_ROOTS.get(self.base)
+        if self._pretty is None:
             try:
                 reply = await call(self.http, "GET", f"{self.base}/wp-json/", headers={})
                 self._pretty = reply.status == 200 and b'"namespaces"' in reply.body
+                # WordPress builds its whole route index for this answer: ask once a process.
+                _REST_ROOTS[self.base] = self._pretty
             except RetriableError:  # the site is away: the plain form is tried, and reports it
                 self._pretty = False
         return self._pretty
