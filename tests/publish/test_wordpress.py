@@ -9,6 +9,7 @@ import struct
 import zlib
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from aiohttp import web
 
@@ -277,3 +278,28 @@ async def test_another_workspaces_publication_is_a_404(
         assert refused.status_code == 404, (path, refused.text)
     listed = (await client.get("/api/publications", headers=theirs)).json()
     assert listed["total"] == 0
+
+
+async def test_a_revoked_application_password_fails_and_says_so(client, workspace, wordpress):
+    editor = ("editor", wordpress.editor_password)
+    made = httpx.post(
+        f"{wordpress.url}/?rest_route=/wp/v2/users/me/application-passwords",
+        json={"name": "to revoke"}, auth=editor, timeout=30,
+    ).json()  # fmt: skip
+    connector = await add_wordpress(
+        client, workspace, wordpress, name="Revoked", password=made["password"]
+    )
+    first = await publish(client, workspace, connector["id"], {"text": "Before", "title": "Before"})
+    assert first.status_code == 201, first.text
+    revoked = httpx.delete(
+        f"{wordpress.url}/?rest_route=/wp/v2/users/me/application-passwords/{made['uuid']}",
+        auth=editor, timeout=30,
+    )  # fmt: skip
+    assert revoked.status_code == 200
+    after = await publish(client, workspace, connector["id"], {"text": "After", "title": "After"})
+    assert after.status_code == 409, after.text
+    assert "application password was refused" in after.json()["detail"]
+    shown = (
+        await client.get(f"/api/installed/{connector['id']}", headers=workspace.owner.headers)
+    ).json()
+    assert shown["status"] == "error"
