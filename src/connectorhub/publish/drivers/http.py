@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from connectorhub.kit.driver_errors import FatalError, RetriableError
-from connectorhub.kit.outbound import Outbound
+from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+from connectorhub.kit.outbound import Outbound, retry_after_seconds
 from connectorhub.kit.ssrf import BlockedAddress
 
 TIMEOUT = aiohttp.ClientTimeout(total=60)
@@ -71,6 +71,20 @@ async def call(
         raise RetriableError(f"no answer from {host} within 60 s", maybe_sent=True) from None
     except aiohttp.ClientError as error:
         raise RetriableError(f"connection to {host} failed: {error}", maybe_sent=True) from None
+
+
+def raise_for(provider: str, reply: Reply, detail: str) -> NoReturn:
+    """The usual classification of a refused answer, in the provider's words: 401/403 →
+    AuthFailed, 429/5xx → RetriableError (Retry-After honoured), anything else → FatalError."""
+    said = f"{provider} answered {reply.status}: {detail or reply.body[:300].decode('utf-8', 'replace')}"
+    if reply.status in (401, 403):
+        raise AuthFailed(said, status_code=reply.status)
+    if reply.status == 429 or reply.status >= 500:
+        raise RetriableError(
+            said, status_code=reply.status, maybe_sent=maybe_done(reply.status),
+            retry_after=retry_after_seconds(reply.headers.get("Retry-After")),
+        )  # fmt: skip
+    raise FatalError(said, status_code=reply.status)
 
 
 @dataclass(frozen=True)

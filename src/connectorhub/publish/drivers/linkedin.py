@@ -9,10 +9,10 @@ import re
 from typing import Any
 
 from connectorhub.config import Settings
-from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
-from connectorhub.kit.outbound import Outbound, retry_after_seconds
+from connectorhub.kit.driver_errors import FatalError
+from connectorhub.kit.outbound import Outbound
 from connectorhub.publish.drivers.base import Account, Posted
-from connectorhub.publish.drivers.http import Reply, call, maybe_done
+from connectorhub.publish.drivers.http import Reply, call, raise_for
 
 # Characters the little text format gives a meaning to: sent as literals.
 _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
@@ -72,10 +72,4 @@ class LinkedIn:
         if 200 <= reply.status < 300:
             return reply
         problem = reply.json() if reply.body.startswith(b"{") else {}
-        said = f"LinkedIn answered {reply.status}: {problem.get('message') or reply.body[:300].decode('utf-8', 'replace')}"
-        if reply.status in (401, 403):
-            raise AuthFailed(said, status_code=reply.status)
-        if reply.status == 429 or reply.status >= 500:
-            raise RetriableError(said, status_code=reply.status, maybe_sent=maybe_done(reply.status),
-                                 retry_after=retry_after_seconds(reply.headers.get("Retry-After")))  # fmt: skip
-        raise FatalError(said, status_code=reply.status)
+        raise_for("LinkedIn", reply, str(problem.get("message") or ""))

@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from connectorhub.config import Settings
-from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
-from connectorhub.kit.outbound import Outbound, retry_after_seconds
+from connectorhub.kit.outbound import Outbound
 from connectorhub.publish.drivers.base import Account, Posted
-from connectorhub.publish.drivers.http import Reply, call, maybe_done
+from connectorhub.publish.drivers.http import Reply, call, raise_for
 
 MAX_TAGS = 3
 _STATUS = {"publish": "public", "draft": "draft"}
@@ -67,11 +66,4 @@ class Medium:
         if 200 <= reply.status < 300:
             return reply
         problem = reply.json() if reply.body.startswith(b"{") else {}
-        errors = problem.get("errors") or [{}]
-        said = f"Medium answered {reply.status}: {errors[0].get('message') or reply.body[:300].decode('utf-8', 'replace')}"
-        if reply.status in (401, 403):
-            raise AuthFailed(said, status_code=reply.status)
-        if reply.status == 429 or reply.status >= 500:
-            raise RetriableError(said, status_code=reply.status, maybe_sent=maybe_done(reply.status),
-                                 retry_after=retry_after_seconds(reply.headers.get("Retry-After")))  # fmt: skip
-        raise FatalError(said, status_code=reply.status)
+        raise_for("Medium", reply, str((problem.get("errors") or [{}])[0].get("message") or ""))
