@@ -21,6 +21,7 @@ from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFa
 from connectorhub.execution.models import Execution, ExecutionStatus, Trigger
 from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
 from connectorhub.kit.sealing import MASK, associated_data, open_secrets
@@ -299,13 +300,11 @@ async def wait_until_finished(
     work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID, *, seconds: float
 ) -> Execution:
     """The execution once it has finished, or as it is after `seconds`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    execution = await read_now(work, tenant_id, execution_id)
-    while not ExecutionStatus(execution.status).finished and loop.time() < deadline:
-        await asyncio.sleep(WAIT_POLL_SECONDS)
-        execution = await read_now(work, tenant_id, execution_id)
-    return execution
+    return await poll_until(
+        lambda: read_now(work, tenant_id, execution_id),
+        lambda execution: ExecutionStatus(execution.status).finished,
+        seconds=seconds, every=WAIT_POLL_SECONDS,
+    )  # fmt: skip
 
 
 async def follow(

@@ -47,13 +47,16 @@ def _when(form: Any) -> datetime | None:
     return (local + timedelta(minutes=offset)).replace(tzinfo=UTC)
 
 
+def _words(form: Any, name: str) -> list[str]:
+    return [w.strip() for w in str(form.get(name) or "").split(",") if w.strip()]
+
+
 def _request_from(form: Any) -> dict[str, Any]:
-    words = lambda name: [w.strip() for w in str(form.get(name) or "").split(",") if w.strip()]  # noqa: E731
     media = str(form.get("media_url") or "").strip()
     fields = {
         "text": str(form.get("text") or ""), "title": str(form.get("title") or "") or None,
         "html": str(form.get("html") or "") or None, "markdown": str(form.get("markdown") or "") or None,
-        "tags": words("tags"), "categories": words("categories"),
+        "tags": _words(form, "tags"), "categories": _words(form, "categories"),
         "media": [{"url": media, "alt": str(form.get("media_alt") or "") or None}] if media else [],
         "status": str(form.get("status") or "") or None,
     }  # fmt: skip
@@ -168,25 +171,28 @@ async def publications(request: Request, page: PageViewer, connector_id: uuid.UU
     return await _publications(request, page, connector_id, status.value if status else "")
 
 
-@router.post("/publications/{publication_id}/{action}")
-async def act(
-    request: Request, page: PageMember, publication_id: uuid.UUID, action: str
-) -> Response:
-    """Retry a failed publication or cancel a scheduled one; the list shows the outcome."""
+async def _act(request: Request, page: PageMember, change: Any, done: str) -> Response:
+    """Retry or cancel, then the list with the outcome as a toast."""
     request.state.page = page
     try:
         async with page.scope.session.begin_nested():
-            if action == "retry":
-                await service.retry(page.scope, publication_id)
-            elif action == "cancel":
-                await service.cancel(page.scope, publication_id)
-            else:
-                raise HubError("no such action")
-        headers = toast_header("Retrying." if action == "retry" else "Cancelled.")
+            await change()
+        headers = toast_header(done)
     except HubError as exc:
         headers = toast_header(exc.message, "danger")
-    form = await request.form()
-    connector = str(form.get("connector_id") or "")
+    connector = str((await request.form()).get("connector_id") or "")
     return await _publications(
         request, page, uuid.UUID(connector) if connector else None, "", **headers
+    )
+
+
+@router.post("/publications/{publication_id}/retry")
+async def retry(request: Request, page: PageMember, publication_id: uuid.UUID) -> Response:
+    return await _act(request, page, lambda: service.retry(page.scope, publication_id), "Retrying.")
+
+
+@router.post("/publications/{publication_id}/cancel")
+async def cancel(request: Request, page: PageMember, publication_id: uuid.UUID) -> Response:
+    return await _act(
+        request, page, lambda: service.cancel(page.scope, publication_id), "Cancelled."
     )

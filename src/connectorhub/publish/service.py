@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFa
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.driver_errors import AuthFailed, DriverError
 from connectorhub.kit.models import utcnow
+from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page
 from connectorhub.kit.sealing import open_secrets
 from connectorhub.notification import service as notifications
@@ -123,6 +123,8 @@ class Claimed:
     marker: str
     # An earlier attempt was cut short: find its post before anything is sent again.
     resolve: bool
+    # Who the connector's last test signed in as: drivers need not ask again for each post.
+    account: dict[str, Any] | None = None
 
 
 async def claim(
@@ -159,6 +161,7 @@ async def claim(
     return Claimed(
         catalog_key=connector.catalog.key, config=connector.config, secrets=secrets,
         content=publication.content, marker=marker(publication.id), resolve=resolve,
+        account=connector.account,
     )  # fmt: skip
 
 
@@ -361,10 +364,8 @@ async def wait_for_outcome(
 ) -> Publication:
     """The publication once it is not under way (or as it is after `seconds`): what a repeated
     request answers while the first one is still posting."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    publication = await read_now(work, tenant_id, publication_id)
-    while _under_way(publication) and loop.time() < deadline:
-        await asyncio.sleep(0.05)
-        publication = await read_now(work, tenant_id, publication_id)
-    return publication
+    return await poll_until(
+        lambda: read_now(work, tenant_id, publication_id),
+        lambda publication: not _under_way(publication),
+        seconds=seconds,
+    )

@@ -5,7 +5,6 @@ was lost, and find out at start-up what a killed embedded process left half-sent
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from connectorhub.publish.drivers.base import Account, PartlyPosted
 from connectorhub.publish.models import PublicationStatus
 from connectorhub.publish.repository import PublicationRepository, unfinished_publications
 from connectorhub.publish.service import Outcome
-from connectorhub.worker.claimants import holder_is_gone
+from connectorhub.worker.claimants import holder_is_gone, process_alive_here
 from connectorhub.worker.context import JobContext
 from connectorhub.worker.registry import at_startup, job, periodic
 
@@ -53,7 +52,12 @@ def _failure(error: DriverError, *, maybe_posted: bool, can_find: bool) -> Outco
 
 async def _attempt(ctx: JobContext, claimed: service.Claimed) -> Outcome:
     driver = driver_for(
-        claimed.catalog_key, ctx.outbound, claimed.config, claimed.secrets, ctx.settings
+        claimed.catalog_key,
+        ctx.outbound,
+        claimed.config,
+        claimed.secrets,
+        ctx.settings,
+        account=claimed.account,
     )
     if driver is None:
         return Outcome(PublicationStatus.failed, error="no driver for this target yet",
@@ -175,18 +179,11 @@ async def resolve_stalled_publications(ctx: JobContext) -> int:
     async def resolve(scope: WorkspaceScope) -> int:
         taken = 0
         for publication_id, claimed_by in await PublicationRepository(scope).sending_since(cutoff):
-            if (claimed_by or "").startswith("process:") and not _alive_here(claimed_by):
+            # A process of another machine still sending after STALLED_AFTER is taken for dead:
+            # a publish call gives up within a minute.
+            if (claimed_by or "").startswith("process:") and not process_alive_here(claimed_by):
                 scope.defer(service.publish_job(scope.tenant_id, publication_id, take_over=True))
                 taken += 1
         return taken
 
     return sum((await ctx.work.for_each_workspace(ACTOR, resolve, keep_going=True)).values())
-
-
-def _alive_here(claimed_by: str | None) -> bool:
-    """The claimant is a process on this machine that still runs (another machine's process
-    after STALLED_AFTER is taken for dead: a publish call takes a minute at most)."""
-    parts = (claimed_by or "").split(":")
-    return (
-        len(parts) == 4 and parts[1] == socket.gethostname()[:40] and not holder_is_gone(claimed_by)
-    )

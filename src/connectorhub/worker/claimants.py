@@ -25,11 +25,23 @@ def same_job(a: str | None, b: str) -> bool:
     return a is not None and a.split("#")[0] == b.split("#")[0]
 
 
+def _process_here(claimed_by: str | None) -> list[str] | None:
+    parts = (claimed_by or "").split(":")
+    if len(parts) != 4 or parts[0] != "process" or parts[1] != socket.gethostname()[:40]:
+        return None
+    return parts
+
+
+def process_alive_here(claimed_by: str | None) -> bool:
+    """A process on this machine holds the run and still runs."""
+    return _process_here(claimed_by) is not None and not holder_is_gone(claimed_by)
+
+
 def holder_is_gone(claimed_by: str | None) -> bool:
     """A run held by a process on this machine that no longer exists. Runs held by queue jobs
     are recovered by the workers' stalled-job retries instead."""
-    parts = (claimed_by or "").split(":")
-    if len(parts) != 4 or parts[0] != "process" or parts[1] != socket.gethostname()[:40]:
+    parts = _process_here(claimed_by)
+    if parts is None:
         return False
     try:
         os.kill(int(parts[2]), 0)

@@ -23,8 +23,9 @@ DRIVERS: dict[str, type] = {
 
 def driver_for(
     catalog_key: str, http: Outbound, config: dict[str, Any],
-    secrets: dict[str, Any], settings: Settings,
+    secrets: dict[str, Any], settings: Settings, *, account: dict[str, Any] | None = None,
 ) -> Publisher | None:  # fmt: skip
-    """The driver for a catalog entry's key, or None while ConnectorHub has none for it."""
+    """The driver for a catalog entry's key, or None while ConnectorHub has none for it.
+    `account`: who the connector's last test signed in as (spares a "who am I" per post)."""
     driver = DRIVERS.get(catalog_key)
-    return driver(http, config, secrets, settings) if driver else None
+    return driver(http, config, secrets, settings, account=account) if driver else None

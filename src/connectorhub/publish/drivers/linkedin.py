@@ -26,7 +26,8 @@ class LinkedIn:
     can_find = False
 
     def __init__(self, http: Outbound, config: dict[str, Any],
-                 secrets: dict[str, Any], settings: Settings):  # fmt: skip
+                 secrets: dict[str, Any], settings: Settings,
+                 *, account: dict[str, Any] | None = None):  # fmt: skip
         self.http, self.base, self.config = http, settings.linkedin_api_url.rstrip("/"), config
         self.headers = {
             "Authorization": f"Bearer {secrets['access_token']}",

@@ -19,8 +19,10 @@ class Medium:
     can_find = False
 
     def __init__(self, http: Outbound, config: dict[str, Any],
-                 secrets: dict[str, Any], settings: Settings):  # fmt: skip
+                 secrets: dict[str, Any], settings: Settings,
+                 *, account: dict[str, Any] | None = None):  # fmt: skip
         self.http, self.base, self.config = http, settings.medium_api_url.rstrip("/"), config
+        self.known = account
         self.headers = {
             "Authorization": f"Bearer {secrets['api_key']}",
             "Accept": "application/json",
@@ -54,7 +56,8 @@ class Medium:
         if self.config.get("publication_id"):
             path = f"/v1/publications/{self.config['publication_id']}/posts"
         else:
-            path = f"/v1/users/{(await self.check_account()).id}/posts"
+            author = (self.known or {}).get("id") or (await self.check_account()).id
+            path = f"/v1/users/{author}/posts"
         made = (await self._call("POST", path, body=post)).json()["data"]
         return Posted(post_id=str(made["id"]), url=made.get("url"))
 

@@ -43,7 +43,8 @@ class WordPress:
     can_find = True
 
     def __init__(self, http: Outbound, config: dict[str, Any],
-                 secrets: dict[str, Any], settings: Settings):  # fmt: skip
+                 secrets: dict[str, Any], settings: Settings,
+                 *, account: dict[str, Any] | None = None):  # fmt: skip
         self.http = http
         self.base = str(config["base_url"]).rstrip("/")
         self.default_status = config.get("default_status", "draft")

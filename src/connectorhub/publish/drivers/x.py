@@ -20,10 +20,12 @@ class X:
     can_find = False
 
     def __init__(self, http: Outbound, config: dict[str, Any],
-                 secrets: dict[str, Any], settings: Settings):  # fmt: skip
+                 secrets: dict[str, Any], settings: Settings,
+                 *, account: dict[str, Any] | None = None):  # fmt: skip
         self.http, self.base = http, settings.x_api_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {secrets['access_token']}"}
         self.media_limit = settings.publish_media_max_bytes
+        self.known = account
 
     async def check_account(self) -> Account:
         reply = await self._call("GET", "/2/users/me")
@@ -33,7 +35,7 @@ class X:
         )
 
     async def publish(self, content: dict[str, Any], marker: str) -> Posted:
-        account = await self.check_account()  # its handle makes the post's URL
+        handle = (self.known or {}).get("handle") or (await self.check_account()).handle
         media_ids = [await self._upload(item) for item in content.get("media", [])]
         text = content["text"] + (f" {content['link']}" if content.get("link") else "")
         posted: list[str] = []
@@ -52,10 +54,10 @@ class X:
                 raise PartlyPosted(
                     f"the thread stopped after {len(posted)} of {1 + len(content.get('thread', []))} "
                     f"posts: {error.message}",
-                    Posted(posted[0], f"https://x.com/{account.handle}/status/{posted[0]}"),
+                    Posted(posted[0], f"https://x.com/{handle}/status/{posted[0]}"),
                 ) from None
             posted.append(str(reply.json()["data"]["id"]))
-        return Posted(post_id=posted[0], url=f"https://x.com/{account.handle}/status/{posted[0]}")
+        return Posted(post_id=posted[0], url=f"https://x.com/{handle}/status/{posted[0]}")
 
     async def find(self, marker: str) -> Posted | None:
         raise NotImplementedError("X posts carry no hidden marker to look an attempt up by")

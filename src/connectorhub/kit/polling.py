@@ -1,0 +1,24 @@
+"""Waiting for a committed state from outside the transaction that will write it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def poll_until(
+    read: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, seconds: float,
+    every: float = 0.05,
+) -> T:  # fmt: skip
+    """`read()` again every `every` seconds until `done` says so or `seconds` have passed;
+    returns the last value read."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    value = await read()
+    while not done(value) and loop.time() < deadline:
+        await asyncio.sleep(every)
+        value = await read()
+    return value
