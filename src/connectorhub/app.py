@@ -29,6 +29,8 @@ from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 from connectorhub.notification.endpoints import router as notification_router
 from connectorhub.notification.pages import router as notification_pages
+from connectorhub.oauth.endpoints import router as oauth_router
+from connectorhub.oauth.pages import router as oauth_pages
 from connectorhub.publish.endpoints import router as publish_router
 from connectorhub.publish.pages import router as publish_pages
 from connectorhub.sync.endpoints import router as sync_router
@@ -57,6 +59,7 @@ def api_router() -> APIRouter:
         template_router,
         sync_router,
         publish_router,
+        oauth_router,
     ):
         router.include_router(domain_router)
     return router
@@ -99,7 +102,7 @@ def pages_router() -> APIRouter:
     router = APIRouter()
     for domain_router in (
         auth_pages, connector_pages, tenant_pages, execution_pages, template_pages,
-        credential_pages, notification_pages, sync_pages, publish_pages,
+        credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router

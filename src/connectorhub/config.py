@@ -3,17 +3,61 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class Environment(StrEnum):
     development = "development"
     production = "production"
+
+
+class OAuthApp(BaseModel):
+    """An operator's OAuth app at one provider (a catalog key), and, for a provider's sandbox
+    or a self-hosted authorization server, other endpoints than the catalog entry's."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+
+
+_OAUTH_VARIABLE = re.compile(
+    r"^CONNECTORHUB_OAUTH_(?P<provider>[A-Z0-9_-]+?)_(?P<field>CLIENT_ID|CLIENT_SECRET|AUTHORIZE_URL|TOKEN_URL)$"
+)
+
+
+class OAuthAppsSource(PydanticBaseSettingsSource):
+    """`CONNECTORHUB_OAUTH_<PROVIDER>_CLIENT_ID` and friends, from the environment and the `.env`
+    file: the providers are catalog data, so the variable names cannot be fields."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env_file = self.config.get("env_file")
+        variables = {**dotenv_values(env_file)} if env_file and Path(env_file).is_file() else {}
+        variables.update(os.environ)
+        apps: dict[str, dict[str, str]] = {}
+        for name, value in variables.items():
+            match = _OAUTH_VARIABLE.match(name.upper())
+            if match and value:
+                provider = match["provider"].lower()
+                apps.setdefault(provider, {})[match["field"].lower()] = value
+        return {"oauth_apps": apps} if apps else {}
 
 
 class Settings(BaseSettings):
@@ -87,6 +131,34 @@ class Settings(BaseSettings):
     )
     medium_api_url: str = Field("https://api.medium.com", description="Medium API base URL.")
 
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
+        description="The address users reach the service at, e.g. `https://hub.example.com`; "
+        "OAuth callbacks are `{public_url}/oauth/callback`. Unset: derived from each request "
+        "(`X-Forwarded-Proto`/`-Host` honoured only from `CONNECTORHUB_TRUSTED_PROXIES`).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Proxies whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed, "
+        "comma-separated addresses or CIDRs (default: none).",
+    )
+    oauth_apps: dict[str, OAuthApp] = Field(
+        default_factory=dict,
+        description="OAuth apps per provider, read from `CONNECTORHUB_OAUTH_<PROVIDER>_CLIENT_ID`, "
+        "`_CLIENT_SECRET` and optionally `_AUTHORIZE_URL` / `_TOKEN_URL` (`<PROVIDER>` is the "
+        'catalog key in capitals: `TWITTER`, `LINKEDIN`, `SALESFORCE`). See "OAuth apps".',
+    )
+    oauth_refresh_ahead_seconds: int = Field(
+        300, ge=0, le=86400,
+        description="Refresh a token this long before it expires (or when 10% of its "
+        "lifetime is left, whichever comes first).",
+    )  # fmt: skip
+    oauth_expiry_warning_days: int = Field(
+        7, ge=1, le=60,
+        description="Warn this many days before a token that cannot be refreshed expires.",
+    )  # fmt: skip
+
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."
     )
@@ -122,7 +194,16 @@ class Settings(BaseSettings):
         "jobs are retried by another worker (workers send a heartbeat every third of it).",
     )
 
-    @field_validator("outbound_allow_networks")
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+        return (init_settings, env_settings, dotenv_settings, OAuthAppsSource(settings_cls),
+                file_secret_settings)  # fmt: skip
+
+    @field_validator("outbound_allow_networks", "trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
         for network in (n.strip() for n in value.split(",")):
@@ -132,6 +213,14 @@ class Settings(BaseSettings):
                 except ValueError as error:
                     raise ValueError(f"not a network: {network!r} ({error})") from None
         return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(n.strip(), strict=False)
+            for n in self.trusted_proxies.split(",")
+            if n.strip()
+        ]
 
     @property
     def outbound_allowed(self) -> list[str]:

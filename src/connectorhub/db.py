@@ -4,7 +4,11 @@ jobs deferred in it to the queue only once it has committed."""
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import hashlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -213,3 +217,39 @@ class UnitOfWork:
                     raise
                 log.exception("%s in workspace %s failed", actor, tenant_id)
         return results
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Hold the lock called `name` against every other process using this database, for
+        work that must happen once however many want it (refreshing one OAuth token). On
+        PostgreSQL a transaction-level advisory lock on a connection of its own, so the work
+        inside runs its own short transactions and no row stays locked; on SQLite a file lock
+        beside the database. Callers also serialise their own process's tasks: this lock
+        costs a connection or a thread while it waits."""
+        async with self._sessionmaker() as session:
+            if is_postgres(session):
+                async with session.begin():
+                    await session.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)}
+                    )
+                    yield
+                return
+            database = session.get_bind().url.database
+        if not database or database == ":memory:":
+            yield  # one process only
+            return
+        directory = Path(database).with_name(Path(database).name + ".locks")
+        directory.mkdir(mode=0o700, exist_ok=True)
+        path = directory / f"{_lock_key(name) & 0xFFFFFFFFFFFF:012x}.lock"
+        descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            os.close(descriptor)
+
+
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory lock key from a name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -8,6 +8,7 @@ from connectorhub.credential.models import SecretKeyCheck, WorkspaceApiCredentia
 from connectorhub.execution.models import Execution
 from connectorhub.kit.models import Base
 from connectorhub.notification.models import Notification
+from connectorhub.oauth.models import OAuthState
 from connectorhub.publish.models import Publication
 from connectorhub.sync.models import SyncRun
 from connectorhub.template.models import ConnectorTemplate
@@ -23,6 +24,7 @@ __all__ = [
     "Execution",
     "Membership",
     "Notification",
+    "OAuthState",
     "Publication",
     "SecretKeyCheck",
     "SyncRun",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -114,6 +115,7 @@ class PageContext(AuthContext):
 
     csrf_token: str
     workspaces: list  # WorkspaceMembership rows for the switcher
+    web_session_id: uuid.UUID | None = None  # what an OAuth state is bound to
 
 
 async def _csrf_presented(request: Request) -> str | None:
@@ -162,6 +164,7 @@ async def _page_context(request: Request, session: DbSession, box: Box) -> PageC
         box=box,
         csrf_token=web_session.csrf_token,
         workspaces=await sessions.workspaces_of(session, user.id),
+        web_session_id=web_session.id,
     )
 
 

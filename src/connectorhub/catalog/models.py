@@ -29,5 +29,7 @@ class CatalogEntry(TimestampMixin, Base):
     plugin: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     # Publisher entries: the content the target takes (publish/content.py checks against it).
     publishing: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    # `auth_type: oauth` entries: how to connect an account and refresh its token (oauth/).
+    oauth: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     # sha256 of the source file's canonical JSON: seeding rewrites a row only when it changed.
     content_hash: Mapped[str] = mapped_column(String(64))

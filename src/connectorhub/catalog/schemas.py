@@ -31,6 +31,7 @@ class CatalogEntryRead(BaseModel):
     docs_url: str | None
     plugin: dict[str, Any] | None = None
     publishing: dict[str, Any] | None = None
+    oauth: dict[str, Any] | None = None
 
 
 class CatalogList(BaseModel):

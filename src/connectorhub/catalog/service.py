@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 _ENTRY_COLUMNS = (
     "name", "description", "category", "icon", "auth_type", "kind", "capabilities",
-    "default_config_schema", "auth_fields", "docs_url", "plugin", "publishing",
+    "default_config_schema", "auth_fields", "docs_url", "plugin", "publishing", "oauth",
 )  # fmt: skip
 
 
@@ -92,3 +92,9 @@ async def validate_config(session: AsyncSession, catalog_key: str, config: dict[
     errors = config_errors(entry, config)
     if errors:
         raise ValidationFailed(errors, "config does not match the connector's schema")
+
+
+async def oauth_entries(session: AsyncSession) -> list[CatalogEntry]:
+    """The entries that can be connected with OAuth, by name."""
+    entries = (await CatalogRepository(session).all_by_key()).values()
+    return sorted((e for e in entries if e.oauth), key=lambda e: e.name)

@@ -55,4 +55,10 @@ class Connector(TenantOwned, Base):
     # Publisher connectors: who the last successful test signed in as (name, handle, id).
     account: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
+    # OAuth connectors: the grant's facts that are not secret (scopes, lifetimes, whether it
+    # needs reconnecting; see oauth/grant.py), and when the access token expires, for the job
+    # that refreshes ahead.
+    oauth: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+
     catalog: Mapped[CatalogEntry] = relationship(lazy="raise")

@@ -78,6 +78,19 @@ async def catalog_tab(
     return _tab(request, page, "connector/catalog.html", "connector/_catalog_cards.html", context)
 
 
+def _connected_toast(shown: Any, connected: uuid.UUID | None) -> dict[str, str] | None:
+    """After an OAuth callback: say who the connector is now connected as (from the stored
+    facts, never from the URL)."""
+    connector = next((c for c in shown if c.id == connected), None)
+    if connector is None or not connector.oauth or connector.oauth.get("state") != "ok":
+        return None
+    account = (connector.account or {}).get("handle") or (connector.account or {}).get("name")
+    who = f" as {account}" if account else ""
+    then = "" if connector.status == ConnectorStatus.active else " Activate it to use it."
+    return {"level": "success",
+            "message": f"{connector.name} is connected to {connector.oauth_provider}{who}.{then}"}  # fmt: skip
+
+
 @router.get("/connectors/installed")
 async def installed_tab(
     request: Request,
@@ -85,6 +98,7 @@ async def installed_tab(
     status: Annotated[ConnectorStatus | None, Query()] = None,
     search: Annotated[str, Query(max_length=200)] = "",
     p: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    connected: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Response:
     found = await service.search(
         page.scope,
@@ -96,6 +110,7 @@ async def installed_tab(
     context = {
         "tab": "installed", "found": found, "status": status.value if status else "", "search": search,
         "statuses": [s.value for s in ConnectorStatus], "has_next": p * PAGE_SIZE < found.total,
+        "initial_toast": _connected_toast(found.items, connected),
     }  # fmt: skip
     return _tab(
         request, page, "connector/installed.html", "connector/_installed_cards.html", context

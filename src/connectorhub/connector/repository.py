@@ -23,7 +23,7 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         # List pages show only these catalog fields; its JSON columns (schemas) stay unloaded.
         summary = joinedload(Connector.catalog).load_only(
             CatalogEntry.key, CatalogEntry.name, CatalogEntry.kind, CatalogEntry.category,
-            CatalogEntry.icon, CatalogEntry.auth_type,
+            CatalogEntry.icon, CatalogEntry.auth_type, CatalogEntry.oauth,
         )  # fmt: skip
         return self.select().options(summary)
 

@@ -106,6 +106,14 @@ class ConnectorRead(BaseModel):
     last_test: dict[str, Any] | None
     # Publishers: who the last successful test signed in as ({id, name, handle}).
     account: dict[str, Any] | None = None
+    oauth_provider: str | None = Field(
+        None, description="OAuth entries: who Connect signs in with (X, LinkedIn, Salesforce)."
+    )
+    oauth: dict[str, Any] | None = Field(
+        None,
+        description="A connected OAuth grant's facts (never its tokens): scopes, expires_at, "
+        "refreshable, state (`ok` or `reconnect_needed`) and reason.",
+    )
     schedule: str | None = Field(None, description="Sources: cron of scheduled syncs.")
     schedule_timezone: str | None = None
     next_sync_at: datetime | None = None

@@ -50,6 +50,8 @@ def to_read(connector: Connector, warnings: list[str] | None = None) -> Connecto
         tags=connector.tags,
         last_test=connector.last_test,
         account=connector.account,
+        oauth_provider=(entry.oauth or {}).get("provider_name"),
+        oauth=_grant_shown(connector.oauth),
         schedule=connector.schedule,
         schedule_timezone=connector.schedule_timezone,
         selected_streams=connector.selected_streams,
@@ -70,6 +72,25 @@ def to_read(connector: Connector, warnings: list[str] | None = None) -> Connecto
         updated_by=connector.updated_by,
         warnings=warnings or [],
     )
+
+
+_GRANT_SHOWN = (
+    "provider",
+    "scopes",
+    "expires_at",
+    "refresh_expires_at",
+    "refreshable",
+    "state",
+    "reason",
+    "connected_at",
+    "refreshed_at",
+    "refresh_failures",
+    "last_refresh_error",
+)
+
+
+def _grant_shown(facts: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {k: facts[k] for k in _GRANT_SHOWN if k in facts} if facts else None
 
 
 def _auth_errors(entry: CatalogEntry, auth: dict[str, Any] | None) -> dict[str, list[str]]:

@@ -55,3 +55,8 @@ class WorkspaceApiCredential(TenantOwned, Base):
     # Each field sealed on its own (see kit/sealing.py), never returned.
     secret: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_used_at: Mapped[datetime | None] = mapped_column()
+    # oauth2: the catalog entry whose `oauth` block refreshes it (None: pasted, not refreshed),
+    # the grant's facts that are not secret, and when the access token expires.
+    provider: Mapped[str | None] = mapped_column(String(64))
+    oauth: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(index=True)

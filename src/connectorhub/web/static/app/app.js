@@ -39,6 +39,13 @@
   });
   window.connectorhub = { showToast: showToast, closeModal: closeModal };
 
+  // A full page load after a redirect (an OAuth callback) can carry one toast of its own.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("template[data-initial-toast]").forEach(function (node) {
+      node.remove();
+      showToast(node.dataset.level, node.dataset.message);
+    });
+  });
   document.addEventListener("toast", function (event) {
     showToast(event.detail.level, event.detail.message);
   });

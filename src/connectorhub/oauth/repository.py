@@ -1,0 +1,79 @@
+"""All SQL of OAuth: pending authorizations (found by state at the callback, before the
+workspace is known), and the rows that hold tokens (connectors, workspace credentials)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.connector.models import Connector
+from connectorhub.credential.models import WorkspaceApiCredential
+from connectorhub.db import identity_lookup
+from connectorhub.kit.repository import TenantRepository
+from connectorhub.oauth.models import OAuthState
+
+
+class OAuthStateRepository(TenantRepository[OAuthState]):
+    model = OAuthState
+
+    async def get_for_update(self, state_id: uuid.UUID) -> OAuthState | None:
+        statement = self.select().where(OAuthState.id == state_id).with_for_update()
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def forget_expired(self, before: datetime) -> None:
+        statement = self.delete().where(OAuthState.expires_at < before)
+        await self.session.execute(statement.execution_options(synchronize_session=False))
+
+
+async def state_by_hash(session: AsyncSession, state_hash: str) -> OAuthState | None:
+    """The callback's lookup: by state alone, in whichever workspace it was started."""
+    async with identity_lookup(session):
+        statement = select(OAuthState).where(OAuthState.state_hash == state_hash)
+        return (await session.execute(statement)).scalar_one_or_none()
+
+
+class TokenHolderRepository(TenantRepository[Connector]):
+    """Connectors holding OAuth tokens, and (through `credentials`) oauth2 credentials."""
+
+    model = Connector
+
+    async def connector(self, connector_id: uuid.UUID) -> Connector | None:
+        statement = (
+            self.select().options(joinedload(Connector.catalog)).where(Connector.id == connector_id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def connectors_expiring(self, before: datetime) -> Sequence[uuid.UUID]:
+        """Connectors whose access token expires before `before`, or whose grant has
+        facts to check (the warning job reads those)."""
+        statement = self.select(Connector.id).where(
+            or_(Connector.token_expires_at < before, Connector.oauth.is_not(None))
+        )
+        return (await self.session.scalars(statement)).all()
+
+
+class CredentialHolderRepository(TenantRepository[WorkspaceApiCredential]):
+    model = WorkspaceApiCredential
+
+    async def credentials_expiring(self, before: datetime) -> Sequence[uuid.UUID]:
+        statement = self.select(WorkspaceApiCredential.id).where(
+            WorkspaceApiCredential.provider.is_not(None),
+            or_(
+                WorkspaceApiCredential.token_expires_at < before,
+                WorkspaceApiCredential.oauth.is_not(None),
+            ),
+        )
+        return (await self.session.scalars(statement)).all()
+
+
+async def entry_by_key(session: AsyncSession, key: str) -> CatalogEntry | None:
+    """A catalog entry (global): the provider of a workspace credential."""
+    return (
+        await session.execute(select(CatalogEntry).where(CatalogEntry.key == key))
+    ).scalar_one_or_none()

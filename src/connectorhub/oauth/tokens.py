@@ -1,0 +1,330 @@
+"""Keeping tokens alive: every use of an OAuth token goes through `usable`, which renews it
+ahead of expiry (or after the provider refused it), once however many want it at the same
+moment, in this process or any other.
+
+The order matters: the in-process lock first (the other tasks of this process wait on it for
+free), then the cross-process lock (db.UnitOfWork.exclusive), then the token is read again —
+another process may have renewed it while we waited, and then it is used as it is. The new
+access token and a rotated refresh token are sealed in one transaction: a refresh token the
+provider has already spent is never the only one kept."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from connectorhub.catalog.models import CatalogEntry
+from connectorhub.config import Settings
+from connectorhub.connector.models import Connector, ConnectorStatus
+from connectorhub.credential.models import WorkspaceApiCredential
+from connectorhub.db import UnitOfWork, WorkspaceScope
+from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+from connectorhub.kit.models import utcnow
+from connectorhub.kit.outbound import Outbound
+from connectorhub.kit.sealing import merge_secrets, open_secrets
+from connectorhub.notification import service as notifications
+from connectorhub.notification.models import Level
+from connectorhub.oauth import client
+from connectorhub.oauth.grant import RECONNECT, TokenSet, grant_facts, is_dead, is_due, parse
+from connectorhub.oauth.providers import Provider, provider_of
+from connectorhub.oauth.repository import (
+    CredentialHolderRepository,
+    TokenHolderRepository,
+    entry_by_key,
+)
+
+log = logging.getLogger(__name__)
+ACTOR = "oauth"
+RECONNECT_REASON = "reconnect needed"
+
+_process_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+class ReconnectNeeded(AuthFailed):
+    """The grant is dead (revoked, or expired with no way to renew it): only Connect helps."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Which row holds a token: a connector's `auth`, or an oauth2 workspace credential."""
+
+    kind: str  # connector | credential
+    id: uuid.UUID
+
+    @classmethod
+    def connector(cls, connector_id: uuid.UUID) -> Holder:
+        return cls("connector", connector_id)
+
+    @classmethod
+    def credential(cls, credential_id: uuid.UUID) -> Holder:
+        return cls("credential", credential_id)
+
+    @property
+    def table(self) -> str:
+        if self.kind == "connector":
+            return Connector.__tablename__
+        return WorkspaceApiCredential.__tablename__
+
+
+@dataclass(frozen=True)
+class TokenKeeper:
+    """What keeping tokens needs (a job's context has all of it)."""
+
+    work: UnitOfWork
+    box: SecretBox
+    outbound: Outbound
+    settings: Settings
+
+    @classmethod
+    def of(cls, context: Any) -> TokenKeeper:
+        return cls(context.work, context.box, context.outbound, context.settings)
+
+    @property
+    def ahead(self) -> timedelta:
+        return timedelta(seconds=self.settings.oauth_refresh_ahead_seconds)
+
+
+@dataclass
+class Held:
+    """A token as stored now."""
+
+    holder: Holder
+    row: Connector | WorkspaceApiCredential
+    entry: CatalogEntry | None
+    secrets: dict[str, str]
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return dict(self.row.oauth or {})
+
+    @property
+    def name(self) -> str:
+        return self.row.name
+
+
+async def load(scope: WorkspaceScope, box: SecretBox, holder: Holder) -> Held | None:
+    row: Connector | WorkspaceApiCredential | None
+    if holder.kind == "connector":
+        row = await TokenHolderRepository(scope).connector(holder.id)
+        entry = row.catalog if row is not None else None
+        sealed = row.auth if row is not None else {}
+    else:
+        row = await CredentialHolderRepository(scope).get(holder.id)
+        entry = await entry_by_key(scope.session, row.provider) if row and row.provider else None
+        sealed = row.secret if row is not None else {}
+    if row is None:
+        return None
+    secrets = open_secrets(
+        box, tenant_id=scope.tenant_id, table=holder.table, row_id=holder.id, stored=sealed
+    )
+    return Held(holder, row, entry, secrets)
+
+
+def _expires_at(held: Held) -> datetime | None:
+    if held.row.token_expires_at is not None:
+        return held.row.token_expires_at
+    return parse(held.secrets.get("expires_at"))  # pasted tokens say it in the auth field
+
+
+def _needs_renewal(held: Held, refused: str | None, now: datetime, ahead: timedelta) -> bool:
+    if refused is not None:
+        return held.secrets.get("access_token") == refused  # else renewed meanwhile
+    return is_due(held.facts, _expires_at(held), now, ahead)
+
+
+def store_tokens(
+    scope: WorkspaceScope,
+    box: SecretBox,
+    held: Held,
+    tokens: TokenSet,
+    *,
+    connected: dict[str, Any] | None = None,
+    scopes_asked: tuple[str, ...] = (),
+) -> None:
+    """Seal a token answer on its holder. A refresh answer without a refresh token keeps the
+    old one; `connected` (who, when) marks a new grant rather than a renewal."""
+    now = utcnow()
+    incoming: dict[str, Any] = {
+        "access_token": tokens.access_token,
+        "expires_at": tokens.expires_at.isoformat() if tokens.expires_at else None,
+    }
+    if tokens.refresh_token:
+        incoming["refresh_token"] = tokens.refresh_token
+    elif connected is not None:
+        incoming["refresh_token"] = None  # a new grant without one: the old grant's is void
+    row = held.row
+    stored = row.auth if isinstance(row, Connector) else row.secret
+    sealed, _ = merge_secrets(
+        box,
+        tenant_id=scope.tenant_id,
+        table=held.holder.table,
+        row_id=held.holder.id,
+        stored=stored,
+        incoming=incoming,
+    )
+    facts = grant_facts(
+        tokens, now, earlier=None if connected else held.facts, scopes_asked=scopes_asked
+    )
+    if connected is not None:
+        facts.update(connected)
+    else:
+        facts["refreshed_at"] = now.isoformat()
+    if isinstance(row, Connector):
+        row.auth = sealed
+        TokenHolderRepository(scope).touch(row)
+    else:
+        row.secret = sealed
+        CredentialHolderRepository(scope).touch(row)
+    row.oauth, row.token_expires_at = facts, tokens.expires_at
+    held.secrets = {**held.secrets, **{k: v for k, v in incoming.items() if v}}
+
+
+async def _declare_dead(scope: WorkspaceScope, held: Held, why: str) -> None:
+    """No more refresh attempts until reconnected; the connector goes to error; one
+    notification, with a link straight to Connect."""
+    facts = held.facts
+    if facts.get("state") == RECONNECT:
+        return
+    held.row.oauth = {
+        **facts,
+        "state": RECONNECT,
+        "reason": why[:300],
+        "dead_at": utcnow().isoformat(),
+    }
+    what = "connector" if held.holder.kind == "connector" else "credential"
+    if isinstance(held.row, Connector):
+        held.row.status = ConnectorStatus.error.value
+        held.row.status_reason = f"{RECONNECT_REASON}: {why}"[:500]
+        TokenHolderRepository(scope).touch(held.row)
+    else:
+        CredentialHolderRepository(scope).touch(held.row)
+    provider = (
+        held.entry.oauth.get("provider_name") if held.entry and held.entry.oauth else "the provider"
+    )
+    await notifications.raise_(
+        scope,
+        kind="oauth.reconnect_needed",
+        subject_id=held.holder.id,
+        level=Level.error,
+        title=f"{held.name}: reconnect needed",
+        body=f"{why} The {what} stops using this connection until you connect it to "
+        f"{provider} again.",
+        link=f"/oauth/connect/{held.holder.kind}/{held.holder.id}",
+    )
+    log.warning("%s %s in %s: grant dead (%s)", what, held.holder.id, scope.tenant_id, why)
+
+
+def provider_for(held: Held, settings: Settings) -> Provider | None:
+    return provider_of(held.entry, settings) if held.entry is not None else None
+
+
+async def _read(keeper: TokenKeeper, tenant_id: str, holder: Holder) -> Held:
+    async with keeper.work.workspace(tenant_id, ACTOR) as scope:
+        held = await load(scope, keeper.box, holder)
+    if held is None:
+        raise FatalError(f"the {holder.kind} holding this token was deleted")
+    return held
+
+
+async def usable(
+    keeper: TokenKeeper, tenant_id: str, holder: Holder, *, refused: str | None = None
+) -> dict[str, str]:
+    """The holder's secrets with an access token fit to use now: renewed first when it is
+    due, or when `refused` (the access token a provider just answered 401 to) is still the
+    stored one. Raises ReconnectNeeded (a dead grant; the holder is marked and notified),
+    RetriableError (the token endpoint is down and the token cannot be used meanwhile),
+    FatalError."""
+    now = utcnow()
+    held = await _read(keeper, tenant_id, holder)
+    if is_dead(held.facts):
+        raise ReconnectNeeded(
+            f"{RECONNECT_REASON}: {held.facts.get('reason', 'the grant is dead')}"
+        )
+    if not _needs_renewal(held, refused, now, keeper.ahead):
+        return held.secrets
+    name = f"oauth-token:{holder.table}:{holder.id}"
+    lock = _process_locks.get(name)
+    if lock is None:
+        lock = _process_locks[name] = asyncio.Lock()
+    async with lock, keeper.work.exclusive(name):
+        held = await _read(keeper, tenant_id, holder)  # another process may have renewed it
+        if is_dead(held.facts):
+            raise ReconnectNeeded(f"{RECONNECT_REASON}: {held.facts.get('reason', '')}")
+        if not _needs_renewal(held, refused, utcnow(), keeper.ahead):
+            return held.secrets
+        return await _renew(keeper, tenant_id, held, refused=refused)
+
+
+async def _renew(
+    keeper: TokenKeeper, tenant_id: str, held: Held, *, refused: str | None
+) -> dict[str, str]:
+    expires_at = _expires_at(held)
+    still_good = refused is None and (expires_at is None or expires_at > utcnow())
+    provider = provider_for(held, keeper.settings)
+    refresh_token = held.secrets.get("refresh_token")
+    if provider is None or not provider.configured or not refresh_token:
+        if still_good:
+            return held.secrets  # nothing can renew it yet; the job warns ahead of its end
+        why = "the provider refused the access token" if refused else "the access token expired"
+        why += (
+            " and there is no refresh token to renew it"
+            if not refresh_token
+            else " and no OAuth app is configured to renew it"
+        )
+        if provider is not None and not refresh_token:
+            async with keeper.work.workspace(tenant_id, ACTOR) as scope:
+                fresh = await load(scope, keeper.box, held.holder)
+                if fresh is not None:
+                    await _declare_dead(scope, fresh, why + ".")
+            raise ReconnectNeeded(f"{RECONNECT_REASON}: {why}")
+        raise AuthFailed(why)
+    try:
+        tokens = await client.refresh(keeper.outbound, provider, refresh_token)
+    except client.GrantRevoked as dead:
+        async with keeper.work.workspace(tenant_id, ACTOR) as scope:
+            fresh = await load(scope, keeper.box, held.holder)
+            if fresh is not None:
+                await _declare_dead(scope, fresh, dead.message + ".")
+        raise ReconnectNeeded(f"{RECONNECT_REASON}: {dead.message}") from None
+    except (RetriableError, FatalError) as trouble:
+        await _count_failure(keeper, tenant_id, held.holder, trouble)
+        if still_good and isinstance(trouble, RetriableError):
+            log.warning(
+                "refreshing %s %s failed, its token is still good: %s",
+                held.holder.kind,
+                held.holder.id,
+                trouble.message,
+            )
+            return held.secrets
+        raise
+    async with keeper.work.workspace(tenant_id, ACTOR) as scope:
+        fresh = await load(scope, keeper.box, held.holder)
+        if fresh is None:
+            raise FatalError(f"the {held.holder.kind} holding this token was deleted")
+        store_tokens(scope, keeper.box, fresh, tokens)
+    log.info("renewed the token of %s %s in %s", held.holder.kind, held.holder.id, tenant_id)
+    return fresh.secrets
+
+
+async def _count_failure(
+    keeper: TokenKeeper, tenant_id: str, holder: Holder, trouble: Exception
+) -> None:
+    async with keeper.work.workspace(tenant_id, ACTOR) as scope:
+        held = await load(scope, keeper.box, holder)
+        if held is None:
+            return
+        facts = held.facts
+        facts["refresh_failures"] = int(facts.get("refresh_failures", 0)) + 1
+        facts["last_refresh_error"] = str(getattr(trouble, "message", trouble))[:300]
+        held.row.oauth = facts
+
+
+def connect_link(holder: Holder) -> str:
+    return f"/oauth/connect/{holder.kind}/{quote(str(holder.id))}"
