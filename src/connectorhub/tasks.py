@@ -5,8 +5,15 @@ domain with jobs adds its `tasks` module here and nowhere else.
 """
 
 from connectorhub.execution import tasks as execution_tasks
+from connectorhub.oauth import tasks as oauth_tasks
 from connectorhub.publish import tasks as publish_tasks
 from connectorhub.sync import tasks as sync_tasks
 from connectorhub.template import tasks as template_tasks
 
-__all__ = ["execution_tasks", "publish_tasks", "sync_tasks", "template_tasks"]
+__all__ = [
+    "execution_tasks",
+    "oauth_tasks",
+    "publish_tasks",
+    "sync_tasks",
+    "template_tasks",
+]

@@ -3,6 +3,7 @@ shapes, status codes and rate-limit headers; the exact request each driver sent 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -277,6 +278,16 @@ async def test_x_connection_dropped_after_sending_ends_unknown_and_never_reposts
         f"/api/publications/{publication['id']}/retry", headers=workspace.owner.headers
     )
     assert retried.status_code == 202  # the user checked the account and asks for it again
+    # The retry goes out on the in-process worker: wait for it, or it would post to the next
+    # test's server (the session hub's X address is that test's by then).
+    for _ in range(200):
+        shown = await client.get(
+            f"/api/publications/{publication['id']}", headers=workspace.owner.headers
+        )
+        if shown.json()["status"] not in ("scheduled", "sending"):
+            break
+        await asyncio.sleep(0.05)
+    assert len(x_api.hits_to("/2/tweets")) == 2
 
 
 async def test_a_thread_cut_short_keeps_what_went_out_and_refuses_a_retry(client, workspace, x_api):

@@ -33,7 +33,7 @@ KIND_FIELDS: dict[CredentialKind, tuple[tuple[str, ...], tuple[str, ...]]] = {
     CredentialKind.bearer: (("token",), ()),
     CredentialKind.api_key: (("key",), ()),
     CredentialKind.basic: (("username", "password"), ()),
-    CredentialKind.oauth2: (("access_token",), ("refresh_token",)),
+    CredentialKind.oauth2: (("access_token",), ("refresh_token", "expires_at")),
 }
 
 

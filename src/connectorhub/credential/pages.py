@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from connectorhub.auth.dependencies import PageAdmin, PageViewer
+from connectorhub.catalog.service import oauth_entries
 from connectorhub.credential import service
 from connectorhub.credential.models import KIND_FIELDS, CredentialKind
 from connectorhub.credential.schemas import CredentialCreate
@@ -27,6 +28,7 @@ async def _page(request: Request, page: PageViewer, **extra: Any) -> Response:
         "section": "credentials", "credentials": (await service.listing(page.scope)).items,
         "is_admin": page.principal.effective_role.at_least(Role.admin),
         "kinds": {k.value: [*r, *o] for k, (r, o) in KIND_FIELDS.items()},
+        "providers": await oauth_entries(page.scope.session),
         "form": {}, "errors": {}, **extra,
     }  # fmt: skip
     template = (
@@ -52,7 +54,8 @@ async def create(request: Request, page: PageAdmin) -> Response:
     values = {f: str(form.get(f, "")) for f in (*required, *optional) if form.get(f)}
     hosts = [h for h in str(form.get("allowed_hosts", "")).replace(",", "\n").split() if h]
     shown = {"name": str(form.get("name", "")), "kind": kind, "allowed_hosts": "\n".join(hosts),
-             "description": str(form.get("description", ""))}  # fmt: skip
+             "description": str(form.get("description", "")),
+             "provider": str(form.get("provider", "")) if kind == "oauth2" else ""}  # fmt: skip
     try:
         body = CredentialCreate(
             name=shown["name"],
@@ -60,6 +63,7 @@ async def create(request: Request, page: PageAdmin) -> Response:
             allowed_hosts=hosts,
             values=values,  # type: ignore[arg-type]
             description=shown["description"],
+            provider=shown["provider"] or None,
         )
         async with page.scope.session.begin_nested():
             created = await service.create(page.scope, page.box, body)

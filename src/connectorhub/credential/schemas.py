@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -47,6 +47,13 @@ class CredentialCreate(BaseModel):
     description: str = Field("", max_length=500)
     allowed_hosts: list[Host] = Field(min_length=1, max_length=20, description=HOSTS_DESCRIPTION)
     values: dict[str, SecretText] = Field(description=VALUES_DESCRIPTION)
+    provider: str | None = Field(
+        None, max_length=64,
+        description="oauth2 only: the catalog key of a provider with an OAuth block "
+        "(`twitter`, `linkedin`, `salesforce`, or one an operator added). ConnectorHub then "
+        "renews the token and it can be connected with `POST /api/credentials/{id}/oauth/start`; "
+        "`values` may be empty until then.",
+    )  # fmt: skip
 
 
 class CredentialPatch(BaseModel):
@@ -68,6 +75,10 @@ class CredentialRead(BaseModel):
     values: dict[str, str] = Field(description="Which fields are set, masked.")
     reference: str = Field(
         description="How a definition uses it.", examples=["{{workspace.github}}"]
+    )
+    provider: str | None = None
+    oauth: dict[str, Any] | None = Field(
+        None, description="A connected grant's facts (never its tokens): scopes, expires_at, state."
     )
     last_used_at: datetime | None
     created_at: datetime

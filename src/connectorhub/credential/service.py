@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectorhub.audit import service as audit
 from connectorhub.audit.service import SECRET_CHANGED
+from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.models import KIND_FIELDS, CredentialKind, WorkspaceApiCredential
 from connectorhub.credential.repository import WorkspaceCredentialRepository
@@ -42,15 +43,24 @@ def to_read(credential: WorkspaceApiCredential) -> CredentialRead:
         allowed_hosts=credential.allowed_hosts,
         values=masked(credential.secret),
         reference=f"{{{{workspace.{credential.name}}}}}",
+        provider=credential.provider,
+        oauth={k: v for k, v in credential.oauth.items() if k != "account"}
+        if credential.oauth
+        else None,
         last_used_at=credential.last_used_at,
         created_at=credential.created_at,
         updated_at=credential.updated_at,
     )
 
 
-def _field_errors(kind: CredentialKind, present: Iterable[str]) -> dict[str, list[str]]:
+def _field_errors(
+    kind: CredentialKind, present: Iterable[str], *, connectable: bool = False
+) -> dict[str, list[str]]:
+    """`connectable`: an oauth2 credential with a provider, whose tokens Connect brings."""
     required, optional = KIND_FIELDS[kind]
     present = set(present)
+    if connectable:
+        required, optional = (), (*required, *optional)
     errors = {f"values.{name}": ["Required."] for name in required if name not in present}
     for name in sorted(present - set(required) - set(optional)):
         allowed = ", ".join((*required, *optional))
@@ -76,7 +86,13 @@ async def _flush_checking_name(scope: WorkspaceScope, name: str) -> None:
 async def create(scope: WorkspaceScope, box: SecretBox, body: CredentialCreate) -> CredentialRead:
     """Raises ValidationFailed (fields the kind needs), Conflict (name taken)."""
     values = {k: v for k, v in body.values.items() if v != ""}
-    if errors := _field_errors(body.kind, values):
+    if body.provider is not None:
+        entry = await CatalogRepository(scope.session).by_key(body.provider)
+        if body.kind != CredentialKind.oauth2 or entry is None or not entry.oauth:
+            raise ValidationFailed({"provider": [
+                "Only an oauth2 credential names a provider, and it must be a catalog entry "
+                "with an OAuth block."]})  # fmt: skip
+    if errors := _field_errors(body.kind, values, connectable=body.provider is not None):
         raise ValidationFailed(errors)
     repository = WorkspaceCredentialRepository(scope)
     if await repository.by_name(body.name):
@@ -87,6 +103,7 @@ async def create(scope: WorkspaceScope, box: SecretBox, body: CredentialCreate) 
         kind=body.kind.value,
         description=body.description,
         allowed_hosts=list(dict.fromkeys(body.allowed_hosts)),
+        provider=body.provider,
     )
     credential.secret, changed = merge_secrets(
         box, tenant_id=scope.tenant_id, table=TABLE, row_id=credential.id,
@@ -113,7 +130,10 @@ async def update(
             box, tenant_id=scope.tenant_id, table=TABLE, row_id=credential.id,
             stored=credential.secret, incoming=body.values,
         )  # fmt: skip
-        if errors := _field_errors(CredentialKind(credential.kind), secret):
+        connectable = credential.provider is not None
+        if errors := _field_errors(
+            CredentialKind(credential.kind), secret, connectable=connectable
+        ):
             raise ValidationFailed(errors)
         if changed:
             credential.secret = secret
@@ -160,6 +180,8 @@ async def listing(scope: WorkspaceScope) -> CredentialList:
 def _run_value(kind: CredentialKind, values: dict[str, str]) -> Any:
     if kind == CredentialKind.basic:
         return {"username": values["username"], "password": values["password"]}
+    if kind == CredentialKind.oauth2:
+        return values.get("access_token", "")  # empty until Connect brings one
     return values[KIND_FIELDS[kind][0][0]]  # the token, key or access token itself
 
 
@@ -181,6 +203,8 @@ async def for_run(
                 ),
             ),
             allowed_hosts=list(row.allowed_hosts),
+            credential_id=row.id,
+            renewable=row.kind == CredentialKind.oauth2.value and row.provider is not None,
         )
         for row in rows
     }

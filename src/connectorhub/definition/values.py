@@ -13,6 +13,9 @@ class WorkspaceCredential:
 
     value: Any
     allowed_hosts: list[str]
+    # oauth2 credentials naming a provider: oauth/tokens.py renews them (ahead, and on a 401).
+    credential_id: Any = None
+    renewable: bool = False
 
 
 @dataclass

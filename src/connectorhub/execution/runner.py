@@ -24,6 +24,7 @@ from connectorhub.definition.model import Definition, Step
 from connectorhub.definition.values import RunValues
 from connectorhub.execution.responses import extract, raise_for_status, read_body
 from connectorhub.kit.driver_errors import (
+    AuthFailed,
     DriverError,
     FatalError,
     RetriableError,
@@ -68,6 +69,10 @@ class _Request:
     credentials: set[str]  # workspace credentials this request carries
 
 
+# Renews a workspace credential the provider refused: (name, refused value) → the new value.
+Renew = Callable[[str, Any], Awaitable[Any]]
+
+
 class Runner:
     def __init__(
         self,
@@ -75,10 +80,12 @@ class Runner:
         policy: AddressPolicy,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        renew: Renew | None = None,
     ):
         self.session = session
         self.policy = policy
         self.sleep = sleep
+        self.renew = renew
 
     async def run(
         self, definition: Definition, values: RunValues, on_step: OnStep | None = None
@@ -108,7 +115,17 @@ class Runner:
                 except placeholders.PlaceholderError as error:
                     raise FatalError(f"step {step.name}: {error}") from None
                 record.request = request_summary(request, redactor)
-                extracted = await self._send_with_retries(step, request, values, record)
+                try:
+                    extracted = await self._send_with_retries(step, request, values, record)
+                except AuthFailed:
+                    # A renewable token refused (a 401): renewed once, the step sent once more.
+                    if not await self._renewed(
+                        request.credentials, values, context_values, redactor
+                    ):
+                        raise
+                    request = _render(step, context_values, sensitive_steps, values)
+                    record.request = request_summary(request, redactor)
+                    extracted = await self._send_with_retries(step, request, values, record)
             except DriverError as error:
                 record.status = "failed"
                 record.error = error.message = redactor.redact(error.message)
@@ -232,6 +249,20 @@ class Runner:
             except aiohttp.ClientError as error:
                 raise RetriableError(f"connection to {host} failed: {error}") from None
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _renewed(self, names: set[str], values: RunValues, context_values: dict[str, Any],
+                       redactor: _Redactor) -> bool:  # fmt: skip
+        renewable = [
+            n for n in sorted(names) if n in values.workspace and values.workspace[n].renewable
+        ]
+        if self.renew is None or not renewable:
+            return False
+        for name in renewable:
+            credential = values.workspace[name]
+            credential.value = await self.renew(name, credential.value)
+            context_values["workspace"][name] = credential.value
+            redactor.add([credential.value])
+        return True
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:

@@ -12,12 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 from connectorhub.db import WorkspaceScope
+from connectorhub.definition.values import RunValues
 from connectorhub.execution import service
 from connectorhub.execution.models import Execution, ExecutionStatus
 from connectorhub.execution.repository import ExecutionRepository
-from connectorhub.execution.runner import Runner, StepRecord
+from connectorhub.execution.runner import Renew, Runner, StepRecord
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError
 from connectorhub.kit.models import utcnow
+from connectorhub.oauth.tokens import Holder, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
 from connectorhub.worker.context import JobContext
 from connectorhub.worker.registry import at_startup, job, periodic
@@ -92,6 +94,25 @@ class _Progress:
 
 
 @job
+async def _renewing_credentials(ctx: JobContext, tenant_id: str, values: RunValues) -> Renew:
+    """oauth2 workspace credentials that name a provider: renewed now when due, and the
+    runner's way to renew one the provider refuses (oauth/tokens.py). Raises DriverError."""
+    keeper = TokenKeeper.of(ctx)
+    for name, credential in values.workspace.items():
+        if credential.renewable:
+            holder = Holder.credential(credential.credential_id)
+            credential.value = (await usable(keeper, tenant_id, holder)).get("access_token")
+            if not credential.value:
+                raise FatalError(f"workspace credential {name!r} is not connected yet: connect "
+                                 "it under Settings → Credentials")  # fmt: skip
+
+    async def renew(name: str, refused: Any) -> Any:
+        holder = Holder.credential(values.workspace[name].credential_id)
+        return (await usable(keeper, tenant_id, holder, refused=refused))["access_token"]
+
+    return renew
+
+
 async def run_execution(
     ctx: JobContext, tenant_id: str, execution_id: str, *, take_over: bool = False
 ) -> None:
@@ -110,7 +131,8 @@ async def run_execution(
     try:
         if claimed.problem:
             raise FatalError(claimed.problem)
-        output = await Runner(ctx.outbound.session, ctx.outbound.policy).run(
+        renew = await _renewing_credentials(ctx, tenant_id, claimed.values)
+        output = await Runner(ctx.outbound.session, ctx.outbound.policy, renew=renew).run(
             claimed.definition, claimed.values, progress.on_step
         )
     except _Stopped:

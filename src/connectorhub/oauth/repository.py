@@ -49,11 +49,10 @@ class TokenHolderRepository(TenantRepository[Connector]):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def connectors_expiring(self, before: datetime) -> Sequence[uuid.UUID]:
-        """Connectors whose access token expires before `before`, or whose grant has
-        facts to check (the warning job reads those)."""
+    async def with_tokens(self) -> Sequence[uuid.UUID]:
+        """Connectors holding a connected grant or a token that says when it expires."""
         statement = self.select(Connector.id).where(
-            or_(Connector.token_expires_at < before, Connector.oauth.is_not(None))
+            or_(Connector.token_expires_at.is_not(None), Connector.oauth.is_not(None))
         )
         return (await self.session.scalars(statement)).all()
 
@@ -61,13 +60,10 @@ class TokenHolderRepository(TenantRepository[Connector]):
 class CredentialHolderRepository(TenantRepository[WorkspaceApiCredential]):
     model = WorkspaceApiCredential
 
-    async def credentials_expiring(self, before: datetime) -> Sequence[uuid.UUID]:
+    async def with_tokens(self) -> Sequence[uuid.UUID]:
+        """oauth2 credentials that name a provider."""
         statement = self.select(WorkspaceApiCredential.id).where(
-            WorkspaceApiCredential.provider.is_not(None),
-            or_(
-                WorkspaceApiCredential.token_expires_at < before,
-                WorkspaceApiCredential.oauth.is_not(None),
-            ),
+            WorkspaceApiCredential.provider.is_not(None)
         )
         return (await self.session.scalars(statement)).all()
 

@@ -14,9 +14,10 @@ import asyncio
 import logging
 import uuid
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from connectorhub.catalog.models import CatalogEntry
@@ -41,6 +42,7 @@ from connectorhub.oauth.repository import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ACTOR = "oauth"
 RECONNECT_REASON = "reconnect needed"
 
@@ -234,11 +236,17 @@ async def _read(keeper: TokenKeeper, tenant_id: str, holder: Holder) -> Held:
 
 
 async def usable(
-    keeper: TokenKeeper, tenant_id: str, holder: Holder, *, refused: str | None = None
+    keeper: TokenKeeper,
+    tenant_id: str,
+    holder: Holder,
+    *,
+    refused: str | None = None,
+    horizon: timedelta = timedelta(0),
 ) -> dict[str, str]:
     """The holder's secrets with an access token fit to use now: renewed first when it is
     due, or when `refused` (the access token a provider just answered 401 to) is still the
-    stored one. Raises ReconnectNeeded (a dead grant; the holder is marked and notified),
+    stored one; `horizon`: renewed if it will be due by then (the periodic job's next look).
+    Raises ReconnectNeeded (a dead grant; the holder is marked and notified),
     RetriableError (the token endpoint is down and the token cannot be used meanwhile),
     FatalError."""
     now = utcnow()
@@ -247,7 +255,7 @@ async def usable(
         raise ReconnectNeeded(
             f"{RECONNECT_REASON}: {held.facts.get('reason', 'the grant is dead')}"
         )
-    if not _needs_renewal(held, refused, now, keeper.ahead):
+    if not _needs_renewal(held, refused, now + horizon, keeper.ahead):
         return held.secrets
     name = f"oauth-token:{holder.table}:{holder.id}"
     lock = _process_locks.get(name)
@@ -257,7 +265,7 @@ async def usable(
         held = await _read(keeper, tenant_id, holder)  # another process may have renewed it
         if is_dead(held.facts):
             raise ReconnectNeeded(f"{RECONNECT_REASON}: {held.facts.get('reason', '')}")
-        if not _needs_renewal(held, refused, utcnow(), keeper.ahead):
+        if not _needs_renewal(held, refused, utcnow() + horizon, keeper.ahead):
             return held.secrets
         return await _renew(keeper, tenant_id, held, refused=refused)
 
@@ -278,7 +286,8 @@ async def _renew(
             if not refresh_token
             else " and no OAuth app is configured to renew it"
         )
-        if provider is not None and not refresh_token:
+        if provider is not None and not refresh_token and held.facts.get("connected_at"):
+            # A connected grant nothing can renew is over; pasted tokens just stay refused.
             async with keeper.work.workspace(tenant_id, ACTOR) as scope:
                 fresh = await load(scope, keeper.box, held.holder)
                 if fresh is not None:
@@ -328,3 +337,24 @@ async def _count_failure(
 
 def connect_link(holder: Holder) -> str:
     return f"/oauth/connect/{holder.kind}/{quote(str(holder.id))}"
+
+
+async def call_with_token(keeper: TokenKeeper, tenant_id: str, holder: Holder,
+                          use: Callable[[dict[str, str]], Awaitable[T]]) -> T:  # fmt: skip
+    """`use(secrets)` with a token renewed ahead of expiry; when the provider refuses it
+    (AuthFailed: a 401), one renewal and one more try — a second refusal stands."""
+    secrets = await usable(keeper, tenant_id, holder)
+    try:
+        return await use(secrets)
+    except ReconnectNeeded:
+        raise
+    except AuthFailed as refusal:
+        refused = secrets.get("access_token")
+        log.info("%s %s: the provider refused its token; renewing once", holder.kind, holder.id)
+        try:
+            secrets = await usable(keeper, tenant_id, holder, refused=refused)
+        except ReconnectNeeded:
+            raise
+        except AuthFailed:
+            raise refusal from None  # nothing could renew it: the provider's words stand
+        return await use(secrets)

@@ -23,6 +23,7 @@ from connectorhub.kit.repository import Page
 from connectorhub.kit.sealing import open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
+from connectorhub.oauth.tokens import ReconnectNeeded
 from connectorhub.publish.content import content_errors
 from connectorhub.publish.drivers.base import Account
 from connectorhub.publish.models import Publication, PublicationStatus
@@ -125,6 +126,9 @@ class Claimed:
     resolve: bool
     # Who the connector's last test signed in as: drivers need not ask again for each post.
     account: dict[str, Any] | None = None
+    connector_id: uuid.UUID | None = None
+    # An OAuth connector: its token is renewed ahead of expiry and once after a 401.
+    renewable: bool = False
 
 
 async def claim(
@@ -161,8 +165,13 @@ async def claim(
     return Claimed(
         catalog_key=connector.catalog.key, config=connector.config, secrets=secrets,
         content=publication.content, marker=marker(publication.id), resolve=resolve,
-        account=connector.account,
+        account=connector.account, connector_id=connector.id, renewable=renewable(connector),
     )  # fmt: skip
+
+
+def renewable(connector: Connector) -> bool:
+    """Whether oauth/tokens keeps this connector's token alive (an OAuth entry)."""
+    return connector.catalog.auth_type == "oauth" and bool(connector.catalog.oauth)
 
 
 @dataclass
@@ -220,6 +229,8 @@ async def finish(
     assert connector is not None
     if outcome.error_kind == "auth":
         await _credentials_refused(scope, connector, outcome.error or "")
+    elif outcome.error_kind == "reconnect":
+        pass  # the connector is in error already and its one notification says reconnect
     elif publication.status in (PublicationStatus.failed.value, PublicationStatus.unknown.value):
         await notifications.raise_(
             scope, kind=f"publication.{publication.status}", subject_id=publication.id,
@@ -250,6 +261,7 @@ class TestTarget:
     catalog_key: str
     config: dict[str, Any]
     secrets: dict[str, Any]
+    renewable: bool = False
 
 
 async def test_target(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID) -> TestTarget:
@@ -259,7 +271,13 @@ async def test_target(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.
         box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
         row_id=connector.id, stored=connector.auth,
     )  # fmt: skip
-    return TestTarget(connector.catalog.key, connector.config, secrets)
+    return TestTarget(connector.catalog.key, connector.config, secrets, renewable(connector))
+
+
+def _error_kind(error: DriverError) -> str:
+    if isinstance(error, ReconnectNeeded):
+        return "reconnect"
+    return "auth" if isinstance(error, AuthFailed) else "provider"
 
 
 async def record_test(
@@ -274,12 +292,12 @@ async def record_test(
     connector.last_test = {
         "ok": error is None, "tested_at": utcnow().isoformat(),
         "error": error.message if error else None,
-        "error_kind": ("auth" if isinstance(error, AuthFailed) else "provider") if error else None,
+        "error_kind": _error_kind(error) if error else None,
     }  # fmt: skip
     if account is not None:
         connector.account = account.to_json()
-    if isinstance(error, AuthFailed):
-        connector.account = None
+    if isinstance(error, AuthFailed) and not isinstance(error, ReconnectNeeded):
+        connector.account = None  # (a dead grant was marked, and notified, where it was found)
         await _credentials_refused(scope, connector, error.message)
     ConnectorRepository(scope).touch(connector)
 

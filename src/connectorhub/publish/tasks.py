@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from connectorhub.db import WorkspaceScope, defer_after_commit
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, RetriableError
 from connectorhub.kit.models import utcnow
+from connectorhub.oauth.tokens import Holder, ReconnectNeeded, TokenKeeper, call_with_token
 from connectorhub.publish import service
-from connectorhub.publish.drivers import driver_for
+from connectorhub.publish.drivers import DRIVERS, driver_for
 from connectorhub.publish.drivers.base import Account, PartlyPosted
 from connectorhub.publish.models import PublicationStatus
 from connectorhub.publish.repository import PublicationRepository, unfinished_publications
@@ -22,6 +25,7 @@ from connectorhub.worker.context import JobContext
 from connectorhub.worker.registry import at_startup, job, periodic
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ACTOR = "publisher"
 LOST_AFTER = timedelta(minutes=1)  # a due publication still scheduled this long: its job is lost
 STALLED_AFTER = timedelta(minutes=10)  # an attempt sending this long: its process died
@@ -39,6 +43,8 @@ def _failure(error: DriverError, *, maybe_posted: bool, can_find: bool) -> Outco
     if isinstance(error, PartlyPosted):
         return Outcome(PublicationStatus.failed, error=error.message, error_kind="partial",
                        post_id=error.posted.post_id, url=error.posted.url)  # fmt: skip
+    if isinstance(error, ReconnectNeeded):
+        return Outcome(PublicationStatus.failed, error=error.message, error_kind="reconnect")
     if isinstance(error, AuthFailed):
         return Outcome(PublicationStatus.failed, error=error.message, error_kind="auth")
     if isinstance(error, RetriableError):
@@ -50,30 +56,45 @@ def _failure(error: DriverError, *, maybe_posted: bool, can_find: bool) -> Outco
     return Outcome(PublicationStatus.failed, error=error.message, error_kind="content")
 
 
-async def _attempt(ctx: JobContext, claimed: service.Claimed) -> Outcome:
-    driver = driver_for(
-        claimed.catalog_key,
-        ctx.outbound,
-        claimed.config,
-        claimed.secrets,
-        ctx.settings,
-        account=claimed.account,
+async def _using_token(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID | None,
+                       secrets: dict[str, Any], renewable: bool,
+                       use: Callable[[dict[str, Any]], Awaitable[T]]) -> T:  # fmt: skip
+    """`use(secrets)`; an OAuth connector's token renewed first when due, and once more
+    after the provider refuses it (oauth/tokens.py)."""
+    if not renewable or connector_id is None:
+        return await use(secrets)
+    return await call_with_token(
+        TokenKeeper.of(ctx), tenant_id, Holder.connector(connector_id), use
     )
-    if driver is None:
+
+
+async def _attempt(ctx: JobContext, tenant_id: str, claimed: service.Claimed) -> Outcome:
+    if claimed.catalog_key not in DRIVERS:
         return Outcome(PublicationStatus.failed, error="no driver for this target yet",
                        error_kind="unavailable")  # fmt: skip
-    if claimed.resolve and not driver.can_find:
-        return Outcome(PublicationStatus.unknown, error_kind="unknown",
-                       error=UNKNOWN.format(provider="the provider"))  # fmt: skip
-    try:
+    can_find = True
+
+    async def send(secrets: dict[str, Any]) -> Outcome:
+        nonlocal can_find
+        driver = driver_for(claimed.catalog_key, ctx.outbound, claimed.config, secrets,
+                            ctx.settings, account=claimed.account)  # fmt: skip
+        assert driver is not None
+        can_find = driver.can_find
+        if claimed.resolve and not driver.can_find:
+            return Outcome(PublicationStatus.unknown, error_kind="unknown",
+                           error=UNKNOWN.format(provider="the provider"))  # fmt: skip
         if claimed.resolve and (found := await driver.find(claimed.marker)) is not None:
             return Outcome(PublicationStatus.published, post_id=found.post_id, url=found.url)
         # Not resolving, or the provider says the earlier attempt posted nothing.
         posted = await driver.publish(claimed.content, claimed.marker)
         return Outcome(PublicationStatus.published, post_id=posted.post_id, url=posted.url)
+
+    try:
+        return await _using_token(ctx, tenant_id, claimed.connector_id, claimed.secrets,
+                                  claimed.renewable, send)  # fmt: skip
     except DriverError as error:
         maybe = claimed.resolve or (isinstance(error, RetriableError) and error.maybe_sent)
-        return _failure(error, maybe_posted=maybe, can_find=driver.can_find)
+        return _failure(error, maybe_posted=maybe, can_find=can_find)
 
 
 @job
@@ -92,7 +113,7 @@ async def publish_publication(
     if claimed is None:
         return
     try:
-        outcome = await _attempt(ctx, claimed)
+        outcome = await _attempt(ctx, tenant_id, claimed)
     except Exception:  # a bug must not leave the publication sending forever
         log.exception("publication %s in %s crashed", publication_id, tenant_id)
         outcome = Outcome(PublicationStatus.unknown, error_kind="unknown",
@@ -112,15 +133,18 @@ async def check_account(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
     Raises DriverError with the provider's words."""
     async with ctx.work.workspace(tenant_id, "test") as scope:
         target = await service.test_target(scope, ctx.box, connector_id)
-    driver = driver_for(
-        target.catalog_key, ctx.outbound, target.config, target.secrets, ctx.settings
-    )
     error: DriverError | None = None
     account = None
-    try:
+
+    async def who_am_i(secrets: dict[str, Any]) -> Account:
+        driver = driver_for(target.catalog_key, ctx.outbound, target.config, secrets, ctx.settings)
         if driver is None:
             raise DriverError("testing this target is not available in this version yet")
-        account = await driver.check_account()
+        return await driver.check_account()
+
+    try:
+        account = await _using_token(ctx, tenant_id, connector_id, target.secrets,
+                                     target.renewable, who_am_i)  # fmt: skip
     except DriverError as failure:
         error = failure
     except (KeyError, TypeError, ValueError, AttributeError) as odd:  # an answer of another shape

@@ -11,8 +11,11 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from connectorhub.kit.driver_errors import AuthFailed, DriverError
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.plugins import PluginInstallFailed
+from connectorhub.oauth.providers import provider_of
+from connectorhub.oauth.tokens import Holder, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
 from connectorhub.sync import schedule, service
 from connectorhub.sync.loader import ACTOR, Cancelled, Loader
@@ -57,6 +60,31 @@ async def _keeping_rewritten(
 
 
 @job
+async def _with_live_token(ctx: JobContext, tenant_id: str, found: service.Source) -> None:
+    """OAuth sources: the token renewed first when due (oauth/tokens.py), and the operator's
+    OAuth app as the tap's client when the connector names none of its own. Raises TapFailed."""
+    entry = found.entry
+    if entry.auth_type != "oauth" or not entry.oauth:
+        return
+    try:
+        secrets = await usable(TokenKeeper.of(ctx), tenant_id, Holder.connector(found.connector.id))
+    except DriverError as error:
+        raise TapFailed(
+            "auth" if isinstance(error, AuthFailed) else "crash", error.message
+        ) from None
+    provider = provider_of(entry, ctx.settings)
+    app = (
+        {"client_id": provider.client_id, "client_secret": provider.client_secret}
+        if provider
+        else {}
+    )
+    rename = found.plugin.get("settings_rename") or {}
+    for field, value in {**{k: v for k, v in app.items() if v}, **secrets}.items():
+        found.tap_config[rename.get(field, field)] = value
+        if field != "client_id" and value not in found.secrets:
+            found.secrets.append(value)
+
+
 async def run_sync(
     ctx: JobContext, tenant_id: str, run_id: str, *, take_over: bool = False
 ) -> None:
@@ -75,6 +103,7 @@ async def run_sync(
     timeout = ctx.settings.sync_timeout_seconds
     status, error, kind, tail = SyncStatus.succeeded, None, None, ""
     try:
+        await _with_live_token(ctx, tenant_id, found)
         await ctx.plugins.install(found.plugin)
         executable = ctx.plugins.executable(found.plugin)
         with tap_files(config=found.tap_config, catalog=catalog, state=state) as paths:
@@ -139,6 +168,7 @@ async def run_connection_test(
         found = await service.source(scope, ctx.box, connector_id)
     catalog, error, kind, tail, rewritten = None, None, None, "", {}
     try:
+        await _with_live_token(ctx, tenant_id, found)
         await ctx.plugins.install(found.plugin)
         catalog = await discover(
             ctx.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
