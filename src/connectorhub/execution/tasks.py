@@ -93,7 +93,6 @@ class _Progress:
                 raise _Stopped
 
 
-@job
 async def _renewing_credentials(ctx: JobContext, tenant_id: str, values: RunValues) -> Renew:
     """oauth2 workspace credentials that name a provider: renewed now when due, and the
     runner's way to renew one the provider refuses (oauth/tokens.py). Raises DriverError."""
@@ -113,6 +112,7 @@ async def _renewing_credentials(ctx: JobContext, tenant_id: str, values: RunValu
     return renew
 
 
+@job
 async def run_execution(
     ctx: JobContext, tenant_id: str, execution_id: str, *, take_over: bool = False
 ) -> None:

@@ -59,7 +59,6 @@ async def _keeping_rewritten(
             log.exception("%s: keeping credentials the tap rotated failed", tenant_id)
 
 
-@job
 async def _with_live_token(ctx: JobContext, tenant_id: str, found: service.Source) -> None:
     """OAuth sources: the token renewed first when due (oauth/tokens.py), and the operator's
     OAuth app as the tap's client when the connector names none of its own. Raises TapFailed."""
@@ -85,6 +84,7 @@ async def _with_live_token(ctx: JobContext, tenant_id: str, found: service.Sourc
             found.secrets.append(value)
 
 
+@job
 async def run_sync(
     ctx: JobContext, tenant_id: str, run_id: str, *, take_over: bool = False
 ) -> None:
