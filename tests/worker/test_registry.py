@@ -8,7 +8,12 @@ from connectorhub.worker.registry import AT_STARTUP, JOBS, PERIODIC
 
 
 def test_the_registered_jobs_are_the_domains_jobs():
-    assert sorted(JOBS) == ["notify_template_update", "publish_publication", "run_execution", "run_sync"]
+    assert sorted(JOBS) == [
+        "notify_template_update",
+        "publish_publication",
+        "run_execution",
+        "run_sync",
+    ]
     assert sorted(PERIODIC) == [
         "keep_tokens_alive", "requeue_lost_execution_jobs", "requeue_lost_publications",
         "resolve_stalled_publications", "start_scheduled_syncs",
