@@ -98,6 +98,10 @@ async def test_a_dead_grant_stops_refreshing_and_notifies_once(hub, client, work
     assert dead[0]["occurrences"] == 1
     assert await notifications(client, workspace, "connector.auth_failed") == []
     assert await notifications(client, workspace, "publication.failed") == []
+    # Tokens pasted by hand replace the dead grant's facts (and are then used as they are).
+    pasted = await client.patch(f"/api/connectors/{cid}", json={"auth": {"access_token": "pasted"}},
+                                headers=workspace.owner.headers)  # fmt: skip
+    assert pasted.status_code == 200 and pasted.json()["oauth"] is None
     # Connect again: the connector is back as it was.
     assert (await connect(client, workspace.owner, f"connector/{cid}")).status_code == 303
     shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()

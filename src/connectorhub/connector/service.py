@@ -348,6 +348,10 @@ async def edit(
         setattr(connector, field, value)
     if secret_fields:  # other credentials may sign in as someone else: test them again
         connector.account = None
+    if {"access_token", "refresh_token"} & set(secret_fields):
+        # Tokens pasted by hand replace a connected grant (a dead one too): its facts go, and
+        # the pasted `expires_at` (if any) says when the new token ends.
+        connector.oauth, connector.token_expires_at = None, None
     connector.status = target.value
     if changes:
         ConnectorRepository(scope).touch(connector)

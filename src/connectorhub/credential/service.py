@@ -138,6 +138,8 @@ async def update(
         if changed:
             credential.secret = secret
             changes["values"] = dict.fromkeys(changed, SECRET_CHANGED)
+            if {"access_token", "refresh_token"} & set(changed):  # a pasted grant replaces
+                credential.oauth, credential.token_expires_at = None, None
     if body.allowed_hosts is not None:
         hosts = list(dict.fromkeys(body.allowed_hosts))
         if hosts != credential.allowed_hosts:

@@ -23,7 +23,7 @@ from connectorhub.config import Settings
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.db import UnitOfWork, WorkspaceScope
 from connectorhub.exceptions import BadRequest, Conflict, NotFound
-from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.crypto import DecryptionError, SecretBox
 from connectorhub.kit.driver_errors import DriverError
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.outbound import Outbound
@@ -182,14 +182,14 @@ async def _consume(
             )
         row.used_at = utcnow()
         OAuthStateRepository(scope).touch(row)
-        verifier = (
-            box.open(
-                row.code_verifier,
-                associated_data(scope.tenant_id, OAuthState.__tablename__, row.id, "code_verifier"),
-            )
-            if row.code_verifier
-            else None
-        )
+        aad = associated_data(scope.tenant_id, OAuthState.__tablename__, row.id, "code_verifier")
+        try:
+            verifier = box.open(row.code_verifier, aad) if row.code_verifier else None
+        except DecryptionError:
+            # Sealed under a key removed since (a rotation within these ten minutes).
+            verifier, expired = None, True
+        else:
+            expired = row.expires_at < utcnow()
     if row.user_id != user_id or (
         row.web_session_id is not None and row.web_session_id != web_session_id
     ):
@@ -198,7 +198,7 @@ async def _consume(
             "This connection attempt was started by another user or in another browser session.",
             "Sign in as the user who pressed Connect, or press Connect again here.",
         )
-    if row.expires_at < utcnow():
+    if expired:
         raise ConnectRefused(
             "Expired",
             "This connection attempt is more than "
