@@ -5,9 +5,11 @@ dead grants stopped and notified once, the periodic job, and oauth2 workspace cr
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
+from connectorhub.oauth.repository import TokenHolderRepository
 from connectorhub.oauth.tasks import keep_tokens_alive
 from connectorhub.tenant.models import Role
 from tests.execution.test_endpoints import execute, http_connector, install
@@ -257,3 +259,28 @@ async def test_the_oauth_apps_page_shows_callbacks_and_trusts_only_trusted_proxi
         )["redirect_uri"]
         == "https://connectors.example.org/oauth/callback"
     )
+
+
+async def test_a_sync_gets_a_renewed_token_and_the_operators_app_as_its_client(
+    hub, client, workspace, x_app
+):
+    from connectorhub.sync import service as sources
+    from connectorhub.sync.tasks import _with_live_token
+
+    cid = await connected_x(client, workspace, x_app, lifetime=1)
+    await asyncio.sleep(1.1)
+    async with hub.work.workspace(workspace.slug, "test") as scope:
+        connector = await TokenHolderRepository(scope).connector(uuid.UUID(cid))
+        assert connector is not None
+        # The tap's config as the sync builds it (a Singer source would carry a plugin block).
+        found = sources.Source(connector, connector.catalog, {"settings_rename": {"access_token": "token"}},
+                               {"account_label": "@acme"}, [])  # fmt: skip
+    await _with_live_token(hub.context, workspace.slug, found)
+    assert x_app.refreshes == 1
+    assert found.tap_config["token"] == x_app.issued_access_tokens[-1]
+    assert (
+        found.tap_config["client_id"] == "x-app" and found.tap_config["client_secret"] == "x-secret"
+    )
+    # Masked in the tap's output: the tokens and the app's secret, not its public client id.
+    assert x_app.issued_access_tokens[-1] in found.secrets and "x-secret" in found.secrets
+    assert "x-app" not in found.secrets

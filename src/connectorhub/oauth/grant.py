@@ -5,7 +5,7 @@ whether the grant is dead) is the holder's `oauth` column, read without any key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Never refresh a token that has more than half its life left, however short that life is:
@@ -64,7 +64,14 @@ def iso(when: datetime | None) -> str | None:
 
 
 def parse(when: str | None) -> datetime | None:
-    return datetime.fromisoformat(when) if when else None
+    """An ISO 8601 time as stored, or as a user pasted it (no zone: UTC; unreadable: None)."""
+    if not when:
+        return None
+    try:
+        parsed = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def grant_facts(

@@ -80,7 +80,7 @@ async def _with_live_token(ctx: JobContext, tenant_id: str, found: service.Sourc
     rename = found.plugin.get("settings_rename") or {}
     for field, value in {**{k: v for k, v in app.items() if v}, **secrets}.items():
         found.tap_config[rename.get(field, field)] = value
-        if field != "client_id" and value not in found.secrets:
+        if field not in ("client_id", "expires_at") and value not in found.secrets:
             found.secrets.append(value)
 
 
