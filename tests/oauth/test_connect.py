@@ -188,3 +188,19 @@ async def test_another_workspaces_connector_is_not_found(client, workspace, othe
         f"/api/connectors/{cid}/oauth/start", headers=other_workspace.owner.headers
     )
     assert started.status_code == 404
+
+
+async def test_the_add_flow_goes_on_to_connect(client, workspace, x_app):
+    csrf = await sign_in(client, workspace.owner)
+    added = await client.post(
+        "/connectors/new/twitter", headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+        data={"name": "X added", "config.account_label": "@acme"},
+    )  # fmt: skip
+    assert added.status_code == 200, added.text
+    target = added.headers["HX-Redirect"]
+    assert target.startswith("/oauth/connect/connector/")
+    page = await client.get(target)
+    assert "Not connected yet" in page.text and "Connect with X" in page.text
+    assert (
+        "Asks for: tweet.read, tweet.write, users.read, media.write, offline.access." in page.text
+    )

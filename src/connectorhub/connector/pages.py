@@ -197,6 +197,9 @@ async def create(request: Request, page: PageAdmin, catalog_key: str) -> Respons
     headers = toast_header(
         f"{created.name} added. It is inactive until you activate it.", close_modal=True
     )
+    if entry.oauth and not created.auth:  # the Add flow goes on to Connect
+        headers["HX-Redirect"] = f"{ui_prefix(request)}/oauth/connect/connector/{created.id}"
+        return Response(status_code=200, headers=headers)
     headers["HX-Location"] = (
         f'{{"path": "{ui_prefix(request)}/connectors/installed", "target": "#main"}}'
     )
