@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.credential.models import WorkspaceApiCredential
 from connectorhub.db import UnitOfWork, WorkspaceScope
 from connectorhub.kit.crypto import SecretBox
-from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError, RetriableError
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.outbound import Outbound
 from connectorhub.kit.sealing import merge_secrets, open_secrets
@@ -46,7 +47,37 @@ T = TypeVar("T")
 ACTOR = "oauth"
 RECONNECT_REASON = "reconnect needed"
 
-_process_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+# What this process's last look at a token found stays good for the tasks queued behind it this
+# long; after a failed renewal, they do not ask the token endpoint again sooner than this.
+HANDOFF_SECONDS = 30.0
+
+
+@dataclass(eq=False)
+class _Flight:
+    """One token's renewals in this process: the lock its tasks queue on, and what the task
+    before found (the token it renewed or read), so a crowd of tasks needs one renewal and one
+    cross-process lock, not one each in turn."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    found: Held | None = None
+    found_at: float = 0.0
+    failure: DriverError | None = None
+    failed_at: float = 0.0
+
+    def keep(self, held: Held) -> Held:
+        self.found, self.found_at = held, time.monotonic()
+        return held
+
+    def recent(self) -> Held | None:
+        fresh = time.monotonic() - self.found_at < HANDOFF_SECONDS
+        return self.found if fresh else None
+
+    def recent_failure(self) -> DriverError | None:
+        fresh = time.monotonic() - self.failed_at < HANDOFF_SECONDS
+        return self.failure if fresh else None
+
+
+_flights: weakref.WeakValueDictionary[str, _Flight] = weakref.WeakValueDictionary()
 
 
 class ReconnectNeeded(AuthFailed):
@@ -258,28 +289,50 @@ async def usable(
     if not _needs_renewal(held, refused, now + horizon, keeper.ahead):
         return held.secrets
     name = f"oauth-token:{holder.table}:{holder.id}"
-    lock = _process_locks.get(name)
-    if lock is None:
-        lock = _process_locks[name] = asyncio.Lock()
-    async with lock, keeper.work.exclusive(name):
-        held = await _read(keeper, tenant_id, holder)  # another process may have renewed it
-        if is_dead(held.facts):
-            raise ReconnectNeeded(f"{RECONNECT_REASON}: {held.facts.get('reason', '')}")
-        if not _needs_renewal(held, refused, utcnow() + horizon, keeper.ahead):
-            return held.secrets
-        return await _renew(keeper, tenant_id, held, refused=refused)
+    flight = _flights.get(name)
+    if flight is None:
+        flight = _flights[name] = _Flight()
+    async with flight.lock:
+        if (found := flight.recent()) is not None:  # the task before us just looked
+            if is_dead(found.facts):
+                raise ReconnectNeeded(f"{RECONNECT_REASON}: {found.facts.get('reason', '')}")
+            if not _needs_renewal(found, refused, utcnow() + horizon, keeper.ahead):
+                return found.secrets
+            if (failure := flight.recent_failure()) is not None:
+                # Its renewal just failed: the token endpoint is not asked again at once.
+                if _still_good(found, refused):
+                    return found.secrets
+                if isinstance(failure, RetriableError):
+                    raise RetriableError(failure.message, retry_after=HANDOFF_SECONDS)
+                raise FatalError(failure.message)
+        async with keeper.work.exclusive(name):
+            held = flight.keep(
+                await _read(keeper, tenant_id, holder)
+            )  # another process may have renewed it
+            if is_dead(held.facts):
+                raise ReconnectNeeded(f"{RECONNECT_REASON}: {held.facts.get('reason', '')}")
+            if not _needs_renewal(held, refused, utcnow() + horizon, keeper.ahead):
+                return held.secrets
+            return flight.keep(
+                await _renew(keeper, tenant_id, held, refused=refused, flight=flight)
+            ).secrets
+
+
+def _still_good(held: Held, refused: str | None) -> bool:
+    """Usable as it is: not refused, and not expired (as far as ConnectorHub knows)."""
+    expires_at = _expires_at(held)
+    return refused is None and (expires_at is None or expires_at > utcnow())
 
 
 async def _renew(
-    keeper: TokenKeeper, tenant_id: str, held: Held, *, refused: str | None
-) -> dict[str, str]:
-    expires_at = _expires_at(held)
-    still_good = refused is None and (expires_at is None or expires_at > utcnow())
+    keeper: TokenKeeper, tenant_id: str, held: Held, *, refused: str | None, flight: _Flight
+) -> Held:
+    still_good = _still_good(held, refused)
     provider = provider_for(held, keeper.settings)
     refresh_token = held.secrets.get("refresh_token")
     if provider is None or not provider.configured or not refresh_token:
         if still_good:
-            return held.secrets  # nothing can renew it yet; the job warns ahead of its end
+            return held  # nothing can renew it yet; the job warns ahead of its end
         why = "the provider refused the access token" if refused else "the access token expired"
         why += (
             " and there is no refresh token to renew it"
@@ -303,6 +356,7 @@ async def _renew(
                 await _declare_dead(scope, fresh, dead.message + ".")
         raise ReconnectNeeded(f"{RECONNECT_REASON}: {dead.message}") from None
     except (RetriableError, FatalError) as trouble:
+        flight.failure, flight.failed_at = trouble, time.monotonic()
         await _count_failure(keeper, tenant_id, held.holder, trouble)
         if still_good and isinstance(trouble, RetriableError):
             log.warning(
@@ -311,7 +365,7 @@ async def _renew(
                 held.holder.id,
                 trouble.message,
             )
-            return held.secrets
+            return held
         raise
     async with keeper.work.workspace(tenant_id, ACTOR) as scope:
         fresh = await load(scope, keeper.box, held.holder)
@@ -319,7 +373,8 @@ async def _renew(
             raise FatalError(f"the {held.holder.kind} holding this token was deleted")
         store_tokens(scope, keeper.box, fresh, tokens)
     log.info("renewed the token of %s %s in %s", held.holder.kind, held.holder.id, tenant_id)
-    return fresh.secrets
+    flight.failure = None
+    return fresh
 
 
 async def _count_failure(
