@@ -16,7 +16,7 @@ latency is per caller, from its start to its answer.
 - expired: the token was renewed with a 2-second lifetime (outside the measurement), then left
   to expire, at ConnectorHub and at the provider alike — each caller finds it expired; one
   refreshes (process lock, cross-process lock, re-read, token endpoint, store), the others wait
-  and re-read.
+  on the process lock and take the token it stored (oauth/tokens.py's handoff).
 
 Rounds alternate the order of the two runs. The token endpoint answers at once (`token_delay`
 0); its round trip as the hub saw it is printed beside. Exits 1 if a round saw refreshes != 1
