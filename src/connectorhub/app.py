@@ -39,6 +39,7 @@ from connectorhub.template.endpoints import router as template_router
 from connectorhub.template.pages import router as template_pages
 from connectorhub.tenant.endpoints import router as tenant_router
 from connectorhub.tenant.pages import router as tenant_pages
+from connectorhub.web.forwarded import TrustedProxyHeaders
 from connectorhub.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -146,4 +147,5 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     )
     include_connectors(app, hub or Hub(settings))
     app.include_router(_health_router())
+    app.add_middleware(TrustedProxyHeaders, networks=lambda: settings.trusted_proxy_networks)
     return app

@@ -139,9 +139,9 @@ class Settings(BaseSettings):
         "(`X-Forwarded-Proto`/`-Host` honoured only from `CONNECTORHUB_TRUSTED_PROXIES`).",
     )
     trusted_proxies: str = Field(
-        "",
-        description="Proxies whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed, "
-        "comma-separated addresses or CIDRs (default: none).",
+        "127.0.0.1,::1",
+        description="Proxies whose `X-Forwarded-For`/`-Proto`/`-Host` are believed, "
+        "comma-separated addresses or CIDRs (default: a proxy on this machine; empty: none).",
     )
     oauth_apps: dict[str, OAuthApp] = Field(
         default_factory=dict,

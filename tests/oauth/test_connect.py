@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from connectorhub.oauth import service as oauth_service
+from connectorhub.tenant.models import Membership, Role
 from tests.fixtures.browser_session import sign_in
 from tests.oauth.conftest import add_x, at_provider, connect, local, query, start
 
@@ -204,3 +206,28 @@ async def test_the_add_flow_goes_on_to_connect(client, workspace, x_app):
     assert (
         "Asks for: tweet.read, tweet.write, users.read, media.write, offline.access." in page.text
     )
+
+
+async def test_a_state_is_refused_to_another_user_and_to_a_demoted_one(
+    app, client, workspace, x_app
+):
+    cid = await add_x(client, workspace)
+    authorize_url, _ = await start(client, workspace.owner, f"connector/{cid}")
+    back = local(await at_provider(authorize_url))
+    someone = await workspace.member(Role.admin)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        await sign_in(other, someone)
+        refused = await other.get(back)
+    assert refused.status_code == 400 and "another user" in refused.text
+    # An admin demoted to member between Connect and the callback.
+    started = await client.post(f"/api/connectors/{cid}/oauth/start", headers=someone.headers)
+    async with workspace.hub.work.workspace(workspace.slug, "test") as scope:
+        await scope.session.execute(update(Membership).where(Membership.user_id == someone.user_id)
+                              .values(role=Role.member.value))  # fmt: skip
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        await sign_in(other, someone)
+        refused = await other.get(local(await at_provider(started.json()["authorize_url"])))
+    assert refused.status_code == 400 and "no longer an admin" in refused.text
+    assert x_app.code_exchanges == 0
+    assert (await installed(client, workspace, cid))["auth"] == {}

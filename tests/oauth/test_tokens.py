@@ -125,13 +125,15 @@ async def test_a_401_renews_once_and_retries_once(client, workspace, x_app):
 
 
 async def test_a_token_endpoint_outage_keeps_the_connection(client, workspace, x_app):
-    cid = await connected_x(client, workspace, x_app, lifetime=2)
-    await asyncio.sleep(1.1)  # due (under half its life left), not expired
+    cid = await connected_x(client, workspace, x_app, lifetime=6)
+    await asyncio.sleep(3.1)  # due (under half its life left), not expired
     x_app.token_error = (503, {"error": "temporarily_unavailable"})
     assert (await publish(client, workspace, cid, "still good")).status_code == 201
     shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
     assert shown["status"] == "active" and shown["oauth"]["refresh_failures"] == 1
-    await asyncio.sleep(1.0)  # expired now, and the endpoint still down: retried later
+    # Three tries a moment apart (the endpoint may come back), then the token was used as it is.
+    assert x_app.token_requests[-3:] == [x_app.token_requests[-1]] * 3
+    await asyncio.sleep(3.0)  # expired now, and the endpoint still down: retried later
     later = await publish(client, workspace, cid, "later")
     assert later.status_code == 202
     assert later.json()["status"] == "scheduled" and later.json()["error_kind"] == "retriable"
@@ -221,6 +223,7 @@ async def test_an_oauth2_workspace_credential_connects_and_is_renewed(client, wo
 async def test_the_oauth_apps_page_shows_callbacks_and_trusts_only_trusted_proxies(
     hub, app, client, workspace, x_app, monkeypatch
 ):
+    monkeypatch.setattr(hub.settings, "trusted_proxies", "")  # the test client is 127.0.0.1
     admin = await workspace.member(Role.owner)
     await make_platform_admin(hub, admin)
     await sign_in(client, admin)
@@ -284,3 +287,70 @@ async def test_a_sync_gets_a_renewed_token_and_the_operators_app_as_its_client(
     # Masked in the tap's output: the tokens and the app's secret, not its public client id.
     assert x_app.issued_access_tokens[-1] in found.secrets and "x-secret" in found.secrets
     assert "x-app" not in found.secrets
+
+
+async def test_a_refresh_answer_without_a_refresh_token_keeps_the_old_one(client, workspace, x_app):
+    x_app.rotate_refresh_tokens = False  # the provider answers renewals with an access token only
+    cid = await connected_x(client, workspace, x_app, lifetime=1)
+    x_app.access_token_lifetime = 1
+    for text in ("one", "two"):
+        await asyncio.sleep(1.1)
+        assert (await publish(client, workspace, cid, text)).status_code == 201
+    used = [
+        r["form"]["refresh_token"]
+        for r in x_app.token_requests
+        if r["form"]["grant_type"] == "refresh_token"
+    ]
+    assert len(used) == 2 and used[0] == used[1]
+    shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
+    assert "refresh_token" in shown["auth"] and shown["oauth"]["refreshable"] is True
+
+
+async def test_a_dead_grant_in_a_sync_or_an_execution_is_notified_once_and_marks_nothing_else(
+    hub, client, workspace, x_app
+):
+    from connectorhub.sync import service as sources
+    from connectorhub.sync.tap import TapFailed
+    from connectorhub.sync.tasks import _with_live_token
+
+    cid = await connected_x(client, workspace, x_app, lifetime=1)
+    x_app.revoke_all()
+    await asyncio.sleep(1.1)
+    async with hub.work.workspace(workspace.slug, "test") as scope:
+        connector = await TokenHolderRepository(scope).connector(uuid.UUID(cid))
+        assert connector is not None
+        found = sources.Source(connector, connector.catalog, {}, {}, [])
+    with pytest.raises(TapFailed) as failed:
+        await _with_live_token(hub.context, workspace.slug, found)
+    assert failed.value.kind == sources.RECONNECT and "reconnect needed" in failed.value.message
+    # An execution whose oauth2 credential died: the run fails, its connector is not blamed.
+    x_app.protect("/v1/users/7", {"name": "Ada"})
+    credential = (await client.post("/api/credentials", headers=workspace.owner.headers, json={
+        "name": "xdead", "kind": "oauth2", "provider": "twitter", "allowed_hosts": ["127.0.0.1"],
+        "values": {}})).json()  # fmt: skip
+    started = await client.post(
+        f"/api/credentials/{credential['id']}/oauth/start", headers=workspace.owner.headers
+    )
+    x_app.access_token_lifetime = 1
+    assert (
+        await client.get(local(await at_provider(started.json()["authorize_url"])))
+    ).status_code == 303
+    connector = await install(client, workspace, http_connector(
+        x_app, credentials=["xdead"],
+        steps=[{"name": "profile", "url": "/users/{{input.user}}",
+                "auth": {"type": "bearer", "token": "{{workspace.xdead}}"}, "extract": {"name": "$.name"}}],
+        output={"name": "{{steps.profile.name}}"}))  # fmt: skip
+    x_app.revoke_all()
+    await asyncio.sleep(1.1)
+    done = (await execute(client, workspace, connector["id"], {"user": 7}, wait="true")).json()
+    assert done["status"] == "failed" and done["error"].startswith("reconnect needed")
+    shown = (
+        await client.get(f"/api/installed/{connector['id']}", headers=workspace.owner.headers)
+    ).json()
+    assert shown["status"] == "active"
+    dead = await notifications(client, workspace, "oauth.reconnect_needed")
+    assert sorted(n["link"] for n in dead) == sorted(
+        [f"/oauth/connect/connector/{cid}", f"/oauth/connect/credential/{credential['id']}"]
+    )
+    assert await notifications(client, workspace, "connector.auth_failed") == []
+    assert await notifications(client, workspace, "source.auth_failed") == []

@@ -118,7 +118,10 @@ def serve(
         typer.echo(f"  API token: {first.token}")
         typer.echo("These are shown once. Change the password under Account after signing in.\n")
     typer.echo(f"ConnectorHub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    # proxy_headers off: X-Forwarded-* are believed from CONNECTORHUB_TRUSTED_PROXIES only
+    # (web/forwarded.py), never from uvicorn's own default list.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+                proxy_headers=False)  # fmt: skip
 
 
 @app.command()

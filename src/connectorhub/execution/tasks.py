@@ -19,7 +19,7 @@ from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.execution.runner import Renew, Runner, StepRecord
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError
 from connectorhub.kit.models import utcnow
-from connectorhub.oauth.tokens import Holder, TokenKeeper, usable
+from connectorhub.oauth.tokens import Holder, ReconnectNeeded, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
 from connectorhub.worker.context import JobContext
 from connectorhub.worker.registry import at_startup, job, periodic
@@ -142,7 +142,8 @@ async def run_execution(
         raise
     except DriverError as failure:
         status, error = ExecutionStatus.failed, failure.message
-        auth_failed = isinstance(failure, AuthFailed)
+        # A dead OAuth grant was marked and notified where it was found (its credential).
+        auth_failed = isinstance(failure, AuthFailed) and not isinstance(failure, ReconnectNeeded)
     except Exception:  # a bug must not leave the execution running forever
         log.exception("execution %s in %s crashed", execution_id, tenant_id)
         status, error = ExecutionStatus.failed, "internal error while running (see the logs)"

@@ -72,7 +72,10 @@ async def _post(outbound: Outbound, provider: Provider, form: dict[str, str]) ->
         answer = json.loads(body) if body else {}
     except ValueError:
         answer = None
-    said = _described(answer) or body[:200].decode("utf-8", "replace")
+    # A 200 that is not JSON may hold the tokens themselves: never echoed into messages.
+    said = _described(answer) or (
+        "an answer that is not JSON" if status == 200 else body[:200].decode("utf-8", "replace")
+    )
     if status == 429 or status >= 500:
         raise RetriableError(
             f"{provider.name}'s token endpoint answered {status}: {said}",

@@ -3,12 +3,12 @@ operator's app (settings), and the callback URL to register with it."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.config import OAuthApp, Settings
+from connectorhub.web.forwarded import VIA_TRUSTED_PROXY
 
 CALLBACK_PATH = "/oauth/callback"
 
@@ -79,42 +79,33 @@ class CallbackBase:
     source: str  # public_url | forwarded | request
 
 
-def _trusted(client_host: str | None, settings: Settings) -> bool:
-    if not client_host:
-        return False
-    try:
-        address = ipaddress.ip_address(client_host)
-    except ValueError:
-        return False
-    return any(address in network for network in settings.trusted_proxy_networks)
-
-
 def callback_url(
     settings: Settings,
     *,
     scheme: str,
     host: str,
-    client_host: str | None,
-    forwarded_proto: str | None,
+    prefix: str,
+    mount: str,
+    via_trusted_proxy: bool,
     forwarded_host: str | None,
 ) -> CallbackBase:
-    """`{public_url}/oauth/callback`; without a public URL, the request's own address, taking
-    `X-Forwarded-Proto`/`-Host` only from a trusted proxy (anyone else could point the
-    provider's redirect, and the code in it, at a host of their choosing)."""
+    """`{public_url}{mount}/oauth/callback`; without a public URL, the request's own address
+    (`prefix`: its root path and mount), the host a trusted proxy forwarded taken only when the
+    request came through one (web/forwarded.py; the scheme is already the forwarded one)."""
     if settings.public_url:
-        return CallbackBase(settings.public_url.rstrip("/") + CALLBACK_PATH, "public_url")
-    if _trusted(client_host, settings) and (forwarded_proto or forwarded_host):
-        proto = (forwarded_proto or scheme).split(",")[0].strip()
-        where = (forwarded_host or host).split(",")[0].strip()
-        return CallbackBase(f"{proto}://{where}{CALLBACK_PATH}", "forwarded")
-    return CallbackBase(f"{scheme}://{host}{CALLBACK_PATH}", "request")
+        return CallbackBase(settings.public_url.rstrip("/") + mount + CALLBACK_PATH, "public_url")
+    if via_trusted_proxy and forwarded_host:
+        where = forwarded_host.split(",")[0].strip()
+        return CallbackBase(f"{scheme}://{where}{prefix}{CALLBACK_PATH}", "forwarded")
+    return CallbackBase(f"{scheme}://{host}{prefix}{CALLBACK_PATH}", "request")
 
 
 def callback_for(request: Any, settings: Settings) -> CallbackBase:
     """The callback URL for a request (a Starlette request)."""
+    mount = getattr(request.app.state, "ui_prefix", "")
     return callback_url(
         settings, scheme=request.url.scheme, host=request.headers.get("host") or request.url.netloc,
-        client_host=request.client.host if request.client else None,
-        forwarded_proto=request.headers.get("x-forwarded-proto"),
+        prefix=request.scope.get("root_path", "") + mount, mount=mount,
+        via_trusted_proxy=bool(request.scope.get(VIA_TRUSTED_PROXY)),
         forwarded_host=request.headers.get("x-forwarded-host"),
     )  # fmt: skip

@@ -28,6 +28,7 @@ from connectorhub.kit.driver_errors import DriverError
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.outbound import Outbound
 from connectorhub.kit.sealing import associated_data
+from connectorhub.kit.ssrf import BlockedAddress
 from connectorhub.oauth import client
 from connectorhub.oauth.grant import TokenSet
 from connectorhub.oauth.models import OAuthState
@@ -35,6 +36,8 @@ from connectorhub.oauth.providers import CallbackBase, Provider, provider_of
 from connectorhub.oauth.repository import OAuthStateRepository, state_by_hash
 from connectorhub.oauth.schemas import ProviderRead
 from connectorhub.oauth.tokens import RECONNECT_REASON, Holder, TokenKeeper, load, store_tokens
+from connectorhub.tenant.models import Role
+from connectorhub.tenant.repository import MembershipRepository
 
 STATE_LIFETIME = timedelta(minutes=10)
 ACTOR = "oauth"
@@ -182,6 +185,9 @@ async def _consume(
             )
         row.used_at = utcnow()
         OAuthStateRepository(scope).touch(row)
+        membership = await MembershipRepository(scope).by_user(user_id)
+        # Still allowed to change connectors there (removed or demoted since: refused).
+        allowed = membership is not None and Role(membership.role).at_least(Role.admin)
         aad = associated_data(scope.tenant_id, OAuthState.__tablename__, row.id, "code_verifier")
         try:
             verifier = box.open(row.code_verifier, aad) if row.code_verifier else None
@@ -190,6 +196,12 @@ async def _consume(
             verifier, expired = None, True
         else:
             expired = row.expires_at < utcnow()
+    if not allowed and row.user_id == user_id:
+        raise ConnectRefused(
+            "Not allowed",
+            "You are no longer an admin of the workspace this connection was started in.",
+            "Nothing was stored. Ask an admin of that workspace to connect it.",
+        )
     if row.user_id != user_id or (
         row.web_session_id is not None and row.web_session_id != web_session_id
     ):
@@ -229,7 +241,10 @@ async def _identity(
         if url.startswith("{"):
             setting, rest = url[1:].split("}", 1)
             url = str(getattr(settings, setting)).rstrip("/") + rest
-        outbound.policy.check_url(url)
+        try:
+            outbound.policy.check_url(url)
+        except BlockedAddress as error:
+            raise DriverError(f"{provider.name}'s account lookup: {error}") from None
         try:
             async with outbound.session.get(
                 url,

@@ -98,6 +98,11 @@ async def keep_tokens_alive(ctx: JobContext) -> dict[str, int]:
                 counts["failed"] += 1
                 log.info("%s %s in %s: %s", holder.kind, holder.id, tenant_id, error.message)
                 continue
+            except Exception:  # one odd row (a key retired, a busy database) must not stop the rest
+                counts["failed"] += 1
+                log.exception("keeping the token of %s %s in %s alive failed", holder.kind,
+                              holder.id, tenant_id)  # fmt: skip
+                continue
             try:
                 counts["warned"] += await _warn_ahead(keeper, tenant_id, holder)
             except Exception:  # one odd row must not stop the others

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -255,7 +256,40 @@ async def _declare_dead(scope: WorkspaceScope, held: Held, why: str) -> None:
 
 
 def provider_for(held: Held, settings: Settings) -> Provider | None:
-    return provider_of(held.entry, settings) if held.entry is not None else None
+    """The holder's provider; a client pair pasted with the tokens (their own app's) wins over
+    the operator's: a refresh token only works with the client it was issued to."""
+    provider = provider_of(held.entry, settings) if held.entry is not None else None
+    if provider is not None and held.secrets.get("client_id"):
+        own_secret = held.secrets.get("client_secret")
+        provider = replace(provider, client_id=held.secrets["client_id"], client_secret=own_secret)
+    return provider
+
+
+# A token endpoint that stumbles gets two more tries, a moment apart, before a caller is told.
+REFRESH_TRIES = 3
+REFRESH_BACKOFF_SECONDS = 0.5
+REFRESH_WAIT_CAP_SECONDS = 5.0
+
+
+async def _refresh_with_retries(
+    keeper: TokenKeeper, provider: Provider, refresh_token: str
+) -> TokenSet:
+    """Raises GrantRevoked and FatalError at once; RetriableError after REFRESH_TRIES."""
+    for attempt in range(1, REFRESH_TRIES + 1):
+        try:
+            return await client.refresh(keeper.outbound, provider, refresh_token)
+        except RetriableError as trouble:
+            if attempt == REFRESH_TRIES or (trouble.retry_after or 0) > REFRESH_WAIT_CAP_SECONDS:
+                raise
+            ceiling = REFRESH_BACKOFF_SECONDS * 2 ** (attempt - 1)
+            wait = trouble.retry_after or (ceiling / 2 + random.uniform(0, ceiling / 2))
+            await asyncio.sleep(min(wait, REFRESH_WAIT_CAP_SECONDS))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _same_grant(fresh: Held, refresh_token: str) -> bool:
+    """Still the grant this renewal started from (not reconnected or pasted over meanwhile)."""
+    return fresh.secrets.get("refresh_token") == refresh_token
 
 
 async def _read(keeper: TokenKeeper, tenant_id: str, holder: Holder) -> Held:
@@ -348,17 +382,19 @@ async def _renew(
             raise ReconnectNeeded(f"{RECONNECT_REASON}: {why}")
         raise AuthFailed(why)
     try:
-        tokens = await client.refresh(keeper.outbound, provider, refresh_token)
+        tokens = await _refresh_with_retries(keeper, provider, refresh_token)
     except client.GrantRevoked as dead:
         async with keeper.work.workspace(tenant_id, ACTOR) as scope:
             fresh = await load(scope, keeper.box, held.holder)
+            if fresh is not None and not _same_grant(fresh, refresh_token):
+                return fresh  # reconnected (or pasted over) while this one was refused
             if fresh is not None:
                 await _declare_dead(scope, fresh, dead.message + ".")
         raise ReconnectNeeded(f"{RECONNECT_REASON}: {dead.message}") from None
     except (RetriableError, FatalError) as trouble:
         flight.failure, flight.failed_at = trouble, time.monotonic()
         await _count_failure(keeper, tenant_id, held.holder, trouble)
-        if still_good and isinstance(trouble, RetriableError):
+        if still_good:  # whatever went wrong with the renewal, this token still works
             log.warning(
                 "refreshing %s %s failed, its token is still good: %s",
                 held.holder.kind,
@@ -371,6 +407,8 @@ async def _renew(
         fresh = await load(scope, keeper.box, held.holder)
         if fresh is None:
             raise FatalError(f"the {held.holder.kind} holding this token was deleted")
+        if not _same_grant(fresh, refresh_token):
+            return fresh  # reconnected meanwhile: the new grant's tokens stay
         store_tokens(scope, keeper.box, fresh, tokens)
     log.info("renewed the token of %s %s in %s", held.holder.kind, held.holder.id, tenant_id)
     flight.failure = None

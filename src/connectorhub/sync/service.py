@@ -33,6 +33,10 @@ from connectorhub.worker.queue import Job
 log = logging.getLogger(__name__)
 FIXABLE = {"auth", "config"}  # the user can fix these: the connector goes to `error` at once
 FAILURES_BEFORE_ERROR = 3  # other failures in a row before it does
+# An OAuth grant found dead: the connector is in error and notified already (oauth/tokens.py).
+RECONNECT = "reconnect"
+# The token endpoint was down: the run failed, the connection did not (never counts toward error).
+TOKEN_ENDPOINT = "token_endpoint"
 
 
 @dataclass
@@ -321,10 +325,17 @@ async def finish(
     assert run is not None
     end_run(run, status, error)
     run.rows, run.log_tail, run.error_kind = rows, log_tail[-8000:], error_kind
-    if status != SyncStatus.failed:
+    if status != SyncStatus.failed or error_kind == RECONNECT:
         return
     connector = await ConnectorRepository(scope).get_with_catalog(run.connector_id, for_update=True)
     if connector is None:
+        return
+    if error_kind == TOKEN_ENDPOINT:
+        await notifications.raise_(
+            scope, kind="source.sync_failed", subject_id=connector.id, level=Level.warning,
+            title=f"{connector.name}: sync failed", body=error or "",
+            link=f"/connectors/installed?search={quote(connector.name)}",
+        )  # fmt: skip
         return
     recent = await SyncRunRepository(scope).search(
         connector_id=connector.id, status=None, page=1, page_size=FAILURES_BEFORE_ERROR

@@ -11,11 +11,11 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from connectorhub.kit.driver_errors import AuthFailed, DriverError
+from connectorhub.kit.driver_errors import AuthFailed, DriverError, RetriableError
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.plugins import PluginInstallFailed
 from connectorhub.oauth.providers import provider_of
-from connectorhub.oauth.tokens import Holder, TokenKeeper, usable
+from connectorhub.oauth.tokens import Holder, ReconnectNeeded, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
 from connectorhub.sync import schedule, service
 from connectorhub.sync.loader import ACTOR, Cancelled, Loader
@@ -67,9 +67,13 @@ async def _with_live_token(ctx: JobContext, tenant_id: str, found: service.Sourc
         return
     try:
         secrets = await usable(TokenKeeper.of(ctx), tenant_id, Holder.connector(found.connector.id))
+    except ReconnectNeeded as dead:
+        raise TapFailed(service.RECONNECT, dead.message) from None
+    except RetriableError as down:
+        raise TapFailed(service.TOKEN_ENDPOINT, down.message) from None
     except DriverError as error:
         raise TapFailed(
-            "auth" if isinstance(error, AuthFailed) else "crash", error.message
+            "auth" if isinstance(error, AuthFailed) else "config", error.message
         ) from None
     provider = provider_of(entry, ctx.settings)
     app = (
