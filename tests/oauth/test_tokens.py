@@ -354,3 +354,21 @@ async def test_a_dead_grant_in_a_sync_or_an_execution_is_notified_once_and_marks
     )
     assert await notifications(client, workspace, "connector.auth_failed") == []
     assert await notifications(client, workspace, "source.auth_failed") == []
+
+
+async def test_xs_answer_to_a_dead_refresh_token_is_taken_from_the_catalog(
+    client, workspace, x_app
+):
+    cid = await connected_x(client, workspace, x_app, lifetime=1)
+    await asyncio.sleep(1.1)
+    # X says invalid_request, not invalid_grant: the entry's dead_grant_errors lists it.
+    x_app.token_error = (400, {"error": "invalid_request",
+                               "error_description": "Value passed for the token was invalid."})  # fmt: skip
+    refused = await publish(client, workspace, cid)
+    assert refused.status_code == 409
+    assert (
+        "reconnect needed: X no longer accepts this connection (invalid_request: Value passed"
+        in (refused.json()["publication"]["error"])
+    )
+    shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
+    assert shown["oauth"]["state"] == "reconnect_needed"

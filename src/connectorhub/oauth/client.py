@@ -84,7 +84,7 @@ async def _post(outbound: Outbound, provider: Provider, form: dict[str, str]) ->
         )
     if status != 200 or not isinstance(answer, dict) or "error" in answer:
         error = answer.get("error") if isinstance(answer, dict) else None
-        if error == "invalid_grant":
+        if error in provider.dead_grant_errors:
             raise GrantRevoked(
                 f"{provider.name} no longer accepts this connection ({said})", status_code=status
             )

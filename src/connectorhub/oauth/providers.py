@@ -29,6 +29,7 @@ class Provider:
     identity: dict[str, Any]
     app_setup_url: str
     app_setup_notes: str
+    dead_grant_errors: tuple[str, ...] = ("invalid_grant",)
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
 
@@ -66,6 +67,7 @@ def provider_of(entry: CatalogEntry, settings: Settings) -> Provider | None:
         identity=dict(block["identity"]),
         app_setup_url=block["app_setup_url"],
         app_setup_notes=block.get("app_setup_notes", ""),
+        dead_grant_errors=tuple(block.get("dead_grant_errors") or ("invalid_grant",)),
         client_id=app.client_id,
         client_secret=app.client_secret,
     )
