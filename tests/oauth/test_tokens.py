@@ -372,3 +372,20 @@ async def test_xs_answer_to_a_dead_refresh_token_is_taken_from_the_catalog(
     )
     shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
     assert shown["oauth"]["state"] == "reconnect_needed"
+
+
+async def test_a_reconnect_during_a_renewal_is_kept(client, workspace, x_app):
+    cid = await connected_x(client, workspace, x_app, lifetime=1)
+    await asyncio.sleep(1.1)
+    x_app.token_delay = 1.0  # the renewal is under way while the user reconnects
+    sending = asyncio.create_task(publish(client, workspace, cid, "during"))
+    await asyncio.sleep(0.3)
+    x_app.token_delay = 0.0
+    assert (await connect(client, workspace.owner, f"connector/{cid}")).status_code == 303
+    reconnected = x_app.issued_access_tokens[-1]
+    assert (await sending).status_code == 201
+    # The late renewal (of the old grant) was not stored over the new one.
+    assert x_app.refreshes == 1 and x_app.issued_access_tokens[-1] != reconnected
+    assert bearers(x_app, "/2/tweets") == [f"Bearer {reconnected}"]
+    shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
+    assert shown["oauth"]["state"] == "ok" and "refreshed_at" not in shown["oauth"]

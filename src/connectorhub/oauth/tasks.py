@@ -43,7 +43,9 @@ def _ending(held: Held, keeper: TokenKeeper) -> tuple[str, str] | None:
     without a refresh token, or a refresh token that expires itself."""
     facts = held.facts
     provider = provider_for(held, keeper.settings)
-    renewable = bool(held.secrets.get("refresh_token")) and provider is not None
+    renewable = (
+        bool(held.secrets.get("refresh_token")) and provider is not None and provider.configured
+    )
     if not renewable and held.row.token_expires_at is not None:
         return "access token", held.row.token_expires_at.isoformat()
     if facts.get("refresh_expires_at"):
