@@ -146,13 +146,34 @@ async def test_identity_rows_are_visible_only_during_an_identity_lookup(pg_hub):
         assert (
             await session.scalar(text("SELECT count(*) FROM api_tokens")) == 0
         )  # flag is off again
-    async with pg_hub.sessionmaker() as session:
-        with pytest.raises(DBAPIError, match="row-level security"):
-            async with (
-                session.begin(),
-                identity_lookup(session),
-            ):  # reading is allowed, writing is not
-                await session.execute(
-                    text("UPDATE memberships SET tenant_id = tenant_id WHERE tenant_id = :t"),
-                    {"t": ws.slug},
+    async with pg_hub.sessionmaker() as session, session.begin(), identity_lookup(session):
+        # Reading is allowed, writing is not: the rows are not even there for an UPDATE.
+        changed = await session.execute(
+            text("UPDATE memberships SET tenant_id = tenant_id WHERE tenant_id = :t"),
+            {"t": ws.slug},
+        )
+        assert changed.rowcount == 0
+
+
+async def test_an_identity_lookup_cannot_delete_or_change_another_workspaces_rows(pg_hub):
+    from connectorhub.db import identity_lookup
+
+    theirs = await make_workspace(pg_hub)
+    mine = await make_workspace(pg_hub)
+    for table in ("memberships", "api_tokens"):
+        async with pg_hub.sessionmaker() as session, session.begin():
+            await bind_tenant(session, mine.slug)
+            async with identity_lookup(session):
+                seen = await session.scalar(
+                    text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": theirs.slug}
                 )
+                assert seen == 1  # reading is what the flag is for
+                deleted = await session.execute(
+                    text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": theirs.slug}
+                )
+                assert deleted.rowcount == 0, table
+        async with pg_hub.sessionmaker() as session, session.begin(), identity_lookup(session):
+            still = await session.scalar(
+                text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": theirs.slug}
+            )
+            assert still == 1
