@@ -43,6 +43,12 @@ REFUSED_ADDRESSES = [
     "2002:7f00:1::",
     "2002:a9fe:a9fe::1",
     "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    # What ipaddress's flags miss (kit/ssrf.py SPECIAL_PURPOSE_MISSED), one per range:
+    "::ffff:0:7f00:1",  # SIIT ::ffff:0:0:0/96, to 127.0.0.1
+    "::ffff:0:808:808",  # SIIT, even to a public IPv4 address
+    "fec0::1",  # site-local
+    "3fff::1",  # documentation
+    "5f00::1",  # SRv6 SIDs
 ]
 PUBLIC_ADDRESSES = ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808"]
 
@@ -55,6 +61,14 @@ def test_non_public_addresses_are_refused(address):
 @pytest.mark.parametrize("address", PUBLIC_ADDRESSES)
 def test_public_addresses_pass(address):
     assert AddressPolicy().problem(ipaddress.ip_address(address)) is None
+
+
+def test_every_missed_range_is_refused_at_both_ends():
+    from connectorhub.kit.ssrf import SPECIAL_PURPOSE_MISSED
+
+    for network in SPECIAL_PURPOSE_MISSED:
+        for address in (network[0], network[-1]):
+            assert AddressPolicy().problem(address) is not None, address
 
 
 def test_the_allow_list_opens_exactly_its_networks():

@@ -24,6 +24,14 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# What `ipaddress`'s flags let through of the IANA special-purpose registries (Python 3.11):
+# refused as well, whatever an embedded IPv4 address would say.
+SPECIAL_PURPOSE_MISSED: dict[IPNetwork, str] = {
+    ipaddress.ip_network("::ffff:0:0:0/96"): "IPv4-translated (SIIT, RFC 2765)",
+    ipaddress.ip_network("fec0::/10"): "deprecated site-local (RFC 3879)",
+    ipaddress.ip_network("3fff::/20"): "documentation (RFC 9637)",
+    ipaddress.ip_network("5f00::/16"): "segment routing SIDs (RFC 9602)",
+}
 # Hosts made only of numbers (decimal, octal or hex) and dots, possibly with a trailing dot.
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]*|[0-9]*))*\.?$", re.I)
 
@@ -67,6 +75,9 @@ class AddressPolicy:
             return None
         if address.is_multicast or not address.is_global or address in _CGNAT:
             return f"{address} is not a public address"
+        for network, what in SPECIAL_PURPOSE_MISSED.items():
+            if address.version == network.version and address in network:
+                return f"{address} is not a public address ({what})"
         for inner in _embedded_ipv4(address):
             if not self._allow_listed(inner) and (not inner.is_global or inner in _CGNAT):
                 return f"{address} routes to {inner}, which is not a public address"
