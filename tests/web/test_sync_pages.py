@@ -193,3 +193,20 @@ async def test_a_failed_install_shows_pips_own_error(tmp_path):
     assert plugins.install_in_background(missing, tasks.append) is progress  # joined, not doubled
     await asyncio.wait_for(tasks[0], 300)
     assert progress.done and "No matching distribution" in (progress.error or ""), progress
+
+
+async def test_a_get_never_starts_an_install(
+    browser, client, workspace, source_db, hub, tmp_path, monkeypatch
+):
+    """Starting pip is a state change: only the Test button's POST (with its CSRF token) does it;
+    a link (a GET from another site, say) only shows where things stand."""
+    plugins = PluginManager(tmp_path / "plugins")
+    monkeypatch.setattr(hub, "plugins", plugins)
+    connector = await add_source(client, workspace, source_db)
+    await sign_in(browser, workspace.owner)
+    shown = await browser.get(
+        f"/connectors/{connector['id']}/install", headers=hx(target="install-progress")
+    )
+    assert shown.status_code == 200 and 'data-testid="install-not-started"' in shown.text
+    assert "Install and test" in shown.text and 'hx-trigger="every 1s"' not in shown.text
+    assert plugins.installs == {} and not (tmp_path / "plugins").exists()

@@ -71,14 +71,14 @@ async def test(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
 
 @router.get("/connectors/{connector_id}/install")
 async def install_progress(request: Request, page: PageMember, connector_id: uuid.UUID) -> Response:
-    """The tap's install as it goes (polled); once it is there, the test starts by itself."""
+    """The tap's install as it goes (polled); once it is there, the test starts by itself. A
+    GET only looks: an install not under way here (started by another process, or before a
+    restart) is started again by the Test button's POST, never by a link."""
     request.state.page = page
     found = await service.source(page.scope, page.box, connector_id)
     hub = request.app.state.hub
     installed = hub.plugins.installed(found.plugin)
     progress = hub.plugins.installs.get(found.plugin["name"])
-    if not installed and progress is None:  # started by another process, or before a restart
-        progress = hub.plugins.install_in_background(found.plugin, hub.run_soon)
     context = {
         "c": await connectors.read(page.scope, connector_id), "plugin": found.plugin["name"],
         "progress": progress, "installed": installed,
