@@ -123,3 +123,28 @@ def test_secrets_may_not_flow_into_the_output_and_refs_must_resolve():
     errors = errors_of(leaky)
     assert "the output may not contain secrets" in errors["output.k"]
     assert "input_schema" in errors
+
+
+@pytest.mark.parametrize(
+    "step, where, problem",
+    [
+        ({"headers": {"X-Thing\n": "v"}}, ("steps", 1, "headers"), "not a valid header name"),
+        ({"headers": {"X Thing": "v"}}, ("steps", 1, "headers"), "not a valid header name"),
+        ({"headers": {"X-Thing": "a\x0bb"}}, ("steps", 1, "headers"), "control characters"),
+        ({"headers": {"X-Thing": "a\x7f"}}, ("steps", 1, "headers"), "control characters"),
+        ({"headers": {"X-Thing": "a\r\nInjected: 1"}}, ("steps", 1, "headers"), "control characters"),
+        ({"auth": {"type": "api_key", "name": "X-Key\r\n", "value": "k"}}, ("steps", 1, "auth", "api_key"), "not a valid header name"),
+        ({"auth": {"type": "api_key", "name": "X Kéy", "value": "k"}}, ("steps", 1, "auth", "api_key"), "not a valid header name"),
+        ({"auth": {"type": "api_key", "name": "X-Key", "value": "k\n"}}, ("steps", 1, "auth", "api_key"), "control characters"),
+        ({"auth": {"type": "basic", "username": "a:b", "password": "p"}}, ("steps", 1, "auth", "basic", "username"), "may not contain ':'"),
+    ],
+)  # fmt: skip
+def test_headers_that_could_not_be_sent_are_refused_when_saved(step, where, problem):
+    with pytest.raises(ValidationError) as caught:
+        definition(**step)
+    (error,) = caught.value.errors()
+    assert error["loc"] == where and problem in error["msg"]
+
+
+def test_a_query_api_key_may_have_any_name():
+    definition(auth={"type": "api_key", "in": "query", "name": "api key", "value": "k"})

@@ -421,3 +421,23 @@ async def test_a_long_step_shows_up_while_it_runs(client, workspace, api):
     assert [(s["name"], s["status"]) for s in seen] == [("login", "running")]
     done = await wait_finished(client, workspace, started.json()["id"])
     assert [s["status"] for s in done["steps"]] == ["succeeded", "succeeded"]
+
+
+async def test_a_header_filled_with_a_line_break_fails_the_run_cleanly(client, workspace, api):
+    api.json("/v1/users/7", {"name": "Ada"})
+    connector = await install(client, workspace, http_connector(
+        api,
+        input_schema={"type": "object", "properties": {"user": {"type": "integer"},
+                                                       "note": {"type": "string"}}},
+        steps=[{"name": "profile", "url": "/users/{{input.user}}", "headers": {"X-Note": "{{input.note}}"},
+                "extract": {"name": "$.name"}}],
+        output={"name": "{{steps.profile.name}}"},
+    ))  # fmt: skip
+    done = await execute(client, workspace, connector["id"], {"user": 7, "note": "hi\r\nX-Injected: 1"},
+                         wait="true")  # fmt: skip
+    failed = done.json()
+    assert (
+        failed["status"] == "failed"
+        and "contains a line break or another control character" in failed["error"]
+    ), failed
+    assert api.hits_to("/v1/users/7") == []

@@ -8,13 +8,30 @@ from typing import Annotated, Any, Literal
 import jsonpath
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectorhub.definition import placeholders
 from connectorhub.exceptions import ValidationFailed
 
 _STEP_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
-_HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$"
+# RFC 9110: a field name is a token; a field value has no control characters but HTAB. Checked
+# with fullmatch / search (a `$`-anchored match lets a trailing newline through).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+_NOT_IN_FIELD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def header_name_problem(name: str) -> str | None:
+    if not _HEADER_NAME.fullmatch(name):
+        return f"{name!r} is not a valid header name (letters, digits and !#$%&'*+.^_`|~- only)"
+    return None
+
+
+def header_value_problem(value: str) -> str | None:
+    if _NOT_IN_FIELD_VALUE.search(value):
+        return "a header value may not hold control characters (line breaks, DEL, VT, NUL…)"
+    return None
+
+
 ROOTS_ALWAYS = ("input", "config", "secrets", "workspace")
 
 
@@ -32,6 +49,13 @@ class BasicAuth(_Strict):
     username: str
     password: str
 
+    @field_validator("username")
+    @classmethod
+    def _no_colon(cls, username: str) -> str:
+        if ":" in username:  # RFC 7617: the user-id ends at the first colon
+            raise ValueError("a basic auth username may not contain ':'")
+        return username
+
 
 class ApiKeyAuth(_Strict):
     type: Literal["api_key"]
@@ -41,6 +65,15 @@ class ApiKeyAuth(_Strict):
     value: str
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _sendable(self) -> ApiKeyAuth:
+        if self.location == "header":
+            if problem := header_name_problem(self.name):
+                raise ValueError(problem)
+            if problem := header_value_problem(self.value):
+                raise ValueError(problem)
+        return self
 
 
 StepAuth = Annotated[BearerAuth | BasicAuth | ApiKeyAuth, Field(discriminator="type")]
@@ -74,9 +107,11 @@ class Step(_Strict):
     @field_validator("headers")
     @classmethod
     def _header_names(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name in headers:
-            if not re.match(_HEADER_NAME, name):
-                raise ValueError(f"{name!r} is not a valid header name")
+        for name, value in headers.items():
+            if problem := header_name_problem(name) or header_value_problem(value):
+                raise ValueError(
+                    problem if problem.startswith(repr(name)) else f"{name!r}: {problem}"
+                )
         return headers
 
     @field_validator("expect_status")

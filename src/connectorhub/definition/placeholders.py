@@ -22,7 +22,9 @@ _PLACEHOLDER = re.compile(
     r"\{\{[ \t]*(?P<path>" + _NAME + r"(?:\." + _NAME + r"|\[\d{1,6}\])*)[ \t]*\}\}"
 )
 _SEGMENT = re.compile(r"\.(" + _NAME + r")|\[(\d+)\]")
-_HEADER_FORBIDDEN = re.compile(r"[\r\n\x00]")
+_HEADER_FORBIDDEN = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f]"
+)  # RFC 9110 field-value: no controls but HTAB
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
 
@@ -131,11 +133,18 @@ def render_text(template: str, context: Context) -> str:
     return _substitute(template, context, lambda text: text)
 
 
+def header_value_forbidden(value: str) -> bool:
+    return _HEADER_FORBIDDEN.search(value) is not None
+
+
 def render_header(template: str, context: Context, name: str = "header") -> str:
-    """A header value. CR, LF and NUL are refused: a value may never start another header."""
+    """A header value. Control characters (CR and LF above all) are refused: a value may never
+    start another header, nor be one a server rejects."""
     value = render_text(template, context)
     if _HEADER_FORBIDDEN.search(value):
-        raise PlaceholderError(f"{name}: the value contains a line break or NUL, which is refused")
+        raise PlaceholderError(
+            f"{name}: the value contains a line break or another control character, which is refused"
+        )
     return value
 
 

@@ -238,6 +238,8 @@ class Runner:
                 raise FatalError(str(error)) from None
             except aiohttp.InvalidURL as error:
                 raise FatalError(f"invalid URL: {error}") from None
+            except ValueError as error:  # a header a placeholder filled with a line break, say
+                raise FatalError(f"the request cannot be sent: {error}") from None
             except aiohttp.ClientConnectorError as error:
                 if isinstance(error.os_error, BlockedAddress):
                     raise FatalError(str(error.os_error)) from None
@@ -390,8 +392,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 def _literal_header(name: str, value: str) -> str:
-    if re.search(r"[\r\n\x00]", value):
-        raise placeholders.PlaceholderError(f"default header {name}: contains a line break or NUL")
+    if placeholders.header_value_forbidden(value):
+        raise placeholders.PlaceholderError(
+            f"default header {name}: contains a line break or another control character"
+        )
     return value
 
 
