@@ -441,3 +441,29 @@ async def test_a_header_filled_with_a_line_break_fails_the_run_cleanly(client, w
         and "contains a line break or another control character" in failed["error"]
     ), failed
     assert api.hits_to("/v1/users/7") == []
+
+
+async def test_a_filter_whose_pattern_backtracks_forever_fails_the_run_not_the_server(
+    client, workspace, api
+):
+    api.json("/v1/users/7", {"tags": ["a" * 40 + "!", "vip"]})
+    connector = await install(client, workspace, http_connector(
+        api,
+        steps=[{"name": "profile", "url": "/users/{{input.user}}",
+                "extract": {"vip": "$.tags[?match(@, 'v.p')]", "odd": "$.tags[?match(@, '(a|a)+$')]"}}],
+        output={"vip": "{{steps.profile.vip}}"},
+    ))  # fmt: skip
+    done = (await execute(client, workspace, connector["id"], {"user": 7}, wait="true")).json()
+    assert done["status"] == "failed", done
+    assert "extract odd: the pattern '(a|a)+$' took longer than 0.1 s" in done["error"]
+    health = await client.get("/healthz")
+    assert health.status_code == 200  # the process carried on
+    # The same definition without the runaway pattern: match() works as RFC 9535 says.
+    fine = await install(client, workspace, http_connector(
+        api, name="fine",
+        steps=[{"name": "profile", "url": "/users/{{input.user}}",
+                "extract": {"vip": "$.tags[?match(@, 'v.p')]"}}],
+        output={"vip": "{{steps.profile.vip}}"},
+    ))  # fmt: skip
+    done = (await execute(client, workspace, fine["id"], {"user": 7}, wait="true")).json()
+    assert done["status"] == "succeeded" and done["output"] == {"vip": ["vip"]}, done

@@ -11,6 +11,7 @@ from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectorhub.definition import placeholders
+from connectorhub.definition.jsonpaths import compile_path
 from connectorhub.exceptions import ValidationFailed
 
 _STEP_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
@@ -202,7 +203,7 @@ def check_definition(
             _check_text(path, text, known, earlier, errors)
         for field, expression in step.extract.items():
             try:
-                jsonpath.compile(expression)
+                compile_path(expression)
             except jsonpath.JSONPathError as error:
                 errors.setdefault(f"{where}.extract.{field}", []).append(
                     f"not a valid JSONPath: {error}"

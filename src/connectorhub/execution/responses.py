@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import aiohttp
-import jsonpath
 
+from connectorhub.definition.jsonpaths import REGEX_SECONDS, PatternTooSlow, compile_path
 from connectorhub.definition.model import Step
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
 from connectorhub.kit.outbound import retry_after_seconds
@@ -54,6 +54,8 @@ def raise_for_status(step: Step, response: aiohttp.ClientResponse, payload: byte
 
 
 def extract(step: Step, response: aiohttp.ClientResponse, payload: bytes) -> dict[str, Any]:
+    """CPU work on a document of up to MAX_RESPONSE_BYTES: the runner calls it off the event
+    loop. Raises FatalError (not JSON, nothing matched, a filter's pattern too slow)."""
     if not step.extract:
         return {}
     try:
@@ -66,8 +68,15 @@ def extract(step: Step, response: aiohttp.ClientResponse, payload: bytes) -> dic
         ) from None
     extracted = {}
     for field_name, expression in step.extract.items():
-        path = jsonpath.compile(expression)
-        found = path.findall(document)
+        path = compile_path(expression)
+        try:
+            found = path.findall(document)
+        except PatternTooSlow as slow:
+            raise FatalError(
+                f"extract {field_name}: the pattern {slow.pattern!r} took longer than "
+                f"{REGEX_SECONDS:g} s on this response (it backtracks too much): simplify it",
+                status_code=response.status,
+            ) from None
         if path.singular_query():
             if not found:
                 raise FatalError(

@@ -233,7 +233,8 @@ class Runner:
                         continue
                     payload = await read_body(response)
                     raise_for_status(step, response, payload)
-                    return extract(step, response, payload)
+                    # Off the loop: a big document or a filter's regex must not stall other runs.
+                    return await asyncio.to_thread(extract, step, response, payload)
             except BlockedAddress as error:
                 raise FatalError(str(error)) from None
             except aiohttp.InvalidURL as error:
