@@ -6,7 +6,7 @@ import ipaddress
 import os
 import re
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,13 @@ from pydantic_settings import (
 class Environment(StrEnum):
     development = "development"
     production = "production"
+
+
+@lru_cache(maxsize=8)
+def _networks_of(listing: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(
+        ipaddress.ip_network(n.strip(), strict=False) for n in listing.split(",") if n.strip()
+    )
 
 
 class OAuthApp(BaseModel):
@@ -215,12 +222,8 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        return [
-            ipaddress.ip_network(n.strip(), strict=False)
-            for n in self.trusted_proxies.split(",")
-            if n.strip()
-        ]
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks_of(self.trusted_proxies)  # read on every request: parsed once
 
     @property
     def outbound_allowed(self) -> list[str]:

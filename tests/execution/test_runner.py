@@ -14,9 +14,9 @@ from aiohttp import web
 from connectorhub.definition.model import Definition
 from connectorhub.definition.values import RunValues, WorkspaceCredential
 from connectorhub.execution.responses import retry_after_seconds
-from connectorhub.execution.runner import REDACTED, Runner, backoff_delay
+from connectorhub.execution.runner import REDACTED, Runner
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
-from connectorhub.kit.outbound import create_outbound_session
+from connectorhub.kit.outbound import backoff_delay, create_outbound_session
 from connectorhub.kit.ssrf import AddressPolicy
 from tests.execution.conftest import TEST_POLICY
 from tests.fixtures.third_party import third_party_server

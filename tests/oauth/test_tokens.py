@@ -273,7 +273,7 @@ async def test_a_sync_gets_a_renewed_token_and_the_operators_app_as_its_client(
     cid = await connected_x(client, workspace, x_app, lifetime=1)
     await asyncio.sleep(1.1)
     async with hub.work.workspace(workspace.slug, "test") as scope:
-        connector = await TokenHolderRepository(scope).connector(uuid.UUID(cid))
+        connector = await TokenHolderRepository(scope).get_with_catalog(uuid.UUID(cid))
         assert connector is not None
         # The tap's config as the sync builds it (a Singer source would carry a plugin block).
         found = sources.Source(connector, connector.catalog, {"settings_rename": {"access_token": "token"}},
@@ -317,7 +317,7 @@ async def test_a_dead_grant_in_a_sync_or_an_execution_is_notified_once_and_marks
     x_app.revoke_all()
     await asyncio.sleep(1.1)
     async with hub.work.workspace(workspace.slug, "test") as scope:
-        connector = await TokenHolderRepository(scope).connector(uuid.UUID(cid))
+        connector = await TokenHolderRepository(scope).get_with_catalog(uuid.UUID(cid))
         assert connector is not None
         found = sources.Source(connector, connector.catalog, {}, {}, [])
     with pytest.raises(TapFailed) as failed:

@@ -22,30 +22,26 @@ class PatternTooSlow(Exception):
         self.pattern = pattern
 
 
+def _bounded(function: Match | Search, value: object, pattern: object, method: str) -> bool:
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        return False
+    compiled = function.check_cache(pattern)
+    if compiled is None:
+        return False
+    try:
+        return bool(getattr(compiled, method)(value, timeout=REGEX_SECONDS))
+    except TimeoutError:
+        raise PatternTooSlow(pattern) from None
+
+
 class _BoundedMatch(Match):
     def __call__(self, value: object, pattern: object) -> bool:
-        if not isinstance(value, str) or not isinstance(pattern, str):
-            return False
-        compiled = self.check_cache(pattern)
-        if compiled is None:
-            return False
-        try:
-            return bool(compiled.fullmatch(value, timeout=REGEX_SECONDS))
-        except TimeoutError:
-            raise PatternTooSlow(pattern) from None
+        return _bounded(self, value, pattern, "fullmatch")
 
 
 class _BoundedSearch(Search):
     def __call__(self, value: object, pattern: object) -> bool:
-        if not isinstance(value, str) or not isinstance(pattern, str):
-            return False
-        compiled = self.check_cache(pattern)
-        if compiled is None:
-            return False
-        try:
-            return bool(compiled.search(value, timeout=REGEX_SECONDS))
-        except TimeoutError:
-            raise PatternTooSlow(pattern) from None
+        return _bounded(self, value, pattern, "search")
 
 
 class _Environment(JSONPathEnvironment):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from connectorhub.kit.driver_errors import (
     FatalError,
     RetriableError,
 )
+from connectorhub.kit.outbound import backoff_delay
 from connectorhub.kit.ssrf import AddressPolicy, BlockedAddress
 
 MAX_REDIRECTS = 5
@@ -266,12 +266,6 @@ class Runner:
             context_values["workspace"][name] = credential.value
             redactor.add([credential.value])
         return True
-
-
-def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff with jitter: between half and all of min(cap, base · 2^(attempt-1))."""
-    ceiling = min(cap, base * 2 ** (attempt - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def _ms(started: float) -> float:

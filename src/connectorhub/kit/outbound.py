@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from email.utils import parsedate_to_datetime
 
@@ -26,6 +27,12 @@ def retry_after_seconds(value: str | None) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: between half and all of min(cap, base · 2^(attempt-1))."""
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def create_outbound_session(policy: AddressPolicy, *, limit: int = 100) -> aiohttp.ClientSession:

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
-from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector
+from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.models import WorkspaceApiCredential
+from connectorhub.credential.repository import WorkspaceCredentialRepository
 from connectorhub.db import identity_lookup
 from connectorhub.kit.repository import TenantRepository
 from connectorhub.oauth.models import OAuthState
@@ -38,16 +38,8 @@ async def state_by_hash(session: AsyncSession, state_hash: str) -> OAuthState | 
         return (await session.execute(statement)).scalar_one_or_none()
 
 
-class TokenHolderRepository(TenantRepository[Connector]):
-    """Connectors holding OAuth tokens, and (through `credentials`) oauth2 credentials."""
-
-    model = Connector
-
-    async def connector(self, connector_id: uuid.UUID) -> Connector | None:
-        statement = (
-            self.select().options(joinedload(Connector.catalog)).where(Connector.id == connector_id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+class TokenHolderRepository(ConnectorRepository):
+    """Connectors, and the ones holding OAuth tokens."""
 
     async def with_tokens(self) -> Sequence[uuid.UUID]:
         """Connectors holding a connected grant or a token that says when it expires."""
@@ -57,19 +49,11 @@ class TokenHolderRepository(TenantRepository[Connector]):
         return (await self.session.scalars(statement)).all()
 
 
-class CredentialHolderRepository(TenantRepository[WorkspaceApiCredential]):
-    model = WorkspaceApiCredential
+class CredentialHolderRepository(WorkspaceCredentialRepository):
+    """Workspace credentials, and the oauth2 ones that name a provider."""
 
     async def with_tokens(self) -> Sequence[uuid.UUID]:
-        """oauth2 credentials that name a provider."""
         statement = self.select(WorkspaceApiCredential.id).where(
             WorkspaceApiCredential.provider.is_not(None)
         )
         return (await self.session.scalars(statement)).all()
-
-
-async def entry_by_key(session: AsyncSession, key: str) -> CatalogEntry | None:
-    """A catalog entry (global): the provider of a workspace credential."""
-    return (
-        await session.execute(select(CatalogEntry).where(CatalogEntry.key == key))
-    ).scalar_one_or_none()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
 import weakref
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from connectorhub.catalog.models import CatalogEntry
+from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.config import Settings
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.credential.models import WorkspaceApiCredential
@@ -30,7 +30,7 @@ from connectorhub.db import UnitOfWork, WorkspaceScope
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError, RetriableError
 from connectorhub.kit.models import utcnow
-from connectorhub.kit.outbound import Outbound
+from connectorhub.kit.outbound import Outbound, backoff_delay
 from connectorhub.kit.sealing import merge_secrets, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
@@ -40,7 +40,6 @@ from connectorhub.oauth.providers import Provider, provider_of
 from connectorhub.oauth.repository import (
     CredentialHolderRepository,
     TokenHolderRepository,
-    entry_by_key,
 )
 
 log = logging.getLogger(__name__)
@@ -146,12 +145,13 @@ class Held:
 async def load(scope: WorkspaceScope, box: SecretBox, holder: Holder) -> Held | None:
     row: Connector | WorkspaceApiCredential | None
     if holder.kind == "connector":
-        row = await TokenHolderRepository(scope).connector(holder.id)
+        row = await TokenHolderRepository(scope).get_with_catalog(holder.id)
         entry = row.catalog if row is not None else None
         sealed = row.auth if row is not None else {}
     else:
         row = await CredentialHolderRepository(scope).get(holder.id)
-        entry = await entry_by_key(scope.session, row.provider) if row and row.provider else None
+        entry = (await CatalogRepository(scope.session).by_key(row.provider)
+                 if row and row.provider else None)  # fmt: skip
         sealed = row.secret if row is not None else {}
     if row is None:
         return None
@@ -281,8 +281,8 @@ async def _refresh_with_retries(
         except RetriableError as trouble:
             if attempt == REFRESH_TRIES or (trouble.retry_after or 0) > REFRESH_WAIT_CAP_SECONDS:
                 raise
-            ceiling = REFRESH_BACKOFF_SECONDS * 2 ** (attempt - 1)
-            wait = trouble.retry_after or (ceiling / 2 + random.uniform(0, ceiling / 2))
+            wait = trouble.retry_after or backoff_delay(attempt, REFRESH_BACKOFF_SECONDS,
+                                                        REFRESH_WAIT_CAP_SECONDS)  # fmt: skip
             await asyncio.sleep(min(wait, REFRESH_WAIT_CAP_SECONDS))
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -358,6 +358,20 @@ def _still_good(held: Held, refused: str | None) -> bool:
     return refused is None and (expires_at is None or expires_at > utcnow())
 
 
+async def _end_grant(keeper: TokenKeeper, tenant_id: str, held: Held, why: str, *,
+                     refresh_token: str | None) -> Held | None:  # fmt: skip
+    """Declare the grant dead, unless (`refresh_token` given) the holder has another grant by
+    now: that one is returned instead."""
+    async with keeper.work.workspace(tenant_id, ACTOR) as scope:
+        fresh = await load(scope, keeper.box, held.holder)
+        if fresh is None:
+            return None
+        if refresh_token is not None and not _same_grant(fresh, refresh_token):
+            return fresh
+        await _declare_dead(scope, fresh, why + ".")
+    return None
+
+
 async def _renew(
     keeper: TokenKeeper, tenant_id: str, held: Held, *, refused: str | None, flight: _Flight
 ) -> Held:
@@ -375,21 +389,15 @@ async def _renew(
         )
         if provider is not None and not refresh_token and held.facts.get("connected_at"):
             # A connected grant nothing can renew is over; pasted tokens just stay refused.
-            async with keeper.work.workspace(tenant_id, ACTOR) as scope:
-                fresh = await load(scope, keeper.box, held.holder)
-                if fresh is not None:
-                    await _declare_dead(scope, fresh, why + ".")
+            await _end_grant(keeper, tenant_id, held, why, refresh_token=None)
             raise ReconnectNeeded(f"{RECONNECT_REASON}: {why}")
         raise AuthFailed(why)
     try:
         tokens = await _refresh_with_retries(keeper, provider, refresh_token)
     except client.GrantRevoked as dead:
-        async with keeper.work.workspace(tenant_id, ACTOR) as scope:
-            fresh = await load(scope, keeper.box, held.holder)
-            if fresh is not None and not _same_grant(fresh, refresh_token):
-                return fresh  # reconnected (or pasted over) while this one was refused
-            if fresh is not None:
-                await _declare_dead(scope, fresh, dead.message + ".")
+        fresh = await _end_grant(keeper, tenant_id, held, dead.message, refresh_token=refresh_token)
+        if fresh is not None:
+            return fresh  # reconnected (or pasted over) while this one was refused
         raise ReconnectNeeded(f"{RECONNECT_REASON}: {dead.message}") from None
     except (RetriableError, FatalError) as trouble:
         flight.failure, flight.failed_at = trouble, time.monotonic()

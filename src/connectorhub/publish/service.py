@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFa
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.driver_errors import AuthFailed, DriverError
 from connectorhub.kit.models import utcnow
+from connectorhub.kit.outbound import backoff_delay
 from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page
 from connectorhub.kit.sealing import open_secrets
@@ -205,8 +205,7 @@ async def finish(
     if outcome.status == PublicationStatus.scheduled and publication.attempts < max_attempts:
         delay = outcome.retry_after
         if delay is None:
-            ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (publication.attempts - 1))
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+            delay = backoff_delay(publication.attempts, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS)
         publication.status = PublicationStatus.scheduled.value
         publication.publish_at = now + timedelta(seconds=min(delay, RETRY_CAP_SECONDS))
         retry = publish_job(scope.tenant_id, publication.id, at=publication.publish_at)

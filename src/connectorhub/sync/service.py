@@ -330,18 +330,7 @@ async def finish(
     connector = await ConnectorRepository(scope).get_with_catalog(run.connector_id, for_update=True)
     if connector is None:
         return
-    if error_kind == TOKEN_ENDPOINT:
-        await notifications.raise_(
-            scope, kind="source.sync_failed", subject_id=connector.id, level=Level.warning,
-            title=f"{connector.name}: sync failed", body=error or "",
-            link=f"/connectors/installed?search={quote(connector.name)}",
-        )  # fmt: skip
-        return
-    recent = await SyncRunRepository(scope).search(
-        connector_id=connector.id, status=None, page=1, page_size=FAILURES_BEFORE_ERROR
-    )
-    in_a_row = all(r.status == SyncStatus.failed.value for r in recent.items)
-    if error_kind in FIXABLE or (in_a_row and len(recent.items) >= FAILURES_BEFORE_ERROR):
+    if error_kind != TOKEN_ENDPOINT and await _broken_by(scope, connector, error_kind):
         await _mark_broken(scope, connector, error or "", error_kind or "crash", what="sync")
     else:
         await notifications.raise_(
@@ -349,6 +338,17 @@ async def finish(
             title=f"{connector.name}: sync failed", body=error or "",
             link=f"/connectors/installed?search={quote(connector.name)}",
         )  # fmt: skip
+
+
+async def _broken_by(scope: WorkspaceScope, connector: Connector, error_kind: str | None) -> bool:
+    """A failure the user must fix, or the last of FAILURES_BEFORE_ERROR in a row."""
+    if error_kind in FIXABLE:
+        return True
+    recent = await SyncRunRepository(scope).search(
+        connector_id=connector.id, status=None, page=1, page_size=FAILURES_BEFORE_ERROR
+    )
+    in_a_row = all(r.status == SyncStatus.failed.value for r in recent.items)
+    return in_a_row and len(recent.items) >= FAILURES_BEFORE_ERROR
 
 
 async def cancel(scope: WorkspaceScope, run_id: uuid.UUID) -> SyncRun:

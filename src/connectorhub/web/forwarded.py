@@ -9,7 +9,7 @@ choosing)."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 VIA_TRUSTED_PROXY = "connectorhub.via_trusted_proxy"
 
 
-def is_trusted(host: str | None, networks: list[Any]) -> bool:
+def is_trusted(host: str | None, networks: Sequence[Any]) -> bool:
     if not host:
         return False
     try:
@@ -28,7 +28,7 @@ def is_trusted(host: str | None, networks: list[Any]) -> bool:
 
 
 class TrustedProxyHeaders:
-    def __init__(self, app: ASGIApp, networks: Callable[[], list[Any]]):
+    def __init__(self, app: ASGIApp, networks: Callable[[], Sequence[Any]]):
         self.app, self.networks = app, networks  # read per request: the settings may change
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
