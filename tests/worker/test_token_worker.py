@@ -66,7 +66,9 @@ async def test_two_workers_racing_on_an_expired_token_refresh_it_once(
             worker_process(queue_database, "two", tmp_path / "two", **env) as two,
         ):
             # Due together, a few seconds on: both workers are up and take them at once.
-            at = datetime.now(UTC) + timedelta(seconds=4)
+            at = datetime.now(UTC) + timedelta(
+                seconds=8
+            )  # both workers up by then, even on a busy machine
             ids = []
             for n in range(16):
                 answered = await client.post(
