@@ -62,6 +62,12 @@ class Conflict(HubError):
     default_message = "Conflict"
 
 
+class CredentialsUnreadable(Conflict):
+    """Sealed credentials no configured key opens: only re-entering them helps."""
+
+    default_message = "credentials unreadable — re-enter them"
+
+
 class TooManyRequests(HubError):
     status_code = 429
     default_message = "Too many requests"

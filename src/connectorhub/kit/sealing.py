@@ -9,9 +9,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.crypto import DecryptionError, SecretBox
 
 MASK = "********"
+
+
+class SecretsUnreadable(DecryptionError):
+    """Sealed fields of a row that no configured key opens (a flipped byte, a value copied from
+    another row, a retired key): a permanent state until someone re-enters them."""
+
+    def __init__(self, table: str, row_id: uuid.UUID | str, fields: list[str]):
+        self.table, self.row_id, self.fields = table, str(row_id), sorted(fields)
+        super().__init__(f"{', '.join(self.fields)} of {table} {row_id} cannot be decrypted")
 
 
 def associated_data(tenant_id: str, table: str, row_id: uuid.UUID | str, field: str) -> str:
@@ -51,11 +60,17 @@ def merge_secrets(
 def open_secrets(
     box: SecretBox, *, tenant_id: str, table: str, row_id: uuid.UUID, stored: dict[str, str]
 ) -> dict[str, str]:
-    """Plaintext values, for the drivers that must send them. Raises DecryptionError."""
-    return {
-        field: box.open(ciphertext, associated_data(tenant_id, table, row_id, field))
-        for field, ciphertext in stored.items()
-    }
+    """Plaintext values, for the drivers that must send them. Raises SecretsUnreadable naming
+    every field that does not open."""
+    opened, unreadable = {}, []
+    for field, ciphertext in stored.items():
+        try:
+            opened[field] = box.open(ciphertext, associated_data(tenant_id, table, row_id, field))
+        except DecryptionError:
+            unreadable.append(field)
+    if unreadable:
+        raise SecretsUnreadable(table, row_id, unreadable)
+    return opened
 
 
 def reseal(

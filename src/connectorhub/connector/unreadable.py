@@ -1,0 +1,37 @@
+"""A connector whose sealed credentials no key opens: one state for every caller that finds it
+(a test, a sync, an execution, a publication, key rotation). The connector goes to `error` with
+a reason that says what to do, the workspace is told once, and the run that found it ends
+failed with the same words; nothing retries a state only a person can fix."""
+
+from __future__ import annotations
+
+from connectorhub.connector.models import Connector, ConnectorStatus
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.kit.sealing import SecretsUnreadable
+from connectorhub.notification import service as notifications
+from connectorhub.notification.models import Level
+
+REASON = "credentials unreadable — re-enter them"
+
+
+def reason_for(error: SecretsUnreadable) -> str:
+    """What a run that found it records as its error (field names, never values)."""
+    return f"{REASON} ({', '.join(error.fields)} could not be decrypted)"
+
+
+async def mark_unreadable(
+    scope: WorkspaceScope, connector: Connector, error: SecretsUnreadable
+) -> str:
+    """Put `connector` in error and tell the workspace; returns the reason recorded."""
+    reason = reason_for(error)
+    connector.status = ConnectorStatus.error.value
+    connector.status_reason = reason[:500]
+    ConnectorRepository(scope).touch(connector)
+    await notifications.raise_(
+        scope, kind="connector.credentials_unreadable", subject_id=connector.id,
+        level=Level.error, title=f"{connector.name}: credentials unreadable",
+        body=f"{reason}. Open the connector's Configure and enter them again.",
+        link=f"/connectors/{connector.id}",
+    )  # fmt: skip
+    return reason
