@@ -179,10 +179,23 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One transaction, committed when the block ends well, rolled back when it raises."""
+        """One transaction, committed when the block ends well, rolled back when it raises,
+        except for an error that says `keeps_changes` (it recorded a state worth keeping, such
+        as a connector found with unreadable credentials): that one commits, then propagates."""
         async with self._sessionmaker() as session:
-            async with session.begin():
+            transaction = await session.begin()
+            try:
                 yield session
+            except BaseException as error:
+                if getattr(error, "keeps_changes", False) and transaction.is_active:
+                    await transaction.commit()
+                    jobs = _take_pending(session)
+                    if jobs:
+                        await self._defer(jobs)
+                else:
+                    await transaction.rollback()
+                raise
+            await transaction.commit()
             jobs = _take_pending(session)
         if jobs:
             await self._defer(jobs)

@@ -63,9 +63,11 @@ class Conflict(HubError):
 
 
 class CredentialsUnreadable(Conflict):
-    """Sealed credentials no configured key opens: only re-entering them helps."""
+    """Sealed credentials no configured key opens: only re-entering them helps. The request's
+    transaction still commits (the connector was put in error on the way)."""
 
     default_message = "credentials unreadable — re-enter them"
+    keeps_changes = True
 
 
 class TooManyRequests(HubError):

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.connector.unreadable import mark_unreadable
 from connectorhub.credential.keys import verify_keys
 from connectorhub.credential.repository import KeyCheckRepository, WorkspaceCredentialRepository
 from connectorhub.db import UnitOfWork, WorkspaceScope
 from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import SealedColumnRepository
-from connectorhub.kit.sealing import reseal
+from connectorhub.kit.sealing import SecretsUnreadable, reseal
 
 ACTOR = "key-rotation"
 
@@ -28,6 +30,17 @@ SEALED_HOLDERS: list[type[SealedColumnRepository]] = [
 
 
 @dataclass
+class UnreadableRow:
+    tenant_id: str
+    table: str
+    row_id: str
+    fields: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.table}/{self.row_id} ({', '.join(self.fields)})"
+
+
+@dataclass
 class RotationReport:
     rows_resealed: int
     rows_seen: int
@@ -35,6 +48,9 @@ class RotationReport:
     # Older keys still sealing some row after the pass (written meanwhile by a process that does
     # not have the newest key yet): they are kept, and rotation should be run again.
     keys_still_in_use: dict[str, int]
+    # Rows no configured key opens (a damaged or copied value): left as they are, reported; a
+    # connector among them is put in error so its owners re-enter the credentials.
+    unreadable: list[UnreadableRow] = field(default_factory=list)
 
 
 async def rotate(work: UnitOfWork, box: SecretBox, batch: int = 200) -> RotationReport:
@@ -54,13 +70,21 @@ async def rotate(work: UnitOfWork, box: SecretBox, batch: int = 200) -> Rotation
                 rows = await holder(scope).with_secrets(after, batch)
                 for row in rows:
                     report.rows_seen += 1
-                    resealed = reseal(
-                        box,
-                        tenant_id=tenant_id,
-                        table=holder.model.__tablename__,
-                        row_id=row.id,
-                        stored=getattr(row, holder.sealed_column),
-                    )
+                    try:
+                        resealed = reseal(
+                            box,
+                            tenant_id=tenant_id,
+                            table=holder.model.__tablename__,
+                            row_id=row.id,
+                            stored=getattr(row, holder.sealed_column),
+                        )
+                    except SecretsUnreadable as error:
+                        report.unreadable.append(
+                            UnreadableRow(tenant_id, error.table, error.row_id, error.fields)
+                        )
+                        if isinstance(row, Connector):
+                            await mark_unreadable(scope, row, error)
+                        continue
                     if resealed is not None:
                         setattr(row, holder.sealed_column, resealed)
                         report.rows_resealed += 1

@@ -12,6 +12,7 @@ import pytest
 from connectorhub.oauth.repository import TokenHolderRepository
 from connectorhub.oauth.tasks import keep_tokens_alive
 from connectorhub.tenant.models import Role
+from tests.connector.test_unreadable import REASON, flip_a_byte
 from tests.execution.test_endpoints import execute, http_connector, install
 from tests.fixtures.browser_session import sign_in
 from tests.oauth.conftest import TWEET, add_x, at_provider, connect, local, query
@@ -393,3 +394,23 @@ async def test_a_reconnect_during_a_renewal_is_kept(client, workspace, x_app):
     assert bearers(x_app, "/2/tweets") == [f"Bearer {reconnected}"]
     shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
     assert shown["oauth"]["state"] == "ok" and "refreshed_at" not in shown["oauth"]
+
+
+async def test_an_oauth_connector_found_by_the_token_job_is_marked_once(
+    hub, client, workspace, x_app
+):
+    cid = await connected_x(client, workspace, x_app, lifetime=3600)
+    await flip_a_byte(hub, workspace, cid)
+    first = await keep_tokens_alive(hub.context)
+    await keep_tokens_alive(hub.context)
+    assert first["failed"] >= 1
+    shown = (await client.get(f"/api/installed/{cid}", headers=workspace.owner.headers)).json()
+    assert shown["status"] == "error" and shown["status_reason"].startswith(REASON)
+    assert [
+        n["subject_id"]
+        for n in await notifications(client, workspace, "connector.credentials_unreadable")
+    ] == [cid]
+    # Publishing through it now fails at once with the same words, nothing sent.
+    answered = await publish(client, workspace, cid, "no")
+    assert answered.status_code == 409
+    assert x_app.hits_to("/2/tweets") == []

@@ -329,6 +329,16 @@ def keys_rotate() -> None:
         typer.echo(
             f"keys no longer needed: {', '.join(report.retired_keys)} (you may now remove them)"
         )
+    if report.unreadable:
+        typer.secho(
+            f"{len(report.unreadable)} rows could not be decrypted with any configured key and "
+            "were left as they are (re-enter their credentials; connectors among them are now "
+            "in error):",
+            fg=typer.colors.YELLOW, err=True,
+        )  # fmt: skip
+        for row in report.unreadable:
+            typer.echo(f"  {row}", err=True)
+        raise typer.Exit(code=1)
 
 
 @plugins_app.command("install")

@@ -5,10 +5,15 @@ failed with the same words; nothing retries a state only a person can fix."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.exceptions import CredentialsUnreadable
+from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.driver_errors import SecretsUnreadableError
 from connectorhub.kit.repository import WorkspaceScope
-from connectorhub.kit.sealing import SecretsUnreadable
+from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 
@@ -35,3 +40,30 @@ async def mark_unreadable(
         link=f"/connectors/{connector.id}",
     )  # fmt: skip
     return reason
+
+
+def _open(box: SecretBox, scope: WorkspaceScope, connector: Connector) -> dict[str, Any]:
+    return open_secrets(
+        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
+        row_id=connector.id, stored=connector.auth,
+    )  # fmt: skip
+
+
+async def open_auth(scope: WorkspaceScope, box: SecretBox, connector: Connector) -> dict[str, Any]:
+    """The connector's plaintext auth, for a request (a test, a discovery). Unreadable: the
+    connector is marked and CredentialsUnreadable (409) answers; the mark is kept."""
+    try:
+        return _open(box, scope, connector)
+    except SecretsUnreadable as error:
+        raise CredentialsUnreadable(await mark_unreadable(scope, connector, error)) from None
+
+
+async def open_auth_for_run(
+    scope: WorkspaceScope, box: SecretBox, connector: Connector
+) -> dict[str, Any]:
+    """The same for a background run: unreadable raises SecretsUnreadableError, a FatalError
+    (the run ends failed, never retried) whose transaction keeps the mark."""
+    try:
+        return _open(box, scope, connector)
+    except SecretsUnreadable as error:
+        raise SecretsUnreadableError(await mark_unreadable(scope, connector, error)) from None

@@ -22,6 +22,13 @@ class AuthFailed(FatalError):
     """The third party refused the credentials (401/403): fix them, don't retry."""
 
 
+class SecretsUnreadableError(FatalError):
+    """The stored credentials do not decrypt: only re-entering them helps. The transaction it
+    is raised in still commits (the holder was put in error on the way)."""
+
+    keeps_changes = True
+
+
 class RetriableError(DriverError):
     """Connection error, timeout, 5xx or 429; `retry_after` is the server's wish, in seconds."""
 

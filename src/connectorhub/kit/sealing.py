@@ -76,14 +76,15 @@ def open_secrets(
 def reseal(
     box: SecretBox, *, tenant_id: str, table: str, row_id: uuid.UUID, stored: dict[str, str]
 ) -> dict[str, str] | None:
-    """Re-seal every field under the active key; None when nothing needed it."""
+    """Re-seal every field under the active key; None when nothing needed it. Every field is
+    opened either way, so a row no key opens is found (SecretsUnreadable names its fields)."""
+    opened = open_secrets(box, tenant_id=tenant_id, table=table, row_id=row_id, stored=stored)
     if not any(box.needs_rotation(ciphertext) for ciphertext in stored.values()):
         return None
-    resealed = {}
-    for field, ciphertext in stored.items():
-        aad = associated_data(tenant_id, table, row_id, field)
-        resealed[field] = box.seal(box.open(ciphertext, aad), aad)
-    return resealed
+    return {
+        field: box.seal(plaintext, associated_data(tenant_id, table, row_id, field))
+        for field, plaintext in opened.items()
+    }
 
 
 def masked(stored: dict[str, str]) -> dict[str, str]:

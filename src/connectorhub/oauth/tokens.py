@@ -25,13 +25,20 @@ from connectorhub.catalog.models import CatalogEntry
 from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.config import Settings
 from connectorhub.connector.models import Connector, ConnectorStatus
+from connectorhub.connector.unreadable import mark_unreadable, reason_for
 from connectorhub.credential.models import WorkspaceApiCredential
 from connectorhub.db import UnitOfWork, WorkspaceScope
 from connectorhub.kit.crypto import SecretBox
-from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError, RetriableError
+from connectorhub.kit.driver_errors import (
+    AuthFailed,
+    DriverError,
+    FatalError,
+    RetriableError,
+    SecretsUnreadableError,
+)
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.outbound import Outbound, backoff_delay
-from connectorhub.kit.sealing import merge_secrets, open_secrets
+from connectorhub.kit.sealing import SecretsUnreadable, merge_secrets, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.oauth import client
@@ -155,9 +162,17 @@ async def load(scope: WorkspaceScope, box: SecretBox, holder: Holder) -> Held | 
         sealed = row.secret if row is not None else {}
     if row is None:
         return None
-    secrets = open_secrets(
-        box, tenant_id=scope.tenant_id, table=holder.table, row_id=holder.id, stored=sealed
-    )
+    try:
+        secrets = open_secrets(
+            box, tenant_id=scope.tenant_id, table=holder.table, row_id=holder.id, stored=sealed
+        )
+    except SecretsUnreadable as error:
+        if isinstance(row, Connector):
+            raise SecretsUnreadableError(await mark_unreadable(scope, row, error)) from None
+        raise SecretsUnreadableError(
+            f"workspace credential {row.name!r}: {reason_for(error)}; re-enter it under "
+            "Settings → Credentials"
+        ) from None
     return Held(holder, row, entry, secrets)
 
 

@@ -145,7 +145,8 @@ async def retry_publication(publication_id: uuid.UUID, context: MemberContext) -
 
 @router.post(
     "/connectors/{connector_id}/test", response_model=ConnectionTest | PublisherTest,
-    responses={**NOT_FOUND, 400: {"description": "Neither a source nor a publisher"}},
+    responses={**NOT_FOUND, 400: {"description": "Neither a source nor a publisher"},
+               409: {"description": "Credentials unreadable: re-enter them"}},
 )  # fmt: skip
 async def test(connector_id: uuid.UUID, context: MemberContext, request: Request) -> Response:
     """Sources: the tap's discovery with the connector's config (bounded time), `ok` with the

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from connectorhub.audit import service as audit
+from connectorhub.connector import unreadable
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.db import UnitOfWork, WorkspaceScope
@@ -20,7 +21,7 @@ from connectorhub.kit.models import utcnow
 from connectorhub.kit.outbound import backoff_delay
 from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page
-from connectorhub.kit.sealing import open_secrets
+from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.oauth.tokens import ReconnectNeeded
@@ -158,10 +159,20 @@ async def claim(
     publication.sent_at = publication.sent_at if resolve else utcnow()
     if not resolve:
         publication.attempts += 1
-    secrets = open_secrets(
-        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-        row_id=connector.id, stored=connector.auth,
-    )  # fmt: skip
+    try:
+        secrets = open_secrets(
+            box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
+            row_id=connector.id, stored=connector.auth,
+        )  # fmt: skip
+    except SecretsUnreadable as error:
+        # Nothing was sent and no retry can help: it ends here, the connector in error.
+        publication.status = PublicationStatus.failed.value
+        publication.error_kind = "unreadable"
+        publication.error = await unreadable.mark_unreadable(scope, connector, error)
+        PublicationRepository(scope).touch(publication)
+        audit.record(scope, "publication.failed", "publication", publication.id,
+                     {"attempts": publication.attempts, "post_id": None})  # fmt: skip
+        return None
     return Claimed(
         catalog_key=connector.catalog.key, config=connector.config, secrets=secrets,
         content=publication.content, marker=marker(publication.id), resolve=resolve,
@@ -264,12 +275,10 @@ class TestTarget:
 
 
 async def test_target(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID) -> TestTarget:
-    """What a publisher's test needs. Raises NotFound, BadRequest (not a publisher)."""
+    """What a publisher's test needs. Raises NotFound, BadRequest (not a publisher),
+    CredentialsUnreadable."""
     connector = await _publisher(scope, connector_id)
-    secrets = open_secrets(
-        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-        row_id=connector.id, stored=connector.auth,
-    )  # fmt: skip
+    secrets = await unreadable.open_auth(scope, box, connector)  # 409 when it does not decrypt
     return TestTarget(connector.catalog.key, connector.config, secrets, renewable(connector))
 
 
