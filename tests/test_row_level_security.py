@@ -35,6 +35,10 @@ async def _install(client, ws, name: str) -> str:
     return response.json()["id"]
 
 
+# Shared tables with policies of their own (not per tenant_id): migration 0015.
+SHARED_TABLES = ["connector_templates", "web_sessions"]
+
+
 async def test_every_tenant_table_forces_rls():
     database = await shared_postgres()
     engine = create_async_engine(database.admin_url)
@@ -45,7 +49,7 @@ async def test_every_tenant_table_forces_rls():
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname = ANY(:tables)"
                 ),
-                {"tables": rls_tables()},
+                {"tables": rls_tables() + SHARED_TABLES},
             )
         ).all()
         role = (
@@ -55,7 +59,7 @@ async def test_every_tenant_table_forces_rls():
             )
         ).one()
     await engine.dispose()
-    assert sorted(r.relname for r in rows) == rls_tables()
+    assert sorted(r.relname for r in rows) == sorted(rls_tables() + SHARED_TABLES)
     assert all(r.relrowsecurity and r.relforcerowsecurity for r in rows)
     assert not role.rolsuper and not role.rolbypassrls
 

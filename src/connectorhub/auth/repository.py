@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.auth.models import ApiToken, User, WebSession
-from connectorhub.db import identity_lookup
+from connectorhub.db import identity_lookup, is_postgres
 from connectorhub.kit.repository import TenantRepository
 from connectorhub.tenant.models import Membership
 
@@ -69,25 +69,50 @@ class ApiTokenRepository(TenantRepository[ApiToken]):
 
 
 class WebSessionRepository:
-    """Browser sessions: platform rows found by the cookie's hash before a workspace is bound."""
+    """Browser sessions: platform rows, each its user's alone. On PostgreSQL RLS admits a user's
+    rows once `bind_user` named them (migration 0015); before that, the cookie lookup may read
+    the one row whose hash it presents, and nothing else."""
 
     def __init__(self, session: AsyncSession):
         self.session = session
 
+    async def _set(self, name: str, value: str) -> None:
+        if is_postgres(self.session):
+            await self.session.execute(select(func.set_config(name, value, True)))
+
+    async def bind_user(self, user_id: uuid.UUID) -> None:
+        """Let this transaction read and write `user_id`'s sessions (and no one else's)."""
+        await self._set("app.user_id", str(user_id))
+
     def add(self, row: WebSession) -> WebSession:
+        """Add a session of the bound user (`bind_user` first)."""
         self.session.add(row)
         return row
 
     async def by_hash(self, token_hash: str) -> WebSession | None:
-        return await self.session.scalar(
+        """The session with this cookie hash, whoever's it is (read only)."""
+        await self._set("app.session_token_hash", token_hash)
+        # No `finally`: a failed statement aborts the transaction (see db.identity_lookup).
+        row = await self.session.scalar(
             select(WebSession).where(WebSession.token_hash == token_hash)
         )
+        await self._set("app.session_token_hash", "")
+        return row
 
     async def delete_for(self, user_id: uuid.UUID, tenant_id: str) -> None:
+        """Sign `user_id` out of `tenant_id` everywhere: a workspace owner removing a member
+        acts for that user here, on those rows only, and is themself again after."""
         statement = delete(WebSession).where(
             WebSession.user_id == user_id, WebSession.tenant_id == tenant_id
         )
+        if not is_postgres(self.session):
+            await self.session.execute(statement)
+            return
+        bound = await self.session.scalar(select(func.current_setting("app.user_id", True)))
+        await self.bind_user(user_id)
         await self.session.execute(statement)
+        await self._set("app.user_id", bound or "")
 
     async def delete_by_hash(self, token_hash: str) -> None:
+        """Delete the bound user's session with this hash (sign-out)."""
         await self.session.execute(delete(WebSession).where(WebSession.token_hash == token_hash))

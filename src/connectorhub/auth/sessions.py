@@ -87,7 +87,9 @@ async def open_session(
         tenant_id if tenant_id in {w.tenant_id for w in workspaces} else workspaces[0].tenant_id
     )
     token = secrets.token_urlsafe(32)
-    row = WebSessionRepository(session).add(
+    repository = WebSessionRepository(session)
+    await repository.bind_user(user.id)
+    row = repository.add(
         WebSession(
             token_hash=hash_token(token),
             user_id=user.id,
@@ -101,13 +103,18 @@ async def open_session(
 
 
 async def resolve_session(session: AsyncSession, token: str) -> WebSession | None:
-    row = await WebSessionRepository(session).by_hash(hash_token(token))
-    if row is None:
+    """The live session of this cookie, or None. Its user's sessions are then this
+    transaction's to change (sign out, switch workspace), nobody else's."""
+    repository = WebSessionRepository(session)
+    row = await repository.by_hash(hash_token(token))
+    if row is None or row.expires_at <= datetime.now(UTC):
         return None
-    return row if row.expires_at > datetime.now(UTC) else None
+    await repository.bind_user(row.user_id)
+    return row
 
 
 async def close_session(session: AsyncSession, token: str) -> None:
+    """End the session of this cookie (resolved in this transaction first)."""
     await WebSessionRepository(session).delete_by_hash(hash_token(token))
 
 

@@ -1,12 +1,21 @@
-"""All SQL about templates, and the one place their visibility rules live."""
+"""All SQL about templates, and the one place their visibility rules live.
+
+On PostgreSQL row-level security applies the same rules (migration 0015): a platform admin's
+repository turns on `app.platform_admin` for its transaction before its first statement.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from sqlalchemy import Select, false, func, or_, select, update
+from sqlalchemy import Select, false, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectorhub.db import is_postgres
+from connectorhub.exceptions import Conflict
 from connectorhub.kit.repository import Page, escape_like
 from connectorhub.template.models import ConnectorTemplate, TemplateStatus, Visibility
 
@@ -21,6 +30,23 @@ class TemplateRepository:
         self.session = session
         self.tenant_id = tenant_id
         self.platform_admin = platform_admin
+
+    async def _admit(self) -> None:
+        """A platform admin's statements are admitted by RLS too (the flag is transaction-local:
+        it ends with the request or job that set it)."""
+        if self.platform_admin and is_postgres(self.session):
+            await self.session.execute(text("SELECT set_config('app.platform_admin', 'on', true)"))
+
+    @asynccontextmanager
+    async def _installing(self, template_id: uuid.UUID) -> AsyncIterator[None]:
+        """Admit the one UPDATE of a published template another workspace is installing."""
+        if not is_postgres(self.session):
+            yield
+            return
+        setting = "SELECT set_config('app.template_install', :id, true)"
+        await self.session.execute(text(setting), {"id": str(template_id)})
+        yield  # no `finally`: a failed statement aborts the transaction (see db.identity_lookup)
+        await self.session.execute(text(setting), {"id": ""})
 
     def _visible(self):
         if self.platform_admin:
@@ -43,20 +69,43 @@ class TemplateRepository:
         visible = self._visible()
         return statement if visible is None else statement.where(visible)
 
-    async def get(self, id_or_key: str, *, for_update: bool = False) -> ConnectorTemplate | None:
+    async def get(self, id_or_key: str) -> ConnectorTemplate | None:
+        await self._admit()
         try:
             match = ConnectorTemplate.id == uuid.UUID(id_or_key)
         except ValueError:
             match = ConnectorTemplate.key == id_or_key
-        statement = self.select().where(match)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        return (await self.session.execute(self.select().where(match))).scalar_one_or_none()
+
+    async def lock(self, template: ConnectorTemplate) -> bool:
+        """Lock `template`'s row for a change and refresh it; False when this workspace may not
+        change it (on PostgreSQL, RLS leaves others' rows out of FOR UPDATE)."""
+        await self._admit()
+        statement = (
+            select(ConnectorTemplate)
+            .where(ConnectorTemplate.id == template.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def key_taken(self, key: str) -> bool:
-        # Keys are unique across the marketplace, seen or not.
+        """Whether a template this repository can see has `key` (a platform admin sees all)."""
+        await self._admit()
         statement = select(func.count()).where(ConnectorTemplate.key == key)
         return bool(await self.session.scalar(statement))
+
+    async def add_new(self, template: ConnectorTemplate) -> ConnectorTemplate:
+        """Insert `template`. Raises Conflict when its key is taken: keys are unique across the
+        marketplace, also by drafts of other workspaces, which RLS keeps out of sight."""
+        await self._admit()
+        try:
+            async with self.session.begin_nested():
+                self.session.add(template)
+                await self.session.flush()
+        except IntegrityError:
+            raise Conflict(f"a template with key {template.key!r} already exists") from None
+        return template
 
     async def search(
         self,
@@ -69,6 +118,7 @@ class TemplateRepository:
         page: int,
         page_size: int,
     ) -> Page[ConnectorTemplate]:
+        await self._admit()
         statement = self.select().order_by(
             ConnectorTemplate.featured.desc(),
             ConnectorTemplate.install_count.desc(),
@@ -103,14 +153,17 @@ class TemplateRepository:
         return template
 
     async def count_install(self, template_id: uuid.UUID) -> None:
+        await self._admit()
         statement = (
             update(ConnectorTemplate)
             .where(ConnectorTemplate.id == template_id)
             .values(install_count=ConnectorTemplate.install_count + 1)
             .execution_options(synchronize_session=False)
         )
-        await self.session.execute(statement)
+        async with self._installing(template_id):
+            await self.session.execute(statement)
 
     async def official_by_key(self) -> dict[str, ConnectorTemplate]:
+        await self._admit()
         statement = select(ConnectorTemplate).where(ConnectorTemplate.is_official)
         return {row.key: row for row in await self.session.scalars(statement)}

@@ -4,6 +4,7 @@ moderation, install into a workspace and explicit upgrade."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,24 +98,40 @@ def _may_edit(template: ConnectorTemplate, scope: WorkspaceScope, principal: Pri
     return template.owner_tenant_id == scope.tenant_id
 
 
-async def _get(
-    scope: WorkspaceScope, principal: Principal | None, id_or_key: str, *, for_update=False
-) -> ConnectorTemplate:
-    template = await repository_for(scope, principal).get(id_or_key, for_update=for_update)
+async def _get(scope: WorkspaceScope, principal: Principal | None, id_or_key: str):
+    template = await repository_for(scope, principal).get(id_or_key)
     if template is None:
         raise NotFound("template not found")
     return template
 
 
-async def _editable(scope: WorkspaceScope, principal: Principal, id_or_key: str):
-    template = await _get(scope, principal, id_or_key, for_update=True)
-    if not _may_edit(template, scope, principal):
-        raise Forbidden(
-            "only platform admins edit official templates"
-            if template.is_official
-            else "only the workspace that owns a template edits it"
-        )
+async def _to_change(
+    scope: WorkspaceScope,
+    principal: Principal,
+    id_or_key: str,
+    check: Callable[[ConnectorTemplate], None],
+) -> ConnectorTemplate:
+    """The template, locked for a change `check` allows (it raises Forbidden otherwise). The
+    check runs before the lock, so a visible template of another workspace answers 403 (RLS
+    leaves it out of FOR UPDATE), and again on the locked, fresh row."""
+    template = await _get(scope, principal, id_or_key)
+    check(template)
+    if not await repository_for(scope, principal).lock(template):
+        raise Forbidden("only the workspace that owns a template changes it")
+    check(template)
     return template
+
+
+async def _editable(scope: WorkspaceScope, principal: Principal, id_or_key: str):
+    def check(template: ConnectorTemplate) -> None:
+        if not _may_edit(template, scope, principal):
+            raise Forbidden(
+                "only platform admins edit official templates"
+                if template.is_official
+                else "only the workspace that owns a template edits it"
+            )
+
+    return await _to_change(scope, principal, id_or_key, check)
 
 
 async def create(scope: WorkspaceScope, principal: Principal, body: TemplateCreate) -> TemplateRead:
@@ -123,9 +140,6 @@ async def create(scope: WorkspaceScope, principal: Principal, body: TemplateCrea
     if body.is_official and not principal.is_platform_admin:
         raise Forbidden("only platform admins create official templates")
     definition = await check_template(scope.session, body.definition, body.default_config)
-    repository = repository_for(scope, principal)
-    if await repository.key_taken(body.key):
-        raise Conflict(f"a template with key {body.key!r} already exists")
     template = ConnectorTemplate(
         id=uuid.uuid4(), key=body.key, name=body.name, description=body.description,
         category=body.category, icon=body.icon, docs_url=body.docs_url,
@@ -136,8 +150,7 @@ async def create(scope: WorkspaceScope, principal: Principal, body: TemplateCrea
         default_config=body.default_config, version=0,
         changelog="", created_by=scope.actor, updated_by=scope.actor,
     )  # fmt: skip
-    repository.add(template)
-    await scope.session.flush()
+    await repository_for(scope, principal).add_new(template)
     audit.record(scope, "template.created", "template", template.id, {"key": body.key})
     return to_read(template, scope.tenant_id)
 
@@ -168,13 +181,17 @@ async def publish(
     """Publish the working copy. A changed copy becomes a new version, and workspaces running an
     older one are told an update is available (after commit, in the background). A template a
     platform admin took down is published again only by a platform admin."""
-    template = await _get(scope, principal, id_or_key, for_update=True)
-    if template.moderated and not principal.is_platform_admin:
-        raise Forbidden(
-            "a platform admin took this template down: only a platform admin may publish it again"
-        )
-    if not (_may_edit(template, scope, principal) or template.moderated):
-        raise Forbidden("only the workspace that owns a template publishes it")
+
+    def check(template: ConnectorTemplate) -> None:
+        if template.moderated and not principal.is_platform_admin:
+            raise Forbidden(
+                "a platform admin took this template down: "
+                "only a platform admin may publish it again"
+            )
+        if not (_may_edit(template, scope, principal) or template.moderated):
+            raise Forbidden("only the workspace that owns a template publishes it")
+
+    template = await _to_change(scope, principal, id_or_key, check)
     changed = (
         template.version == 0
         or template.definition != template.published_definition
@@ -207,9 +224,12 @@ def notify_job(template_id: uuid.UUID, version: int) -> Job:
 async def unpublish(scope: WorkspaceScope, principal: Principal, id_or_key: str) -> TemplateRead:
     """Its owner, or a platform admin moderating, takes it off the marketplace (installed
     connectors keep working)."""
-    template = await _get(scope, principal, id_or_key, for_update=True)
-    if not (_may_edit(template, scope, principal) or principal.is_platform_admin):
-        raise Forbidden("only its owner or a platform admin unpublishes a template")
+
+    def check(template: ConnectorTemplate) -> None:
+        if not (_may_edit(template, scope, principal) or principal.is_platform_admin):
+            raise Forbidden("only its owner or a platform admin unpublishes a template")
+
+    template = await _to_change(scope, principal, id_or_key, check)
     template.status = TemplateStatus.unpublished.value
     template.featured = False
     # Moderation: the owner cannot simply publish it again.
@@ -224,7 +244,7 @@ async def feature(
 ) -> TemplateRead:
     if not principal.is_platform_admin:
         raise Forbidden("only platform admins feature templates")
-    template = await _get(scope, principal, id_or_key, for_update=True)
+    template = await _to_change(scope, principal, id_or_key, lambda _template: None)
     if featured and template.status != TemplateStatus.published.value:
         raise Conflict("only a published template can be featured")
     template.featured = featured
