@@ -40,8 +40,12 @@ class Execution(RunMixin, TenantOwned, Base):
     connector_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("connectors.id", ondelete="CASCADE"), index=True
     )
-    # Input as shown: fields the input schema marks secret (writeOnly / format password) masked;
-    # their values are sealed in `sealed_input` for the worker.
+    # Input as shown: values the input schema marks secret (writeOnly / format password, at any
+    # depth) masked. `sealed_input` holds what the worker needs that is not shown: each secret
+    # input value under its JSON Pointer (`/nested/otp`; a bare name from before is top-level),
+    # and while it runs each finished step's extracted values as they were (the records show
+    # them masked) under `#step/<index>`, so an attempt after a crash resumes at the first
+    # unfinished step. One sealed column, so key rotation re-seals (and counts) both.
     input: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sealed_input: Mapped[dict[str, Any]] = mapped_column(default=dict)
     output: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)

@@ -10,6 +10,7 @@ import aiohttp
 from connectorhub.definition.jsonpaths import REGEX_SECONDS, PatternTooSlow, compile_path
 from connectorhub.definition.model import Step
 from connectorhub.kit.driver_errors import AuthFailed, FatalError, RetriableError
+from connectorhub.kit.masking import SecretMask
 from connectorhub.kit.outbound import retry_after_seconds
 
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
@@ -30,27 +31,39 @@ async def read_body(response: aiohttp.ClientResponse) -> bytes:
     return b"".join(chunks)
 
 
-def _excerpt(payload: bytes) -> str:
-    text = payload[:300].decode("utf-8", "replace").strip()
+EXCERPT_CHARS = 300
+# Masked before it is cut: a secret across the cut would leave its first half in the clear.
+_MASKED_PREFIX_BYTES = 64 * 1024
+
+
+def _excerpt(payload: bytes, mask: SecretMask) -> str:
+    text = mask.text(payload[:_MASKED_PREFIX_BYTES].decode("utf-8", "replace"))
+    text = text[:EXCERPT_CHARS].strip()
     return f": {text}" if text else ""
 
 
-def raise_for_status(step: Step, response: aiohttp.ClientResponse, payload: bytes) -> None:
+def raise_for_status(
+    step: Step, response: aiohttp.ClientResponse, payload: bytes, mask: SecretMask
+) -> None:
+    """Raises AuthFailed (401/403), RetriableError (429, 5xx) or FatalError (any other status
+    not expected), each with an excerpt of the body, every secret the run knows masked in it."""
     status = response.status
     accepted = status in step.expect_status if step.expect_status else 200 <= status < 300
     if accepted:
         return
     reason = f"{step.method} {response.url.host} answered {status}"
     if status in (401, 403):
-        raise AuthFailed(f"{reason} (credentials refused){_excerpt(payload)}", status_code=status)
+        raise AuthFailed(
+            f"{reason} (credentials refused){_excerpt(payload, mask)}", status_code=status
+        )
     if status == 429 or status >= 500:
         raise RetriableError(
-            f"{reason}{_excerpt(payload)}",
+            f"{reason}{_excerpt(payload, mask)}",
             status_code=status,
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
     expected = ", ".join(map(str, step.expect_status)) or "2xx"
-    raise FatalError(f"{reason}, expected {expected}{_excerpt(payload)}", status_code=status)
+    raise FatalError(f"{reason}, expected {expected}{_excerpt(payload, mask)}", status_code=status)
 
 
 def extract(step: Step, response: aiohttp.ClientResponse, payload: bytes) -> dict[str, Any]:

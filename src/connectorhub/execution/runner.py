@@ -1,41 +1,41 @@
 """Runs a definition's steps over HTTP: render, guard, send, retry, extract, record.
 
-Knows nothing of the database: the caller gives it the values placeholders may reach and a
-callback that persists each step record; it returns the output or raises a DriverError.
+Knows nothing of the database: the caller gives it the values placeholders may reach and
+callbacks that persist each step record (masked) and each finished step's extracted values (as
+they are, for a later attempt to resume from); it returns the output or raises a DriverError.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from fnmatch import fnmatch
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
 from connectorhub.definition import placeholders
 from connectorhub.definition.model import Definition, Step
 from connectorhub.definition.values import RunValues
+from connectorhub.execution import requests
+from connectorhub.execution.requests import Request
 from connectorhub.execution.responses import extract, raise_for_status, read_body
-from connectorhub.kit.driver_errors import (
-    AuthFailed,
-    DriverError,
-    FatalError,
-    RetriableError,
-)
+from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError, RetriableError
+from connectorhub.kit.masking import REDACTED, SecretMask
 from connectorhub.kit.outbound import backoff_delay
 from connectorhub.kit.ssrf import AddressPolicy, BlockedAddress
 
 MAX_REDIRECTS = 5
-REDACTED = "[redacted]"
-# Extracted fields with names like these hold secrets (a login step's token): never recorded.
+# Extracted fields with names like these hold secrets (a login step's token): never recorded,
+# and their values are masked wherever else they show up.
 _SENSITIVE_FIELD = re.compile(r"token|secret|password|passwd|key|auth|session|cookie", re.I)
-_SENSITIVE_ROOTS = {"secrets", "workspace"}
+
+__all__ = ["REDACTED", "Runner", "StepRecord"]
 
 
 @dataclass
@@ -54,21 +54,8 @@ class StepRecord:
 
 
 OnStep = Callable[[int, StepRecord], Awaitable[None]]
-
-
-@dataclass
-class _Request:
-    method: str
-    url: str
-    headers: dict[str, str]
-    query: dict[str, str]
-    body: Any
-    sensitive_headers: set[str]
-    sensitive_query: set[str]
-    sensitive_body: bool
-    credentials: set[str]  # workspace credentials this request carries
-
-
+# A finished step's extracted values as they are (never shown: the caller seals them).
+OnExtracted = Callable[[int, dict[str, Any]], Awaitable[None]]
 # Renews a workspace credential the provider refused: (name, refused value) → the new value.
 Renew = Callable[[str, Any], Awaitable[Any]]
 
@@ -88,10 +75,25 @@ class Runner:
         self.renew = renew
 
     async def run(
-        self, definition: Definition, values: RunValues, on_step: OnStep | None = None
+        self,
+        definition: Definition,
+        values: RunValues,
+        on_step: OnStep | None = None,
+        *,
+        mask: SecretMask | None = None,
+        run_id: uuid.UUID | None = None,
+        done: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        on_extracted: OnExtracted | None = None,
     ) -> dict[str, Any]:
-        """Run every step in order; returns the output. Raises DriverError from the first
-        failing step (after its retries), its record already marked failed."""
+        """Run the steps in order; returns the output. Raises DriverError from the first
+        failing step (after its retries), its record already marked failed.
+
+        `mask` (values.secret_mask() when not given) gathers every secret the run meets and
+        scrubs records, errors and the output with it. `done` holds the extracted values of the
+        steps an earlier attempt finished: those steps are not sent again. With `run_id`, each
+        write carries an Idempotency-Key of its own, the same on every attempt.
+        """
+        mask = values.secret_mask() if mask is None else mask
         context_values: dict[str, Any] = {
             "input": values.input,
             "config": values.config,
@@ -99,72 +101,88 @@ class Runner:
             "workspace": {name: cred.value for name, cred in values.workspace.items()},
             "steps": {},
         }
-        redactor = _Redactor()
-        redactor.add(values.secrets)
-        redactor.add([cred.value for cred in values.workspace.values()])
-        redactor.add([values.input[name] for name in values.secret_inputs if name in values.input])
         sensitive_steps: dict[str, set[str]] = {}
+
+        def learn(index: int, step: Step, extracted: dict[str, Any]) -> set[str]:
+            # Later steps see the real values; what looks like a token is a secret from now on.
+            secret_fields = {f for f in extracted if _SENSITIVE_FIELD.search(f)}
+            sensitive_steps[step.name] = sensitive_steps[f"step_{index + 1}"] = secret_fields
+            mask.add([extracted[f] for f in secret_fields])
+            context_values["steps"][step.name] = extracted
+            context_values[f"step_{index + 1}"] = extracted
+            return secret_fields
+
+        for index, (step, extracted) in enumerate(zip(definition.steps, done, strict=False)):
+            learn(index, step, extracted)
         for index, step in enumerate(definition.steps):
+            if index < len(done):
+                continue
             record = StepRecord(name=step.name)
             if on_step:
                 await on_step(index, record)
             started = time.perf_counter()
-            try:
+            key = requests.idempotency_key(run_id, index) if run_id is not None else None
+
+            def rendered(step: Step = step, key: str | None = key) -> Request:
                 try:
-                    request = _render(step, context_values, sensitive_steps, values)
+                    return requests.render(
+                        step, context_values, sensitive_steps, values, mask, idempotency=key
+                    )
                 except placeholders.PlaceholderError as error:
                     raise FatalError(f"step {step.name}: {error}") from None
-                record.request = request_summary(request, redactor)
+
+            try:
+                request = rendered()
+                record.request = requests.summary(request, mask)
                 try:
-                    extracted = await self._send_with_retries(step, request, values, record)
+                    extracted = await self._send_with_retries(step, request, values, record, mask)
                 except AuthFailed:
                     # A renewable token refused (a 401): renewed once, the step sent once more.
-                    if not await self._renewed(
-                        request.credentials, values, context_values, redactor
-                    ):
+                    if not await self._renewed(request.credentials, values, context_values, mask):
                         raise
-                    request = _render(step, context_values, sensitive_steps, values)
-                    record.request = request_summary(request, redactor)
-                    extracted = await self._send_with_retries(step, request, values, record)
+                    request = rendered()
+                    record.request = requests.summary(request, mask)
+                    extracted = await self._send_with_retries(step, request, values, record, mask)
             except DriverError as error:
                 record.status = "failed"
-                record.error = error.message = redactor.redact(error.message)
+                record.error = error.message = mask.text(error.message)
                 error.args = (error.message,)
                 record.duration_ms = _ms(started)
                 if on_step:
                     await on_step(index, record)
                 raise
-            secret_fields = {f for f in extracted if _SENSITIVE_FIELD.search(f)}
-            sensitive_steps[step.name] = sensitive_steps[f"step_{index + 1}"] = secret_fields
-            redactor.add([extracted[f] for f in secret_fields])
-            context_values["steps"][step.name] = extracted
-            context_values[f"step_{index + 1}"] = extracted
+            secret_fields = learn(index, step, extracted)
+            if on_extracted:
+                await on_extracted(index, extracted)
             record.status = "succeeded"
-            record.extracted = _shown(extracted, secret_fields)
+            record.extracted = mask.value(_shown(extracted, secret_fields))
             record.duration_ms = _ms(started)
             if on_step:
                 await on_step(index, record)
         if definition.output is None:
-            return {
-                name: _shown(values_, sensitive_steps.get(name, set()))
-                for name, values_ in context_values["steps"].items()
-            }
+            return mask.value(
+                {
+                    name: _shown(found, sensitive_steps.get(name, set()))
+                    for name, found in context_values["steps"].items()
+                }
+            )
         try:
             output = placeholders.render_json(
                 definition.output, placeholders.Context(context_values)
             )
-            return json.loads(redactor.redact(json.dumps(output)))
         except placeholders.PlaceholderError as error:
-            raise FatalError(f"output: {redactor.redact(str(error))}") from None
+            raise FatalError(f"output: {mask.text(str(error))}") from None
+        return mask.value(output)
 
     async def _send_with_retries(
-        self, step: Step, request: _Request, values: RunValues, record: StepRecord
-    ) -> dict[str, Any]:
+        self, step: Step, request: Request, values: RunValues, record: StepRecord,
+        mask: SecretMask,
+    ) -> dict[str, Any]:  # fmt: skip
         policy = step.retry
         for attempt in range(1, policy.max_attempts + 1):
             record.attempt = attempt
             try:
-                return await self._send(step, request, values, record)
+                return await self._send(step, request, values, record, mask)
             except RetriableError as error:
                 if attempt == policy.max_attempts:
                     raise
@@ -182,8 +200,9 @@ class Runner:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
-        self, step: Step, request: _Request, values: RunValues, record: StepRecord
-    ) -> dict[str, Any]:
+        self, step: Step, request: Request, values: RunValues, record: StepRecord,
+        mask: SecretMask,
+    ) -> dict[str, Any]:  # fmt: skip
         url, method, body = request.url, request.method, request.body
         headers, query = dict(request.headers), dict(request.query)
         timeout = aiohttp.ClientTimeout(total=step.timeout_seconds)
@@ -205,7 +224,7 @@ class Runner:
                     location = response.headers.get("Location")
                     if response.status in (301, 302, 303, 307, 308) and location:
                         next_url = urljoin(str(response.url), location)
-                        if _origin(next_url) != _origin(url):
+                        if requests.origin(next_url) != requests.origin(url):
                             # Another host never gets what was meant for this one.
                             headers = {
                                 k: v
@@ -215,7 +234,7 @@ class Runner:
                             query = {
                                 k: v for k, v in query.items() if k not in request.sensitive_query
                             }
-                            request = _without_credentials(request)
+                            request = request.without_credentials()
                         if response.status == 303 or (
                             response.status in (301, 302) and method == "POST"
                         ):
@@ -223,7 +242,7 @@ class Runner:
                         elif (
                             body is not None
                             and request.sensitive_body
-                            and _origin(next_url) != _origin(url)
+                            and requests.origin(next_url) != requests.origin(url)
                         ):
                             raise FatalError(
                                 f"refused to resend a body holding secrets to {next_url}"
@@ -232,7 +251,7 @@ class Runner:
                         query = {}  # the Location carries its own query
                         continue
                     payload = await read_body(response)
-                    raise_for_status(step, response, payload)
+                    raise_for_status(step, response, payload, mask)
                     # Off the loop: a big document or a filter's regex must not stall other runs.
                     return await asyncio.to_thread(extract, step, response, payload)
             except BlockedAddress as error:
@@ -254,7 +273,7 @@ class Runner:
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
     async def _renewed(self, names: set[str], values: RunValues, context_values: dict[str, Any],
-                       redactor: _Redactor) -> bool:  # fmt: skip
+                       mask: SecretMask) -> bool:  # fmt: skip
         renewable = [
             n for n in sorted(names) if n in values.workspace and values.workspace[n].renewable
         ]
@@ -264,7 +283,7 @@ class Runner:
             credential = values.workspace[name]
             credential.value = await self.renew(name, credential.value)
             context_values["workspace"][name] = credential.value
-            redactor.add([credential.value])
+            mask.add(credential.value)
         return True
 
 
@@ -274,136 +293,6 @@ def _ms(started: float) -> float:
 
 def _shown(extracted: dict[str, Any], secret_fields: set[str]) -> dict[str, Any]:
     return {k: (REDACTED if k in secret_fields else v) for k, v in extracted.items()}
-
-
-class _StepRenderer:
-    """Renders one step's request. Each part is rendered in a context of its own, which tells
-    whether it used a secret (that part is redacted in records) and which workspace
-    credentials it used (each may only go to its allowed hosts)."""
-
-    def __init__(self, values: dict[str, Any], sensitive_steps, run_values: RunValues):
-        self.values, self.sensitive_steps, self.run_values = values, sensitive_steps, run_values
-        self.credentials: set[str] = set()
-
-    def part(self, render: Callable[[placeholders.Context], Any]) -> tuple[Any, bool]:
-        """`render` in a fresh context: the value, and whether it carries a secret."""
-        ctx = placeholders.Context(self.values)
-        value = render(ctx)
-        return value, self._sensitive(ctx)
-
-    def _sensitive(self, ctx: placeholders.Context) -> bool:
-        sensitive = False
-        for reference in ctx.used:  # every reference: each workspace credential must be seen
-            if reference.root == "workspace" and reference.segments:
-                self.credentials.add(str(reference.segments[0]))
-            if reference.root in _SENSITIVE_ROOTS or (
-                reference.root == "input"
-                and reference.segments
-                and (reference.segments[0] in self.run_values.secret_inputs)
-            ):
-                sensitive = True
-            step_name, field_name = _step_field(reference)
-            if step_name is not None and field_name in self.sensitive_steps.get(step_name, set()):
-                sensitive = True
-        return sensitive
-
-    def url(self, step: Step) -> str:
-        url, _ = self.part(lambda ctx: placeholders.render_url(step.url, ctx))
-        if urlsplit(url).scheme:
-            return url
-        base = self.values["config"].get("base_url")
-        if not isinstance(base, str):
-            raise placeholders.PlaceholderError(
-                f"the URL {step.url!r} is relative and the connector has no base_url"
-            )
-        return base.rstrip("/") + "/" + url.lstrip("/")
-
-    def auth(self, auth: Any, request: _Request) -> None:
-        """Add the step's auth to `request`'s headers or query, always as sensitive."""
-        if auth.type == "bearer":
-            token, _ = self.part(lambda ctx: placeholders.render_header(auth.token, ctx))
-            request.headers["Authorization"] = "Bearer " + token
-            request.sensitive_headers.add("Authorization")
-        elif auth.type == "basic":
-            (username, password), _ = self.part(
-                lambda ctx: (
-                    placeholders.render_text(auth.username, ctx),
-                    placeholders.render_text(auth.password, ctx),
-                )
-            )
-            request.headers["Authorization"] = aiohttp.encode_basic_auth(username, password)
-            request.sensitive_headers.add("Authorization")
-        elif auth.location == "header":
-            request.headers[auth.name], _ = self.part(
-                lambda ctx: placeholders.render_header(auth.value, ctx, f"header {auth.name}")
-            )
-            request.sensitive_headers.add(auth.name)
-        else:
-            request.query[auth.name], _ = self.part(
-                lambda ctx: placeholders.render_text(auth.value, ctx)
-            )
-            request.sensitive_query.add(auth.name)
-
-
-def _render(step: Step, values: dict[str, Any], sensitive_steps, run_values: RunValues) -> _Request:
-    """Render one step's request; note which parts carry secrets and which credentials."""
-    renderer = _StepRenderer(values, sensitive_steps, run_values)
-    request = _Request(
-        method=step.method, url=renderer.url(step), headers={}, query={}, body=None,
-        sensitive_headers=set(), sensitive_query=set(), sensitive_body=False, credentials=set(),
-    )  # fmt: skip
-    # The connector's default headers are literal config values, not templates.
-    for name, value in (values["config"].get("default_headers") or {}).items():
-        if isinstance(value, str):
-            request.headers[name] = _literal_header(name, value)
-    for name, template in step.headers.items():
-        request.headers[name], sensitive = renderer.part(
-            lambda ctx, t=template, n=name: placeholders.render_header(t, ctx, f"header {n}")
-        )
-        if sensitive:
-            request.sensitive_headers.add(name)
-    for name, template in step.query.items():
-        value, sensitive = renderer.part(lambda ctx, t=template: placeholders.render_text(t, ctx))
-        if value == "" and template != "":
-            continue  # an optional input left empty: the parameter is left out, not sent empty
-        request.query[name] = value
-        if sensitive:
-            request.sensitive_query.add(name)
-    if step.body is not None:
-        request.body, request.sensitive_body = renderer.part(
-            lambda ctx: placeholders.render_json(step.body, ctx)
-        )
-    if step.auth is not None:
-        renderer.auth(step.auth, request)
-    request.credentials = renderer.credentials
-    return request
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port: credentials never follow a redirect to another origin."""
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
-
-
-def _literal_header(name: str, value: str) -> str:
-    if placeholders.header_value_forbidden(value):
-        raise placeholders.PlaceholderError(
-            f"default header {name}: contains a line break or another control character"
-        )
-    return value
-
-
-def _step_field(reference: placeholders.Reference) -> tuple[str | None, Any]:
-    if reference.root == "steps" and len(reference.segments) >= 2:
-        return str(reference.segments[0]), reference.segments[1]
-    if re.fullmatch(r"step_\d+", reference.root) and reference.segments:
-        return reference.root, reference.segments[0]
-    return None, None
-
-
-def _without_credentials(request: _Request) -> _Request:
-    return replace(request, credentials=set())
 
 
 def _host_allowed(host: str, patterns: list[str]) -> bool:
@@ -418,35 +307,3 @@ def _check_credential_hosts(credentials: set[str], host: str, values: RunValues)
         if credential is not None and not _host_allowed(host, credential.allowed_hosts):
             allowed = ", ".join(credential.allowed_hosts) or "no host"
             raise FatalError(f"credential {name!r} may only be sent to {allowed}, not to {host}")
-
-
-class _Redactor:
-    """Replaces every known secret value (and its URL-encoded form) in text meant for records."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-
-    def add(self, value: Any) -> None:
-        for _, text in placeholders.iter_strings(value, ""):
-            if len(text) >= 4:  # shorter strings would redact ordinary words
-                self._secrets.update({text, quote(text, safe="")})
-
-    def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
-        return text
-
-
-def request_summary(request: _Request, redactor: _Redactor) -> dict[str, Any]:
-    """What a step sent, safe to store: secret-bearing headers and query values redacted."""
-    query = {k: (REDACTED if k in request.sensitive_query else v) for k, v in request.query.items()}
-    return {
-        "method": request.method,
-        "url": redactor.redact(request.url),
-        "query": {k: redactor.redact(v) for k, v in query.items()},
-        "headers": {
-            k: (REDACTED if k in request.sensitive_headers else redactor.redact(v))
-            for k, v in request.headers.items()
-        },
-        "body": None if request.body is None else (REDACTED if request.sensitive_body else "json"),
-    }

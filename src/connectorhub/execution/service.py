@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.connector.unreadable import mark_unreadable
 from connectorhub.credential import service as credentials
 from connectorhub.db import UnitOfWork
 from connectorhub.definition.model import Definition
 from connectorhub.definition.values import RunValues
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from connectorhub.execution import secret_input
 from connectorhub.execution.models import Execution, ExecutionStatus, Trigger
 from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
-from connectorhub.kit.sealing import MASK, associated_data, open_secrets
+from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
@@ -32,16 +33,6 @@ from connectorhub.run.models import end_run
 from connectorhub.worker.queue import Job
 
 TABLE = Execution.__tablename__
-
-
-def _secret_inputs(schema: dict[str, Any]) -> set[str]:
-    """Top-level input fields the schema marks secret: never stored or shown in the clear."""
-    properties = schema.get("properties") or {}
-    return {
-        name
-        for name, spec in properties.items()
-        if isinstance(spec, dict) and (spec.get("writeOnly") or spec.get("format") == "password")
-    }
 
 
 def _with_defaults(run_input: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -104,14 +95,11 @@ async def start(
         attempt=0,
         cancel_requested=False,
     )
-    secret = _secret_inputs(definition.input_schema) & set(run_input)
-    execution.input = {k: (MASK if k in secret else v) for k, v in run_input.items()}
-    execution.sealed_input = {
-        k: box.seal(
-            json.dumps(run_input[k]), associated_data(scope.tenant_id, TABLE, execution.id, k)
-        )
-        for k in secret
-    }
+    secret = secret_input.secret_paths(definition.input_schema, run_input)
+    execution.input = secret_input.masked(run_input, secret)
+    execution.sealed_input = secret_input.seal(
+        box, scope.tenant_id, TABLE, execution.id, run_input, secret
+    )
     execution, created = await repository.add_once(
         execution, lambda: repository.by_idempotency_key(connector_id, idempotency_key or "")
     )
@@ -133,8 +121,15 @@ def run_job(tenant_id: str, execution_id: uuid.UUID, *, take_over: bool = False)
 class Claimed:
     definition: Definition
     values: RunValues
-    # Why it cannot run at all (say, a workspace credential it names was deleted).
+    # Why it cannot run at all (say, a workspace credential it names was deleted, or a sealed
+    # value no key opens): it ends failed with this, and nothing retries it.
     problem: str | None = None
+    # What an earlier attempt finished: those steps' records, and their extracted values as
+    # they were (the records show them masked); the run resumes after them.
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    done: list[dict[str, Any]] = field(default_factory=list)
+    # The execution's sealed fields as claimed; checkpoints of new steps are added to it.
+    sealed: dict[str, str] = field(default_factory=dict)
 
 
 async def claim(
@@ -148,9 +143,12 @@ async def claim(
     """Mark a queued execution running for `claimant` and gather what it needs.
 
     A running one is taken again only by the claimant that had it (the same queue job, retried
-    after its worker died) or with `take_over` (this process is the only worker and restarted).
-    Returns None when there is nothing to do: finished already (each execution ends once),
-    running elsewhere, gone, or cancelled while queued.
+    after its worker died) or with `take_over` (this process is the only worker and restarted);
+    it resumes at its first unfinished step. Returns None when there is nothing to do: finished
+    already (each execution ends once), running elsewhere, gone, or cancelled while queued.
+    Sealed values no key opens are a `problem` (the connector's own auth also puts the
+    connector in error), never an exception: the execution ends failed instead of staying
+    queued for retries that cannot help.
     """
     execution = await ExecutionRepository(scope).get_for_update(execution_id)
     if not lifecycle.claim(execution, claimant=claimant, take_over=take_over):
@@ -159,17 +157,32 @@ async def claim(
     # Its own columns only: the catalog entry (schemas and all) is not needed to run.
     connector = await ConnectorRepository(scope).get(execution.connector_id)
     assert connector is not None  # executions are deleted with their connector
-    execution.steps = []
-    run_input = dict(execution.input)
-    for field, sealed in execution.sealed_input.items():
-        opened = box.open(sealed, associated_data(scope.tenant_id, TABLE, execution.id, field))
-        run_input[field] = json.loads(opened)
-    secrets = open_secrets(
-        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-        row_id=connector.id, stored=connector.auth,
-    )  # fmt: skip
     definition = Definition.model_validate(connector.definition)
-    workspace, missing = await credentials.for_run(scope, box, definition.credentials)
+    plain = RunValues(input=dict(execution.input), config=connector.config)
+    try:
+        done = _resumable(box, scope.tenant_id, execution, definition)
+    except SecretsUnreadable:
+        execution.steps = []
+        return Claimed(definition, plain, problem="the progress of its earlier attempt cannot "
+                       "be decrypted: start the execution again")  # fmt: skip
+    try:
+        run_input, secret_paths = secret_input.unsealed(
+            box, scope.tenant_id, TABLE, execution.id, execution.input, execution.sealed_input
+        )
+    except SecretsUnreadable as error:
+        return Claimed(definition, plain, problem=f"secret input {', '.join(error.fields)} "
+                       "cannot be decrypted: start the execution again with it")  # fmt: skip
+    try:
+        secrets = open_secrets(
+            box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
+            row_id=connector.id, stored=connector.auth,
+        )  # fmt: skip
+    except SecretsUnreadable as error:
+        return Claimed(definition, plain, problem=await mark_unreadable(scope, connector, error))
+    try:
+        workspace, missing = await credentials.for_run(scope, box, definition.credentials)
+    except SecretsUnreadable as error:
+        return Claimed(definition, plain, problem=await _credential_unreadable(scope, error))
     problem = None
     if missing:
         problem = (
@@ -183,23 +196,65 @@ async def claim(
             config=connector.config,
             secrets=secrets,
             workspace=workspace,
-            secret_inputs=set(execution.sealed_input),
+            secret_inputs=secret_paths,
         ),
         problem=problem,
+        steps=list(execution.steps),
+        done=done,
+        sealed=dict(execution.sealed_input),
     )
 
 
-async def should_stop(scope: WorkspaceScope, execution_id: uuid.UUID, claimant: str) -> bool:
-    """Before a later step starts: was a cancel asked, or is the run another attempt's now?"""
-    return await ExecutionRepository(scope).should_stop(execution_id, claimant)
+def _resumable(
+    box: SecretBox, tenant_id: str, execution: Execution, definition: Definition
+) -> list[dict[str, Any]]:
+    """The extracted values of the steps an earlier attempt finished (leading records that
+    succeeded, of the same steps, with a checkpoint); their records are kept and the rest of
+    the records and checkpoints dropped. Raises SecretsUnreadable."""
+    finished = 0
+    for record, step in zip(execution.steps, definition.steps, strict=False):
+        if record.get("status") != "succeeded" or record.get("name") != step.name:
+            break
+        finished += 1
+    done = secret_input.opened_steps(
+        box, tenant_id, TABLE, execution.id, execution.sealed_input, finished
+    )
+    execution.steps = list(execution.steps[: len(done)])
+    kept = {secret_input.step_key(index) for index in range(len(done))}
+    execution.sealed_input = {
+        key: value
+        for key, value in execution.sealed_input.items()
+        if key in kept or not key.startswith(secret_input.STEP_PREFIX)
+    }
+    return done
+
+
+async def _credential_unreadable(scope: WorkspaceScope, error: SecretsUnreadable) -> str:
+    """A workspace credential no key opens: named in the reason, and the workspace told."""
+    credential = await credentials.read(scope, uuid.UUID(error.row_id))
+    reason = (
+        f"workspace credential {credential.name!r} cannot be decrypted — re-enter it under "
+        f"Settings → Credentials ({', '.join(error.fields)} could not be decrypted)"
+    )
+    await notifications.raise_(
+        scope, kind="credential.unreadable", subject_id=credential.id, level=Level.error,
+        title=f"Workspace credential {credential.name}: unreadable", body=reason,
+        link="/settings/credentials",
+    )  # fmt: skip
+    return reason
 
 
 async def save_progress(
-    scope: WorkspaceScope, execution_id: uuid.UUID, steps: list[dict[str, Any]], claimant: str
-) -> bool | None:
-    """Store the steps so far while `claimant` still holds the run; returns whether a cancel
-    was asked for (None: the claim was lost, the run is another attempt's now)."""
-    return await ExecutionRepository(scope).save_progress(execution_id, claimant, steps=steps)
+    scope: WorkspaceScope, execution_id: uuid.UUID, steps: list[dict[str, Any]], claimant: str,
+    sealed: dict[str, str] | None = None,
+) -> bool | None:  # fmt: skip
+    """Store the steps so far (and, given `sealed`, the sealed fields with the finished steps'
+    checkpoints) while `claimant` still holds the run; returns whether a cancel was asked for
+    (None: the claim was lost, the run is another attempt's now)."""
+    values: dict[str, Any] = {"steps": steps}
+    if sealed is not None:
+        values["sealed_input"] = sealed
+    return await ExecutionRepository(scope).save_progress(execution_id, claimant, **values)
 
 
 async def finish(
@@ -222,6 +277,8 @@ async def finish(
     assert execution is not None
     finished_at = end_run(execution, status, error)
     execution.steps = steps
+    # Checkpoints are for resuming a run; an ended one keeps none.
+    execution.sealed_input = secret_input.without_steps(execution.sealed_input)
     execution.output = output
     connectors = ConnectorRepository(scope)
     if status != ExecutionStatus.cancelled:

@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from connectorhub.db import WorkspaceScope
 from connectorhub.definition.values import RunValues
-from connectorhub.execution import service
+from connectorhub.execution import secret_input, service
 from connectorhub.execution.models import Execution, ExecutionStatus
 from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.execution.runner import Renew, Runner, StepRecord
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError
+from connectorhub.kit.masking import SecretMask
 from connectorhub.kit.models import utcnow
 from connectorhub.oauth.tokens import Holder, ReconnectNeeded, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
@@ -43,9 +45,14 @@ class _Progress:
     cancel, or the claim moved to another attempt), so a running execution stops before its
     next step."""
 
-    def __init__(self, ctx: JobContext, tenant_id: str, execution_id: uuid.UUID):
+    def __init__(
+        self, ctx: JobContext, tenant_id: str, execution_id: uuid.UUID, claimed: service.Claimed
+    ):
         self.ctx, self.tenant_id, self.execution_id = ctx, tenant_id, execution_id
-        self.steps: list[dict[str, Any]] = []
+        # What an earlier attempt finished stays; the run goes on after it.
+        self.steps: list[dict[str, Any]] = list(claimed.steps)
+        self.first = len(claimed.done)
+        self.sealed = dict(claimed.sealed)
         self._dirty = False
         self._stop_seen = False  # a progress write found a cancel or a lost claim
         self._stopping = asyncio.Event()
@@ -73,21 +80,33 @@ class _Progress:
                 try:
                     async with self.ctx.work.workspace(self.tenant_id, WORKER_ACTOR) as scope:
                         cancel = await service.save_progress(
-                            scope, self.execution_id, list(self.steps), self.ctx.claimant
-                        )
+                            scope, self.execution_id, list(self.steps), self.ctx.claimant,
+                            dict(self.sealed),
+                        )  # fmt: skip
                     self._stop_seen = self._stop_seen or cancel is not False
                 except Exception:  # a missed progress write must not stop the run
                     log.warning("progress of %s not written", self.execution_id, exc_info=True)
 
+    async def on_extracted(self, index: int, extracted: dict[str, Any]) -> None:
+        key, sealed = secret_input.seal_step(
+            self.ctx.box, self.tenant_id, service.TABLE, self.execution_id, index, extracted
+        )
+        self.sealed[key] = sealed
+
     async def on_step(self, index: int, record: StepRecord) -> None:
         self.steps[index : index + 1] = [record.to_json()]
         self._dirty = True
-        if record.status == "running" and index > 0:
+        if record.status == "running" and index > self.first:
+            # One fenced write before each later step: the steps so far and their checkpoints
+            # are stored (a retry after a crash resumes here, sending none of them again), and
+            # it says whether to stop (a cancel, or the claim moved to another attempt).
             if not self._stop_seen:
                 async with self.ctx.work.workspace(self.tenant_id, WORKER_ACTOR) as scope:
-                    self._stop_seen = await service.should_stop(
-                        scope, self.execution_id, self.ctx.claimant
-                    )
+                    cancel = await service.save_progress(
+                        scope, self.execution_id, list(self.steps), self.ctx.claimant,
+                        dict(self.sealed),
+                    )  # fmt: skip
+                self._stop_seen = cancel is not False
             if self._stop_seen:
                 self.steps.pop()  # the step that was about to start never ran
                 raise _Stopped
@@ -124,28 +143,31 @@ async def run_execution(
         )
     if claimed is None:
         return
-    progress = _Progress(ctx, tenant_id, execution_uuid)
+    progress = _Progress(ctx, tenant_id, execution_uuid, claimed)
     progress.start()
+    mask = claimed.values.secret_mask()  # the runner adds what it meets on the way
 
     status, output, error, auth_failed = ExecutionStatus.succeeded, None, None, False
     try:
         if claimed.problem:
             raise FatalError(claimed.problem)
         renew = await _renewing_credentials(ctx, tenant_id, claimed.values)
+        mask.add([credential.value for credential in claimed.values.workspace.values()])
         output = await Runner(ctx.outbound.session, ctx.outbound.policy, renew=renew).run(
-            claimed.definition, claimed.values, progress.on_step
-        )
+            claimed.definition, claimed.values, progress.on_step, mask=mask,
+            run_id=execution_uuid, done=claimed.done, on_extracted=progress.on_extracted,
+        )  # fmt: skip
     except _Stopped:
         status, error = ExecutionStatus.cancelled, "cancelled while running"
     except asyncio.CancelledError:  # shutting down: the flusher goes with it
         progress.abandon()
         raise
     except DriverError as failure:
-        status, error = ExecutionStatus.failed, failure.message
+        status, error = ExecutionStatus.failed, mask.text(failure.message)
         # A dead OAuth grant was marked and notified where it was found (its credential).
         auth_failed = isinstance(failure, AuthFailed) and not isinstance(failure, ReconnectNeeded)
     except Exception:  # a bug must not leave the execution running forever
-        log.exception("execution %s in %s crashed", execution_id, tenant_id)
+        _log_masked(mask, "execution %s in %s crashed", execution_id, tenant_id)
         status, error = ExecutionStatus.failed, "internal error while running (see the logs)"
     await progress.stop()
     try:
@@ -157,12 +179,17 @@ async def run_execution(
     except Exception:
         # What the third party sent could not be stored (say, a NUL PostgreSQL refuses):
         # end it as failed without those details rather than leave it running.
-        log.exception("execution %s in %s: storing the result failed", execution_id, tenant_id)
+        _log_masked(mask, "execution %s in %s: storing the result failed", execution_id, tenant_id)
         async with ctx.work.workspace(tenant_id, WORKER_ACTOR) as scope:
             await service.finish(
                 scope, execution_uuid, ExecutionStatus.failed, steps=[],
                 error="the result could not be stored (see the logs)", claimant=ctx.claimant,
             )  # fmt: skip
+
+
+def _log_masked(mask: SecretMask, message: str, *args: Any) -> None:
+    """log.exception, with every secret the run knows masked in the message and traceback."""
+    log.error("%s\n%s", mask.text(message % args), mask.text(traceback.format_exc().rstrip()))
 
 
 @periodic(cron="* * * * *")
