@@ -40,6 +40,7 @@ from connectorhub.template.pages import router as template_pages
 from connectorhub.tenant.endpoints import router as tenant_router
 from connectorhub.tenant.pages import router as tenant_pages
 from connectorhub.web.forwarded import TrustedProxyHeaders
+from connectorhub.web.limits import RequestLimits
 from connectorhub.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -148,4 +149,5 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     include_connectors(app, hub or Hub(settings))
     app.include_router(_health_router())
     app.add_middleware(TrustedProxyHeaders, networks=lambda: settings.trusted_proxy_networks)
+    app.add_middleware(RequestLimits, settings=settings)  # outermost: bounds every body read
     return app

@@ -166,6 +166,20 @@ class Settings(BaseSettings):
         description="Warn this many days before a token that cannot be refreshed expires.",
     )  # fmt: skip
 
+    request_header_max_bytes: int = Field(
+        64 * 1024, ge=4096, le=1024 * 1024,
+        description="The most bytes of request line and headers one request may send "
+        "(more: 431, or 400 from `serve`'s HTTP parser before it buffers them).",
+    )  # fmt: skip
+    request_header_max_count: int = Field(
+        100, ge=16, le=10_000, description="The most headers one request may send (more: 431)."
+    )
+    request_body_timeout_seconds: float = Field(
+        30, gt=0, le=3600,
+        description="How long the server waits for the next part of a request body before it "
+        "answers 408 and closes the connection.",
+    )  # fmt: skip
+
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."
     )

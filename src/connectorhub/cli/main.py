@@ -98,6 +98,8 @@ def serve(
 ) -> None:
     """Serve the UI and API. On SQLite (the embedded default) it migrates and bootstraps first."""
 
+    from connectorhub.web.limits import uvicorn_limits  # header limits before parsing
+
     settings = Settings()
     host, port = host or settings.host, port or settings.port
 
@@ -121,7 +123,7 @@ def serve(
     # proxy_headers off: X-Forwarded-* are believed from CONNECTORHUB_TRUSTED_PROXIES only
     # (web/forwarded.py), never from uvicorn's own default list.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                proxy_headers=False)  # fmt: skip
+                proxy_headers=False, **uvicorn_limits(settings))  # fmt: skip
 
 
 @app.command()
