@@ -1,0 +1,55 @@
+"""Server limits against a real `connectorhub serve`, over raw sockets: nothing hangs."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.fixtures.live_server import live_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("limits") / "data"
+    with live_server(data, CONNECTORHUB_REQUEST_BODY_TIMEOUT_SECONDS="1") as running:
+        yield running
+
+
+def _exchange(server, request: bytes) -> bytes:
+    """Send `request`, read until the server closes; a 15 s socket timeout proves no hang."""
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(15)
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_a_body_shorter_than_its_content_length_is_answered_408(server):
+    head = (
+        f"POST /api/validate-config HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}"
+        "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    assert _exchange(server, head.encode()).startswith(b"HTTP/1.1 408")
+
+
+def test_a_one_megabyte_header_is_refused(server):
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n"
+    assert _exchange(server, request)[:12] in (b"HTTP/1.1 400", b"HTTP/1.1 431")
+
+
+@pytest.mark.parametrize("count", [200, 10_000])
+def test_too_many_headers_are_refused(server, count):
+    headers = b"".join(b"X-%d: v\r\n" % i for i in range(count))
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n"
+    assert _exchange(server, request)[:12] in (b"HTTP/1.1 400", b"HTTP/1.1 431")
+
+
+def test_a_normal_request_is_answered(server):
+    answer = _exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
