@@ -20,6 +20,7 @@ from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import open_secrets
 from connectorhub.sync import service
 from connectorhub.sync.tap import MASK, TapFailed, discover, tap_files
+from connectorhub.sync.workdirs import MARKER
 
 # What the script does is driven by its config: report its files and environment, write a
 # rotated token back, print a secret to stderr, or start a child and hang.
@@ -60,29 +61,33 @@ def tap(tmp_path: Path) -> Path:
     return path
 
 
-async def test_files_are_private_and_gone_and_the_env_is_clean(tap, monkeypatch):
+async def test_files_are_private_and_gone_and_the_env_is_clean(tap, monkeypatch, tmp_path):
     for name in ("CONNECTORHUB_SECRET_KEYS", "PGPASSWORD", "DATABASE_URL"):
         monkeypatch.setenv(name, "must-not-leak")
-    catalog = await discover(tap, {"refresh_token": "r"}, secrets=[], seconds=30)
+    root = tmp_path / "taps"
+    catalog = await discover(tap, {"refresh_token": "r"}, secrets=[], seconds=30, root=root)
     report = catalog["report"]
     assert report["file_mode"] == "0o600" and report["dir_mode"] == "0o700"
-    assert not Path(report["directory"]).exists()
+    assert Path(report["directory"]).parent == root and not Path(report["directory"]).exists()
     leaked = [
-        n for n in report["env"] if n.startswith(("CONNECTORHUB_", "PG")) or n == "DATABASE_URL"
+        n
+        for n in report["env"]
+        if (n.startswith(("CONNECTORHUB_", "PG")) and n != MARKER) or n == "DATABASE_URL"
     ]
     assert leaked == [] and "PATH" in report["env"]
-    with tap_files(config={"a": 1}) as paths:
+    with tap_files(root, "x-", config={"a": 1}) as paths:
         assert stat.S_IMODE(paths["config"].stat().st_mode) == 0o600
-    assert not paths["config"].exists()
+    assert not paths["config"].exists() and list(root.iterdir()) == []
 
 
-async def test_a_failure_shows_the_taps_words_with_secrets_masked(tap):
+async def test_a_failure_shows_the_taps_words_with_secrets_masked(tap, tmp_path):
     with pytest.raises(TapFailed) as failed:
         await discover(
             tap,
             {"fail": True, "refresh_token": "s3cr3t-token"},
             secrets=["s3cr3t-token"],
             seconds=30,
+            root=tmp_path,
         )
     assert failed.value.kind == "auth"
     assert failed.value.message == f"FATAL password authentication failed for {MASK}"
@@ -93,7 +98,9 @@ async def test_a_failure_shows_the_taps_words_with_secrets_masked(tap):
 async def test_a_timeout_kills_the_tap_and_what_it_started(tap, tmp_path):
     pid_file = tmp_path / "child.pid"
     with pytest.raises(TapFailed) as failed:
-        await discover(tap, {"hang": True, "pid_file": str(pid_file)}, secrets=[], seconds=1.5)
+        await discover(
+            tap, {"hang": True, "pid_file": str(pid_file)}, secrets=[], seconds=1.5, root=tmp_path
+        )
     assert failed.value.kind == "timeout"
     child = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # the whole process group went down
@@ -105,7 +112,7 @@ async def test_a_timeout_kills_the_tap_and_what_it_started(tap, tmp_path):
 GIVEN = {"refresh_token": "rt-1", "client_secret": "cs-1"}
 
 
-async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hub):
+async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hub, tmp_path):
     created = await client.post(
         "/api/connectors",
         json={"catalog_key": "salesforce", "name": "Org", "config": {"start_date": "2024-01-01T00:00:00Z"},
@@ -117,7 +124,7 @@ async def test_a_rotated_refresh_token_is_kept_sealed(tap, client, workspace, hu
     rewritten: dict = {}
     await discover(
         tap, {"rotate": True, **GIVEN},
-        secrets=[], seconds=30, rewritten=rewritten,
+        secrets=[], seconds=30, rewritten=rewritten, root=tmp_path,
     )  # fmt: skip
     assert rewritten == {"refresh_token": "rotated-rt-1"}
     async with hub.work.transaction() as session:

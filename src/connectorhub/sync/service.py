@@ -15,11 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from connectorhub.connector.unreadable import mark_unreadable
+from connectorhub.exceptions import (
+    BadRequest,
+    Conflict,
+    CredentialsUnreadable,
+    NotFound,
+    ValidationFailed,
+)
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
-from connectorhub.kit.sealing import merge_secrets, open_secrets
+from connectorhub.kit.sealing import SecretsUnreadable, merge_secrets, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
@@ -37,6 +44,9 @@ FAILURES_BEFORE_ERROR = 3  # other failures in a row before it does
 RECONNECT = "reconnect"
 # The token endpoint was down: the run failed, the connection did not (never counts toward error).
 TOKEN_ENDPOINT = "token_endpoint"
+# The sealed auth does not decrypt: the run failed at its claim, the connector is in error and
+# notified (connector/unreadable.py); only re-entering the auth helps, so nothing retries it.
+UNREADABLE = "unreadable"
 
 
 @dataclass
@@ -49,17 +59,22 @@ class Source:
 
 
 async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID) -> Source:
-    """A source connector with its tap config. Raises NotFound, BadRequest (not a source)."""
+    """A source connector with its tap config. Raises NotFound, BadRequest (not a source),
+    CredentialsUnreadable (its sealed auth does not decrypt: the connector was put in error and
+    the workspace told, in this transaction)."""
     connector = await ConnectorRepository(scope).get_with_catalog(connector_id)
     if connector is None:
         raise NotFound("connector not found")
     entry = connector.catalog
     if entry.kind != "source" or not entry.plugin:
         raise BadRequest("only source connectors (Singer taps) can be tested and synced")
-    secrets = open_secrets(
-        box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-        row_id=connector.id, stored=connector.auth,
-    )  # fmt: skip
+    try:
+        secrets = open_secrets(
+            box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
+            row_id=connector.id, stored=connector.auth,
+        )  # fmt: skip
+    except SecretsUnreadable as error:
+        raise CredentialsUnreadable(await mark_unreadable(scope, connector, error)) from None
     rename = entry.plugin.get("settings_rename") or {}
     config = {rename.get(k, k): v for k, v in {**connector.config, **secrets}.items()}
     # Only secret fields are masked in the tap's output: masking a user name like `postgres`
@@ -288,12 +303,19 @@ async def claim(
     scope: WorkspaceScope, box: SecretBox, run_id: uuid.UUID, *, claimant: str, take_over: bool
 ) -> tuple[SyncRun, Source] | None:
     """Mark the run running for `claimant` (the rules are run/lifecycle.py's); a resumed run
-    keeps its first start time. None when there is nothing to do."""
+    keeps its first start time. None when there is nothing to do, or when the connector's auth
+    does not decrypt: then the run has ended failed with that reason (a permanent one, never
+    retried) and the connector is in error."""
     run = await SyncRunRepository(scope).get_for_update(run_id)
     if not lifecycle.claim(run, claimant=claimant, take_over=take_over, restart_clock=False):
         return None
     assert run is not None
-    found = await source(scope, box, run.connector_id)  # raises: the claim rolls back with it
+    try:
+        found = await source(scope, box, run.connector_id)  # raises: the claim rolls back
+    except CredentialsUnreadable as unreadable:
+        end_run(run, SyncStatus.failed, unreadable.message)
+        run.error_kind = UNREADABLE
+        return None
     run.state_before = found.connector.singer_state
     return run, found
 

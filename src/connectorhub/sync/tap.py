@@ -1,7 +1,9 @@
-"""Running a tap: config, catalog and state files that exist only while it runs (mode 0600, in a
-private temporary directory, removed after), an environment without the hub's secrets, its own
-process group (a timeout or a cancel kills the tap and anything it started), and its stderr kept
-as a short tail with every secret value masked."""
+"""Running a tap: config, catalog and state files that exist only while it runs (mode 0600, in
+a private working directory under `<data_dir>/taps/`, see sync/workdirs.py), an environment
+without the hub's secrets, a supervisor that ties it to the hub (sync/supervisor.py: the tap and
+what it starts die with the hub, even a SIGKILLed one), its own process group (a timeout or a
+cancel kills the tap and anything it started), and its stderr kept as a short tail with every
+secret masked, in the escaped forms a tap prints too (kit/masking.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +14,18 @@ import json
 import os
 import re
 import signal
-import tempfile
-from collections.abc import AsyncIterator, Iterable
+import sys
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from connectorhub.kit.masking import REDACTED, SecretMask
 from connectorhub.kit.plugins import clean_env
+from connectorhub.sync import workdirs
 
-MASK = "********"
+MASK = REDACTED
 TAIL_LINES = 40
+SUPERVISOR = Path(__file__).with_name("supervisor.py")
 _AUTH_SIGNS = re.compile(
     r"(?i)password authentication failed|authentication failed|invalid[_ ]grant|unauthori[sz]ed"
     r"|\b401\b|\b403\b|invalid_session_id|invalid credentials|access denied|permission denied"
@@ -40,16 +45,9 @@ class TapFailed(Exception):
         self.kind, self.message, self.stderr_tail = kind, message, stderr_tail
 
 
-class Masker:
-    def __init__(self, secrets: Iterable[Any]):
-        self.secrets = sorted(
-            {str(s) for s in secrets if s is not None and len(str(s)) >= 3}, key=len, reverse=True
-        )
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+def mask_of(secrets: Iterable[Any]) -> SecretMask:
+    """Every secret value, with the forms it takes when printed escaped (JSON, repr, URL)."""
+    return SecretMask([s for s in secrets if s is not None])
 
 
 def classify(stderr_tail: str) -> str:
@@ -61,15 +59,16 @@ def classify(stderr_tail: str) -> str:
 
 
 @contextlib.contextmanager
-def tap_files(**documents: Any):
-    """`config.json`, `catalog.json`, `state.json` (those given) in a private directory."""
-    with tempfile.TemporaryDirectory(prefix="chub-tap-") as directory:
-        os.chmod(directory, 0o700)
-        paths = {}
+def tap_files(root: Path, prefix: str, **documents: Any) -> Iterator[dict[str, Path]]:
+    """`config.json`, `catalog.json`, `state.json` (those given) in a new private working
+    directory under `root` (named `<prefix>…`, see sync/workdirs.py), removed after; the
+    directory itself is `paths["directory"]`."""
+    with workdirs.tap_directory(root, prefix) as directory:
+        paths = {"directory": directory}
         for name, content in documents.items():
             if content is None:
                 continue
-            path = Path(directory) / f"{name}.json"
+            path = directory / f"{name}.json"
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 json.dump(content, handle)
@@ -104,21 +103,22 @@ def rewritten_settings(config_path: Path, given: dict[str, Any]) -> dict[str, An
 
 
 class TapProcess:
-    """A running tap: `lines()` yields stdout lines; stderr is collected as a masked tail."""
+    """A running tap: `lines()` yields stdout lines; stderr is kept as a tail, masked when read
+    (whole, so a secret printed across lines is masked too)."""
 
-    def __init__(self, process: asyncio.subprocess.Process, masker: Masker):
-        self.process, self.masker = process, masker
+    def __init__(self, process: asyncio.subprocess.Process, mask: SecretMask):
+        self.process, self.mask = process, mask
         self._stderr: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._stderr_task = asyncio.create_task(self._read_stderr())
 
     async def _read_stderr(self) -> None:
         assert self.process.stderr is not None
         async for raw in self.process.stderr:
-            self._stderr.append(self.masker(raw.decode("utf-8", "replace").rstrip()))
+            self._stderr.append(raw.decode("utf-8", "replace").rstrip())
 
     @property
     def stderr_tail(self) -> str:
-        return "\n".join(self._stderr)
+        return self.mask.text("\n".join(self._stderr))
 
     async def lines(self) -> AsyncIterator[bytes]:
         assert self.process.stdout is not None
@@ -140,15 +140,18 @@ class TapProcess:
 
 @contextlib.asynccontextmanager
 async def start_tap(
-    executable: Path, args: list[str], *, secrets: Iterable[Any]
+    executable: Path, args: list[str], *, secrets: Iterable[Any], directory: Path
 ) -> AsyncIterator[TapProcess]:
+    """The tap, under its supervisor, in `directory` (from tap_files: its processes carry the
+    directory's name, see sync/workdirs.py)."""
     process = await asyncio.create_subprocess_exec(
-        str(executable), *args,
+        sys.executable, "-I", str(SUPERVISOR), str(os.getpid()), str(executable), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=clean_env(), start_new_session=True,  # its own process group, killed as one
+        env=workdirs.tap_environment(clean_env(), directory),
+        start_new_session=True,  # its own process group, killed as one
         limit=64 * 1024 * 1024,  # a single RECORD line may be large
     )  # fmt: skip
-    tap = TapProcess(process, Masker(secrets))
+    tap = TapProcess(process, mask_of(secrets))
     try:
         yield tap
     finally:
@@ -159,15 +162,17 @@ async def start_tap(
 
 async def discover(
     executable: Path, config: dict[str, Any], *, secrets: Iterable[Any], seconds: float,
-    rewritten: dict[str, Any] | None = None,
+    root: Path, prefix: str = "test-", rewritten: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The tap's catalog. Raises TapFailed with its (masked) stderr tail. Settings the tap
-    rewrote in its config file go into `rewritten`, whether it succeeded or not."""
-    with tap_files(config=config) as paths:
+    """The tap's catalog, its working directory under `root`. Raises TapFailed with its
+    (masked) stderr tail. Settings the tap rewrote in its config file go into `rewritten`,
+    whether it succeeded or not."""
+    with tap_files(root, prefix, config=config) as paths:
         try:
             async with start_tap(
-                executable, ["--config", str(paths["config"]), "--discover"], secrets=secrets
-            ) as tap:
+                executable, ["--config", str(paths["config"]), "--discover"], secrets=secrets,
+                directory=paths["directory"],
+            ) as tap:  # fmt: skip
                 try:
                     stdout, code = await asyncio.wait_for(_collect(tap), seconds)
                 except TimeoutError:

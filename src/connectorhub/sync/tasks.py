@@ -1,6 +1,7 @@
 """The background jobs of sources: one sync (the tap run whole, its output through the Loader,
 see sync/loader.py), the connection test run outside any transaction, starting the scheduled
-syncs that are due, and requeueing at start-up what a killed embedded process left."""
+syncs that are due, and at start-up removing the tap directories a killed process left (and
+stopping what still runs from them, see sync/workdirs.py) and requeueing its unfinished syncs."""
 
 from __future__ import annotations
 
@@ -11,22 +12,23 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from connectorhub.exceptions import CredentialsUnreadable
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, RetriableError
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.plugins import PluginInstallFailed
 from connectorhub.oauth.providers import provider_of
 from connectorhub.oauth.tokens import Holder, ReconnectNeeded, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
-from connectorhub.sync import schedule, service
+from connectorhub.sync import schedule, service, workdirs
 from connectorhub.sync.loader import ACTOR, Cancelled, Loader
 from connectorhub.sync.models import SyncRun, SyncStatus
 from connectorhub.sync.schemas import ConnectionTest
 from connectorhub.sync.singer import SingerParser, SingerProtocolError
 from connectorhub.sync.tap import (
-    Masker,
     TapFailed,
     classify,
     discover,
+    mask_of,
     rewritten_settings,
     start_tap,
     sync_arguments,
@@ -88,6 +90,14 @@ async def _with_live_token(ctx: JobContext, tenant_id: str, found: service.Sourc
             found.secrets.append(value)
 
 
+async def _stop_earlier_attempts(root: Path, prefix: str) -> list[str]:
+    """Raises TapFailed when a process of an earlier attempt will not stop."""
+    try:
+        return (await workdirs.reap(root, prefix, fenced_off_too=True)).notes
+    except workdirs.StillRunning as running:
+        raise TapFailed("overlap", str(running)) from None
+
+
 @job
 async def run_sync(
     ctx: JobContext, tenant_id: str, run_id: str, *, take_over: bool = False
@@ -106,17 +116,24 @@ async def run_sync(
     loader = Loader(ctx, tenant_id, run_uuid, connector_id, found.connector.name)
     timeout = ctx.settings.sync_timeout_seconds
     status, error, kind, tail = SyncStatus.succeeded, None, None, ""
+    root, prefix = workdirs.root_of(ctx.settings.data_dir), f"sync-{connector_id}-"
     try:
+        # Never beside a tap of an earlier attempt (this run's before a restart, or one that
+        # was interrupted): what still runs is stopped, and its files removed, first.
+        earlier = await _stop_earlier_attempts(root, prefix)
         await _with_live_token(ctx, tenant_id, found)
         await ctx.plugins.install(found.plugin)
         executable = ctx.plugins.executable(found.plugin)
-        with tap_files(config=found.tap_config, catalog=catalog, state=state) as paths:
+        with tap_files(
+            root, prefix, config=found.tap_config, catalog=catalog, state=state
+        ) as paths:
             async with (
                 _keeping_rewritten(ctx, tenant_id, found, paths["config"]),
                 start_tap(
                     executable,
                     sync_arguments(found.plugin["capabilities"], paths),
                     secrets=found.secrets,
+                    directory=paths["directory"],
                 ) as tap,
             ):
                 try:
@@ -135,7 +152,7 @@ async def run_sync(
                 if code != 0:
                     raise TapFailed(classify(tail), f"the tap exited with code {code}", tail)
                 notes = await loader.remove_older_versions()
-                tail = "\n".join([tail, *notes]).strip()
+                tail = "\n".join([*earlier, tail, *notes]).strip()
     except Cancelled:
         status, error = SyncStatus.cancelled, "cancelled while running"
     except PluginInstallFailed as failure:
@@ -154,8 +171,8 @@ async def run_sync(
         status, error, kind = SyncStatus.failed, f"loading failed: {failure}"[:1000], "destination"
     finally:
         await loader.close()
-    mask = Masker(found.secrets)  # with any credential the tap rotated meanwhile
-    tail, error = mask(tail), mask(error) if error else error
+    mask = mask_of(found.secrets)  # with any credential the tap rotated meanwhile
+    tail, error = mask.text(tail), mask.text(error) if error else error
     async with ctx.work.workspace(tenant_id, ACTOR) as scope:
         await service.finish(
             scope, run_uuid, ctx.claimant, status, rows=loader.rows, log_tail=tail,
@@ -167,9 +184,16 @@ async def run_connection_test(
     ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
 ) -> ConnectionTest:
     """Discovery with the connector's config, outside any transaction (it may take a while);
-    the outcome is stored in a short one after."""
+    the outcome is stored in a short one after. Raises CredentialsUnreadable (the connector's
+    auth does not decrypt: it is marked in error, and that is kept)."""
+    unreadable = None
     async with ctx.work.workspace(tenant_id, "test") as scope:
-        found = await service.source(scope, ctx.box, connector_id)
+        try:
+            found = await service.source(scope, ctx.box, connector_id)
+        except CredentialsUnreadable as refused:
+            unreadable = refused  # raised once the mark is committed
+    if unreadable is not None:
+        raise unreadable
     catalog, error, kind, tail, rewritten = None, None, None, "", {}
     try:
         await _with_live_token(ctx, tenant_id, found)
@@ -177,6 +201,7 @@ async def run_connection_test(
         catalog = await discover(
             ctx.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
             seconds=ctx.settings.tap_discovery_timeout_seconds, rewritten=rewritten,
+            root=workdirs.root_of(ctx.settings.data_dir), prefix=f"test-{connector_id}-",
         )  # fmt: skip
     except PluginInstallFailed as failure:
         error, kind, tail = str(failure).splitlines()[0], "install", failure.output_tail
@@ -186,8 +211,8 @@ async def run_connection_test(
         await service.keep_rewritten_settings(
             scope, ctx.box, connector_id, rewritten, found.tap_config
         )
-        mask = Masker(v for v in rewritten.values() if isinstance(v, str))
-        tail, error = mask(tail), mask(error) if error else error
+        mask = mask_of([*found.secrets, *(v for v in rewritten.values() if isinstance(v, str))])
+        tail, error = mask.text(tail), mask.text(error) if error else error
         return await service.record_test(
             scope, connector_id, catalog=catalog, error=error, error_kind=kind, stderr_tail=tail
         )
@@ -204,6 +229,15 @@ async def start_scheduled_syncs(ctx: JobContext, now: datetime | None = None) ->
 
     started = await ctx.work.for_each_workspace("schedule", start_due, keep_going=True)
     return sum(started.values())
+
+
+@at_startup
+async def remove_stale_tap_directories(ctx: JobContext) -> int:
+    """Embedded default, at start (before the unfinished syncs are requeued): the working
+    directories a killed process left, with the config files (secrets) in them, are removed,
+    and any tap process still running from them is stopped first. Returns how many went."""
+    reaped = await workdirs.reap(workdirs.root_of(ctx.settings.data_dir))
+    return reaped.removed + workdirs.remove_legacy_directories()
 
 
 @at_startup
