@@ -23,10 +23,13 @@ def _exchange(server, request: bytes) -> bytes:
     port = int(server.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.settimeout(15)
-        sock.sendall(request)
         answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        try:  # a server that refuses a head mid-send may reset the connection: also a refusal
+            sock.sendall(request)
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return answer or b"RESET"
         return answer
 
 
@@ -40,7 +43,7 @@ def test_a_body_shorter_than_its_content_length_is_answered_408(server):
 
 def test_a_one_megabyte_header_is_refused(server):
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n"
-    assert _exchange(server, request)[:12] in (b"HTTP/1.1 400", b"HTTP/1.1 431")
+    assert _exchange(server, request)[:12] in (b"HTTP/1.1 400", b"HTTP/1.1 431", b"RESET")
 
 
 @pytest.mark.parametrize("count", [200, 10_000])
