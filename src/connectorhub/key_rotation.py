@@ -63,6 +63,7 @@ async def rotate(work: UnitOfWork, box: SecretBox, batch: int = 200) -> Rotation
         await verify_keys(session, box)
     tenants = await work.workspace_ids()
     report = RotationReport(rows_resealed=0, rows_seen=0, retired_keys=[], keys_still_in_use={})
+    unreadable_ids: set[uuid.UUID] = set()
     for tenant_id, holder in itertools.product(tenants, SEALED_HOLDERS):
         after: uuid.UUID | None = None
         while True:
@@ -70,21 +71,22 @@ async def rotate(work: UnitOfWork, box: SecretBox, batch: int = 200) -> Rotation
                 rows = await holder(scope).with_secrets(after, batch)
                 for row in rows:
                     report.rows_seen += 1
+                    table, stored = holder.model.__tablename__, getattr(row, holder.sealed_column)
+                    where = {"tenant_id": tenant_id, "table": table, "row_id": row.id}
                     try:
-                        resealed = reseal(
-                            box,
-                            tenant_id=tenant_id,
-                            table=holder.model.__tablename__,
-                            row_id=row.id,
-                            stored=getattr(row, holder.sealed_column),
-                        )
+                        resealed = reseal(box, **where, stored=stored)
                     except SecretsUnreadable as error:
                         report.unreadable.append(
                             UnreadableRow(tenant_id, error.table, error.row_id, error.fields)
                         )
+                        unreadable_ids.add(row.id)
                         if isinstance(row, Connector):
                             await mark_unreadable(scope, row, error)
-                        continue
+                        # The fields that do open still move to the new key; the damaged ones
+                        # are kept as they are (no key opens them, so none is needed for them).
+                        readable = {k: v for k, v in stored.items() if k not in error.fields}
+                        partial = reseal(box, **where, stored=readable)
+                        resealed = None if partial is None else {**stored, **partial}
                     if resealed is not None:
                         setattr(row, holder.sealed_column, resealed)
                         report.rows_resealed += 1
@@ -95,7 +97,8 @@ async def rotate(work: UnitOfWork, box: SecretBox, batch: int = 200) -> Rotation
 
     async def count_older(scope: WorkspaceScope) -> None:
         for key_id, holder in itertools.product(older, SEALED_HOLDERS):
-            if in_use := await holder(scope).count_sealed_with(key_id):
+            # A row no key opens does not keep its old key in use: nothing it holds needs one.
+            if in_use := await holder(scope).count_sealed_with(key_id, unreadable_ids):
                 report.keys_still_in_use[key_id] = report.keys_still_in_use.get(key_id, 0) + in_use
 
     await work.for_each_workspace(ACTOR, count_older)

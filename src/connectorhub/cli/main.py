@@ -38,6 +38,7 @@ from connectorhub.sync.tasks import run_sync
 from connectorhub.tenant.models import Role
 from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
 from connectorhub.tenant.service import add_membership, create_workspace
+from connectorhub.web.limits import uvicorn_limits
 
 T = TypeVar("T")
 
@@ -97,8 +98,6 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [default: CONNECTORHUB_PORT]")] = None,
 ) -> None:
     """Serve the UI and API. On SQLite (the embedded default) it migrates and bootstraps first."""
-
-    from connectorhub.web.limits import uvicorn_limits  # header limits before parsing
 
     settings = Settings()
     host, port = host or settings.host, port or settings.port

@@ -9,7 +9,7 @@ tenant filter by hand.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -124,11 +124,16 @@ class SealedColumnRepository(TenantRepository[M]):
 
     sealed_column: ClassVar[str]
 
-    async def count_sealed_with(self, key_id: str) -> int:
-        """Rows holding any field sealed under `key_id` (ciphertexts start `v1.<key_id>.`)."""
+    async def count_sealed_with(
+        self, key_id: str, excluding: Collection[uuid.UUID] = ()
+    ) -> int:
+        """Rows holding any field sealed under `key_id` (ciphertexts start `v1.<key_id>.`),
+        leaving out the rows whose ids are given."""
         pattern = f'%"v1.{escape_like(key_id)}.%'
         column = getattr(self.model, self.sealed_column)
         statement = self.select(func.count()).where(cast(column, Text).like(pattern, escape="\\"))
+        if excluding:
+            statement = statement.where(self.model.id.not_in(excluding))  # type: ignore[attr-defined]
         return await self.session.scalar(statement) or 0
 
     async def with_secrets(self, after: uuid.UUID | None, limit: int) -> Sequence[M]:
