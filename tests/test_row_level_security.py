@@ -181,3 +181,43 @@ async def test_an_identity_lookup_cannot_delete_or_change_another_workspaces_row
                 text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": theirs.slug}
             )
             assert still == 1
+
+
+async def test_invitations_are_their_workspaces_and_identity_lookup_only_reads_them(
+    pg_hub, client
+):
+    from connectorhub.db import identity_lookup
+
+    theirs, mine = await make_workspace(pg_hub), await make_workspace(pg_hub)
+    invited = await client.post(
+        "/api/members", json={"email": "invitee@example.com", "role": "viewer"},
+        headers=theirs.owner.headers,
+    )  # fmt: skip
+    assert invited.status_code == 201, invited.text
+    where = {"t": theirs.slug}
+    async with pg_hub.sessionmaker() as session, session.begin():
+        assert await session.scalar(text("SELECT count(*) FROM invitations")) == 0  # none bound
+        await bind_tenant(session, mine.slug)
+        assert await session.scalar(text("SELECT count(*) FROM invitations")) == 0
+        async with identity_lookup(session):
+            query = "SELECT count(*) FROM invitations WHERE tenant_id = :t"
+            assert await session.scalar(text(query), where) == 1  # what the invitee reads
+            for statement in (
+                "UPDATE invitations SET role = 'owner' WHERE tenant_id = :t",
+                "DELETE FROM invitations WHERE tenant_id = :t",
+            ):
+                assert (await session.execute(text(statement), where)).rowcount == 0
+    async with pg_hub.sessionmaker() as session:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with session.begin():
+                await bind_tenant(session, mine.slug)
+                await session.execute(
+                    text(
+                        "INSERT INTO invitations (id, email, role, token_hash, expires_at, "
+                        "tenant_id, created_at, updated_at) VALUES (:id, 'x@example.com', "
+                        "'owner', :hash, now() + interval '1 day', :t, now(), now())"
+                    ),
+                    {"id": uuid.uuid4(), "hash": uuid.uuid4().hex, **where},
+                )
+    pending = (await client.get("/api/invitations", headers=theirs.owner.headers)).json()
+    assert [(i["email"], i["role"]) for i in pending] == [("invitee@example.com", "viewer")]

@@ -1,4 +1,4 @@
-"""Members: owners invite, change roles and remove; a workspace keeps at least one owner."""
+"""Members: owners change roles and remove; a workspace keeps at least one owner. Invitations:\ntests/tenant/test_invitations.py."""
 
 from __future__ import annotations
 
@@ -9,33 +9,22 @@ import pytest
 from connectorhub.tenant.models import Role
 
 
-async def test_owner_invites_a_new_account_with_a_one_time_password(client, workspace):
+async def test_an_invite_is_a_pending_invitation_not_a_membership(client, workspace):
     email = f"new.person.{uuid.uuid4().hex[:8]}@example.com"
     response = await client.post(
         "/api/members",
         json={"email": email.replace("new.person", "New.Person"), "role": "viewer"},
         headers=workspace.owner.headers,
     )
-    assert response.status_code == 201
+    assert response.status_code == 201 and response.headers["cache-control"] == "no-store"
     invited = response.json()
     assert invited["email"] == email and invited["role"] == "viewer"
-    assert len(invited["initial_password"]) >= 16
+    assert invited["status"] == "invited" and invited["accept_path"] == f"/join/{invited['token']}"
+    assert "initial_password" not in invited and "user_id" not in invited
     members = (await client.get("/api/members", headers=workspace.owner.headers)).json()
-    assert {m["email"] for m in members} == {workspace.owner.email, email}
-    again = await client.post(
-        "/api/members", json={"email": email}, headers=workspace.owner.headers
-    )
-    assert again.status_code == 409
-
-
-@pytest.mark.both_backends
-async def test_existing_account_joins_without_a_new_password(client, workspace, other_workspace):
-    response = await client.post(
-        "/api/members",
-        json={"email": other_workspace.owner.email, "role": "admin"},
-        headers=workspace.owner.headers,
-    )
-    assert response.status_code == 201 and response.json()["initial_password"] is None
+    assert {m["email"] for m in members} == {workspace.owner.email}
+    pending = (await client.get("/api/invitations", headers=workspace.owner.headers)).json()
+    assert [(i["email"], i["role"]) for i in pending] == [(email, "viewer")]
 
 
 async def test_change_role_and_remove(client, workspace):
@@ -46,10 +35,10 @@ async def test_change_role_and_remove(client, workspace):
     assert (await client.delete(url, headers=workspace.owner.headers)).status_code == 204
     # A removed member's token no longer opens the workspace, not even after being re-added.
     assert (await client.get("/api/installed", headers=member.headers)).status_code == 401
-    readded = await client.post(
+    invited = await client.post(
         "/api/members", json={"email": member.email}, headers=workspace.owner.headers
     )
-    assert readded.status_code == 201
+    assert invited.status_code == 201
     assert (await client.get("/api/installed", headers=member.headers)).status_code == 401
 
 

@@ -281,7 +281,7 @@ async def test_members_and_tokens_pages(browser, owner_csrf, workspace):
         data={"email": "newbie@example.com", "role": "viewer"},
         headers=hx(owner_csrf, "members"),
     )
-    assert 'data-testid="initial-password"' in invited.text and "newbie@example.com" in invited.text
+    assert 'data-testid="invitation-link"' in invited.text and "newbie@example.com" in invited.text
     created = await browser.post(
         "/settings/tokens",
         data={"name": "deploy", "access": "read"},
@@ -295,11 +295,15 @@ async def test_members_and_tokens_pages(browser, owner_csrf, workspace):
 async def test_switch_workspace_and_sign_out(
     browser, owner_csrf, workspace, other_workspace, client
 ):
-    await client.post(
+    invited = await client.post(
         "/api/members",
         json={"email": workspace.owner.email, "role": "admin"},
         headers=other_workspace.owner.headers,
     )
+    accepted = await client.post(
+        f"/api/me/invitations/{invited.json()['id']}/accept", headers=workspace.owner.headers
+    )
+    assert accepted.status_code == 200, accepted.text
     page = await browser.get("/connectors/catalog")
     assert 'id="workspace-switch"' in page.text
     switched = await browser.post(
@@ -447,11 +451,19 @@ async def test_removed_member_is_signed_out_of_every_browser(app, client, worksp
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
         await sign_in(browser, member)
         await client.delete(f"/api/members/{member.user_id}", headers=workspace.owner.headers)
-        await client.post(
+        invited = await client.post(
             "/api/members",
             json={"email": member.email, "role": "member"},
             headers=workspace.owner.headers,
         )
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            form = await other.get(invited.json()["accept_path"])
+            csrf = CSRF_FIELD.search(form.text).group(1)  # type: ignore[union-attr]
+            joined = await other.post(
+                invited.json()["accept_path"],
+                data={"password": member.password, "csrf_token": csrf},
+            )
+            assert joined.status_code == 303  # a member again, signed in anew there
         assert (
             await browser.get("/connectors/catalog")
         ).status_code == 303  # the old session does not revive

@@ -13,7 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from connectorhub.auth import service as auth_service
 from connectorhub.auth import sessions
 from connectorhub.auth.dependencies import DbSession, PageMember, PageViewer
-from connectorhub.exceptions import CsrfRejected, TooManyRequests, ValidationFailed
+from connectorhub.exceptions import BadRequest, CsrfRejected, TooManyRequests, ValidationFailed
+from connectorhub.tenant import service as tenant_service
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
 from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
@@ -62,14 +63,31 @@ def _login_page(
         {"email": email, "error": error, "next": next_url},
         status_code=status_code,
     )
+    _set_login_csrf(request, response, token)
+    return response
+
+
+def _set_login_csrf(request: Request, response: Response, token: str) -> None:
+    """Forms shown before sign-in (login, an invitation link) are CSRF-checked by a cookie."""
     response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request),
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request),
         max_age=3600,
-    )
+    )  # fmt: skip
+
+
+def _check_login_csrf(request: Request, csrf_token: str) -> None:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie.encode(), csrf_token.encode()):
+        raise CsrfRejected()
+
+
+def _signed_in(request: Request, token: str, target: str) -> Response:
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        sessions.COOKIE_NAME, token, httponly=True, samesite="lax", secure=_secure(request),
+        max_age=int(sessions.SESSION_LIFETIME.total_seconds()), path="/",
+    )  # fmt: skip
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
 
@@ -87,9 +105,7 @@ async def login(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not secrets.compare_digest(cookie.encode(), csrf_token.encode()):
-        raise CsrfRejected()
+    _check_login_csrf(request, csrf_token)
     keys = (f"email:{email.lower()}", f"ip:{request.client.host if request.client else '?'}")
     try:
         _throttle(request).check(*keys)
@@ -101,13 +117,59 @@ async def login(
         return _login_page(request, email=email, error="Wrong email or password.", next_url=next)
     _throttle(request).succeeded(*keys)
     _, token = await sessions.open_session(session, user)
-    response = RedirectResponse(_safe_next(request, next), status_code=303)
-    response.set_cookie(
-        sessions.COOKIE_NAME, token, httponly=True, samesite="lax", secure=_secure(request),
-        max_age=int(sessions.SESSION_LIFETIME.total_seconds()), path="/",
-    )  # fmt: skip
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return _signed_in(request, token, _safe_next(request, next))
+
+
+# --- An invitation link: join the inviting workspace as the invited email ----------------------
+
+
+def _join_page(
+    request: Request, token: str, invitation: object, *, error: str | None = None,
+    status_code: int = 200,
+) -> Response:  # fmt: skip
+    csrf = secrets.token_urlsafe(32)
+    request.state.csrf_token = csrf
+    context = {"invitation": invitation, "token": token, "error": error}
+    response = render(request, "auth/join.html", context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link's token is in the URL
+    _set_login_csrf(request, response, csrf)
     return response
+
+
+@router.get("/join/{token}")
+async def join_form(request: Request, session: DbSession, token: str) -> Response:
+    invitation = await tenant_service.invitation_by_token(session, token)
+    return _join_page(request, token, invitation, status_code=200 if invitation else 404)
+
+
+@router.post("/join/{token}")
+async def join(
+    request: Request,
+    session: DbSession,
+    token: str,
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Accept with the invited email's account: its password, or a new password for an email
+    without an account (the page asks the same either way, so it tells no one which it is)."""
+    _check_login_csrf(request, csrf_token)
+    invitation = await tenant_service.invitation_by_token(session, token)
+    if invitation is None:
+        return _join_page(request, token, None, status_code=404)
+    keys = (f"email:{invitation.email}", f"ip:{request.client.host if request.client else '?'}")
+    try:
+        _throttle(request).check(*keys)
+        async with session.begin_nested():
+            user, joined = await tenant_service.join(session, token, password)
+    except (TooManyRequests, ValidationFailed, BadRequest) as exc:
+        if isinstance(exc, ValidationFailed):
+            _throttle(request).failed(*keys)
+        message = exc.message if not isinstance(exc, ValidationFailed) else "Wrong password."
+        return _join_page(request, token, invitation, error=message, status_code=400)
+    _throttle(request).succeeded(*keys)
+    _, session_token = await sessions.open_session(session, user, joined.workspace_id)
+    return _signed_in(request, session_token, ui_prefix(request) + "/connectors/catalog")
 
 
 @router.post("/logout")

@@ -7,7 +7,15 @@ from fastapi import Response, status
 from connectorhub.auth.dependencies import OwnerContext, ViewerContext
 from connectorhub.kit.routing import hub_router
 from connectorhub.tenant import service
-from connectorhub.tenant.schemas import MemberInvite, MemberInvited, MemberRead, MemberUpdate
+from connectorhub.tenant.schemas import (
+    InvitationAccepted,
+    InvitationCreated,
+    InvitationForYou,
+    InvitationRead,
+    MemberInvite,
+    MemberRead,
+    MemberUpdate,
+)
 
 router = hub_router(tags=["members"])
 
@@ -18,13 +26,15 @@ async def list_members(context: ViewerContext) -> list[MemberRead]:
 
 
 @router.post(
-    "/members", response_model=MemberInvited, status_code=status.HTTP_201_CREATED,
+    "/members", response_model=InvitationCreated, status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "Already a member"}},
 )  # fmt: skip
 async def invite_member(
     body: MemberInvite, context: OwnerContext, response: Response
-) -> MemberInvited:
-    response.headers["Cache-Control"] = "no-store"  # it may carry a one-time password
+) -> InvitationCreated:
+    """Invite an email: a pending invitation its invitee accepts (never a membership at once),
+    answered the same whether or not the email has an account."""
+    response.headers["Cache-Control"] = "no-store"  # the invitation link's token, shown once
     return await service.invite_member(context.scope, body.email, body.role)
 
 
@@ -40,3 +50,47 @@ async def change_member_role(
 )
 async def remove_member(user_id: uuid.UUID, context: OwnerContext) -> None:
     await service.remove_member(context.scope, user_id)
+
+
+@router.get("/invitations", response_model=list[InvitationRead])
+async def list_invitations(context: OwnerContext) -> list[InvitationRead]:
+    """This workspace's pending invitations."""
+    return await service.list_invitations(context.scope)
+
+
+@router.delete(
+    "/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {}, 409: {"description": "Accepted, declined or expired already"}},
+)  # fmt: skip
+async def revoke_invitation(invitation_id: uuid.UUID, context: OwnerContext) -> None:
+    await service.revoke_invitation(context.scope, invitation_id)
+
+
+@router.get("/me/invitations", response_model=list[InvitationForYou])
+async def my_invitations(context: ViewerContext) -> list[InvitationForYou]:
+    """Pending invitations addressed to the caller's email, in any workspace."""
+    return await service.invitations_for(context.scope.session, context.principal.email)
+
+
+@router.post(
+    "/me/invitations/{invitation_id}/accept", response_model=InvitationAccepted,
+    responses={404: {}, 409: {"description": "Not pending any more"}},
+)  # fmt: skip
+async def accept_invitation(invitation_id: uuid.UUID, context: ViewerContext) -> InvitationAccepted:
+    principal = context.principal
+    return await service.respond(
+        context.scope.session, principal.user_id, invitation_id, accept=True,
+        back_to=principal.tenant_id,
+    )  # fmt: skip
+
+
+@router.post(
+    "/me/invitations/{invitation_id}/decline", status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {}, 409: {"description": "Not pending any more"}},
+)  # fmt: skip
+async def decline_invitation(invitation_id: uuid.UUID, context: ViewerContext) -> None:
+    principal = context.principal
+    await service.respond(
+        context.scope.session, principal.user_id, invitation_id, accept=False,
+        back_to=principal.tenant_id,
+    )  # fmt: skip

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Request
 from fastapi.responses import Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
+from connectorhub.auth import sessions
 from connectorhub.auth.dependencies import PageOwner, PageViewer
 from connectorhub.exceptions import HubError
 from connectorhub.tenant import service
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.templating import hx_target, render, toast_header
+from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
 
 router = page_router()
 _email = TypeAdapter(EmailStr)
@@ -22,9 +24,11 @@ _email = TypeAdapter(EmailStr)
 
 async def _members(request: Request, page: PageViewer, **extra: Any) -> Response:
     request.state.page = page
+    is_owner = page.principal.effective_role.at_least(Role.owner)
     context = {
         "section": "members", "members": await service.list_members(page.scope), "roles": [r.value for r in Role],
-        "is_owner": page.principal.effective_role.at_least(Role.owner), **extra,
+        "is_owner": is_owner, "invitations": await service.list_invitations(page.scope) if is_owner else [],
+        **extra,
     }  # fmt: skip
     template = (
         "settings/_members.html" if hx_target(request) == "members" else "settings/members.html"
@@ -52,9 +56,67 @@ async def invite(
         return await _members(request, page, error=f"{email!r} is not a valid email address.")
     except HubError as exc:  # e.g. already a member: shown in place, the list unchanged
         return await _members(request, page, error=exc.message)
-    response = await _members(request, page, invited=invited, toast=f"{invited.email} invited.")
-    response.headers["Cache-Control"] = "no-store"  # it may carry a one-time password
+    link = f"{request.url.scheme}://{request.url.netloc}{ui_prefix(request)}{invited.accept_path}"
+    response = await _members(
+        request, page, invited=invited, invitation_link=link, toast=f"{invited.email} invited."
+    )
+    response.headers["Cache-Control"] = "no-store"  # the invitation link, shown once
     return response
+
+
+@router.post("/settings/members/invitations/{invitation_id}/revoke")
+async def revoke_invitation(
+    request: Request, page: PageOwner, invitation_id: uuid.UUID
+) -> Response:
+    try:
+        async with page.scope.session.begin_nested():
+            await service.revoke_invitation(page.scope, invitation_id)
+    except HubError as exc:
+        return await _members(request, page, error=exc.message)
+    return await _members(request, page, toast="Invitation revoked.")
+
+
+# --- Invitations addressed to the signed-in user ------------------------------------------------
+
+
+async def _yours(request: Request, page: PageViewer, **extra: Any) -> Response:
+    request.state.page = page
+    invitations = await service.invitations_for(page.scope.session, page.principal.email)
+    context = {"section": "invitations", "invitations": invitations, **extra}
+    template = (
+        "settings/_invitations.html"
+        if hx_target(request) == "invitations"
+        else "settings/invitations.html"
+    )
+    headers = toast_header(extra["toast"]) if extra.get("toast") else None
+    return render(request, template, context, headers=headers)
+
+
+@router.get("/settings/invitations")
+async def invitations_page(request: Request, page: PageViewer) -> Response:
+    return await _yours(request, page)
+
+
+@router.post("/settings/invitations/{invitation_id}/{answer}")
+async def answer_invitation(
+    request: Request,
+    page: PageViewer,
+    invitation_id: uuid.UUID,
+    answer: Literal["accept", "decline"],
+) -> Response:
+    try:
+        async with page.scope.session.begin_nested():
+            joined = await service.respond(
+                page.scope.session, page.principal.user_id, invitation_id,
+                accept=answer == "accept", back_to=page.principal.tenant_id,
+            )  # fmt: skip
+    except HubError as exc:
+        return await _yours(request, page, error=exc.message)
+    page = dataclasses.replace(
+        page, workspaces=await sessions.workspaces_of(page.scope.session, page.principal.user_id)
+    )
+    toast = f"You joined {joined.workspace_name}." if answer == "accept" else "Invitation declined."
+    return await _yours(request, page, toast=toast)
 
 
 @router.post("/settings/members/{user_id}/role")

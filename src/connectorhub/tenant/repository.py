@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectorhub.auth.models import User
 from connectorhub.db import identity_lookup
 from connectorhub.kit.repository import TenantRepository
-from connectorhub.tenant.models import Membership, Workspace
+from connectorhub.tenant.models import Invitation, Membership, Workspace
 
 
 class WorkspaceRepository:
@@ -75,3 +76,73 @@ class MembershipLookup:
         async with identity_lookup(self.session):
             rows = (await self.session.execute(statement)).all()
         return [WorkspaceMembership(*row) for row in rows]
+
+
+def _pending(now: datetime):
+    return (
+        Invitation.accepted_at.is_(None)
+        & Invitation.declined_at.is_(None)
+        & Invitation.revoked_at.is_(None)
+        & (Invitation.expires_at > now)
+    )
+
+
+class InvitationRepository(TenantRepository[Invitation]):
+    """A workspace's invitations, as its owners manage them."""
+
+    model = Invitation
+
+    async def pending(self, now: datetime) -> Sequence[Invitation]:
+        statement = self.select().where(_pending(now)).order_by(Invitation.created_at)
+        return (await self.session.scalars(statement)).all()
+
+    async def pending_for(self, email: str, now: datetime) -> Sequence[Invitation]:
+        statement = self.select().where(_pending(now), Invitation.email == email.lower())
+        return (await self.session.scalars(statement)).all()
+
+    async def locked(self, invitation_id: uuid.UUID) -> Invitation | None:
+        statement = (
+            self.select()
+            .where(Invitation.id == invitation_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+
+class InvitationLookup:
+    """The cross-workspace reads of invitations, before the inviting workspace is bound: the
+    ones addressed to a signed-in email, and the one an invitation link's token names."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def _rows(self, statement) -> list[tuple[Invitation, str]]:
+        statement = statement.join(Workspace, Workspace.id == Invitation.tenant_id)
+        async with identity_lookup(self.session):
+            rows = (await self.session.execute(statement)).all()
+        return [(row[0], row[1]) for row in rows]
+
+    async def pending_for(self, email: str, now: datetime) -> list[tuple[Invitation, str]]:
+        """Pending invitations to `email`, each with its workspace's name."""
+        statement = (
+            select(Invitation, Workspace.name)
+            .where(_pending(now), Invitation.email == email.lower())
+            .order_by(Invitation.created_at)
+        )
+        return await self._rows(statement)
+
+    async def addressed(
+        self, invitation_id: uuid.UUID, email: str
+    ) -> tuple[Invitation, str] | None:
+        """The invitation `invitation_id` if it is addressed to `email` (in any state)."""
+        statement = select(Invitation, Workspace.name).where(
+            Invitation.id == invitation_id, Invitation.email == email.lower()
+        )
+        rows = await self._rows(statement)
+        return rows[0] if rows else None
+
+    async def by_token_hash(self, token_hash: str) -> tuple[Invitation, str] | None:
+        statement = select(Invitation, Workspace.name).where(Invitation.token_hash == token_hash)
+        rows = await self._rows(statement)
+        return rows[0] if rows else None

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from connectorhub.tenant.models import Role
+from connectorhub.tenant.models import InvitationStatus, Role
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -41,10 +41,42 @@ class MemberRead(BaseModel):
     created_at: datetime
 
 
-class MemberInvited(MemberRead):
-    initial_password: str | None = Field(
-        None, description="Set only when the invite created a new account: shown once."
+class InvitationRead(BaseModel):
+    """An invitation as its workspace's owners see it."""
+
+    id: uuid.UUID
+    email: str
+    role: Role
+    status: InvitationStatus
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationCreated(InvitationRead):
+    """The answer to an invite: the same shape whether or not the email has an account."""
+
+    token: str = Field(
+        description="Shown once: the invitee's link carries it. Someone with an account signs "
+        "in and accepts; someone new chooses a password on the link's page."
     )
+    accept_path: str = Field(description="The invitee's page: `{server}{accept_path}`")
+
+
+class InvitationForYou(BaseModel):
+    """An invitation addressed to the signed-in user."""
+
+    id: uuid.UUID
+    workspace_id: str
+    workspace_name: str
+    role: Role
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationAccepted(BaseModel):
+    workspace_id: str
+    workspace_name: str
+    role: Role
 
 
 class WorkspaceCreate(BaseModel):

@@ -1,22 +1,41 @@
-"""Workspaces and their members."""
+"""Workspaces, their members, and invitations (a membership only once its invitee accepts)."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.audit import service as audit
 from connectorhub.auth.models import User
-from connectorhub.auth.passwords import generate_password
 from connectorhub.auth.repository import UserRepository
-from connectorhub.auth.service import create_user, end_sessions_of, revoke_tokens_of
-from connectorhub.exceptions import BadRequest, Conflict, NotFound
+from connectorhub.auth.service import create_user, end_sessions_of, hash_token, revoke_tokens_of
+from connectorhub.auth.sessions import check_password
+from connectorhub.db import bind_tenant
+from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
-from connectorhub.tenant.models import Membership, Role, Workspace
-from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
-from connectorhub.tenant.schemas import MemberInvited, MemberRead, check_slug
+from connectorhub.tenant.models import Invitation, InvitationStatus, Membership, Role, Workspace
+from connectorhub.tenant.repository import (
+    InvitationLookup,
+    InvitationRepository,
+    MembershipRepository,
+    WorkspaceRepository,
+)
+from connectorhub.tenant.schemas import (
+    InvitationAccepted,
+    InvitationCreated,
+    InvitationForYou,
+    InvitationRead,
+    MemberRead,
+    check_slug,
+)
+
+INVITATION_LIFETIME = timedelta(days=7)
+JOIN_PATH = "/join/"  # the invitee's page, under the UI: JOIN_PATH + token
 
 
 async def create_workspace(session: AsyncSession, slug: str, name: str | None = None) -> Workspace:
@@ -51,21 +70,160 @@ async def list_members(scope: WorkspaceScope) -> list[MemberRead]:
     ]
 
 
-async def invite_member(scope: WorkspaceScope, email: str, role: Role) -> MemberInvited:
-    """Add an account to the workspace, creating it (with a one-time password) if it is new."""
+async def invite_member(scope: WorkspaceScope, email: str, role: Role) -> InvitationCreated:
+    """Invite `email` with `role`: a pending invitation, never a membership (the invitee accepts
+    or declines it), and the same answer whether or not the email has an account. A pending
+    invitation of the same email here is replaced. Raises Conflict when it is a member already.
+    """
+    email = email.lower()
     user = await UserRepository(scope.session).by_email(email)
-    initial_password = None
-    if user is None:
-        initial_password = generate_password()
-        user = await create_user(scope.session, email, initial_password)
-    membership = await add_membership(scope, user, role)
-    return MemberInvited(
-        user_id=user.id,
-        email=user.email,
-        role=role,
-        created_at=membership.created_at,
-        initial_password=initial_password,
+    if user is not None and await MembershipRepository(scope).by_user(user.id):
+        raise Conflict(f"{email} is already a member of this workspace")
+    now = utcnow()
+    invitations = InvitationRepository(scope)
+    for earlier in await invitations.pending_for(email, now):
+        earlier.revoked_at = now
+        invitations.touch(earlier)
+    token = secrets.token_urlsafe(32)
+    invitation = invitations.add(
+        Invitation(
+            email=email,
+            role=role.value,
+            token_hash=hash_token(token),
+            expires_at=now + INVITATION_LIFETIME,
+        )
     )
+    await scope.session.flush()
+    audit.record(
+        scope, "member.invited", "invitation", invitation.id, {"email": email, "role": role.value}
+    )
+    return InvitationCreated(
+        **_invitation_read(invitation, now).model_dump(), token=token, accept_path=JOIN_PATH + token
+    )
+
+
+def _invitation_read(invitation: Invitation, now: datetime) -> InvitationRead:
+    return InvitationRead(
+        id=invitation.id,
+        email=invitation.email,
+        role=Role(invitation.role),
+        status=invitation.status_at(now),
+        expires_at=invitation.expires_at,
+        created_at=invitation.created_at,
+    )
+
+
+async def list_invitations(scope: WorkspaceScope) -> list[InvitationRead]:
+    """This workspace's pending invitations, oldest first."""
+    now = utcnow()
+    return [_invitation_read(i, now) for i in await InvitationRepository(scope).pending(now)]
+
+
+async def revoke_invitation(scope: WorkspaceScope, invitation_id: uuid.UUID) -> None:
+    """Raises NotFound (not this workspace's), Conflict (accepted, declined, expired already)."""
+    repository = InvitationRepository(scope)
+    invitation = await repository.locked(invitation_id)
+    if invitation is None:
+        raise NotFound("invitation not found")
+    now = utcnow()
+    status = invitation.status_at(now)
+    if status != InvitationStatus.invited:
+        raise Conflict(f"this invitation is {status.value} already")
+    invitation.revoked_at = now
+    repository.touch(invitation)
+    audit.record(
+        scope, "invitation.revoked", "invitation", invitation.id, {"email": invitation.email}
+    )
+
+
+async def invitations_for(session: AsyncSession, email: str) -> list[InvitationForYou]:
+    """The pending invitations addressed to `email` (the signed-in user's), in any workspace."""
+    return [
+        InvitationForYou(
+            id=invitation.id,
+            workspace_id=invitation.tenant_id,
+            workspace_name=name,
+            role=Role(invitation.role),
+            expires_at=invitation.expires_at,
+            created_at=invitation.created_at,
+        )
+        for invitation, name in await InvitationLookup(session).pending_for(email, utcnow())
+    ]
+
+
+async def respond(
+    session: AsyncSession, user_id: uuid.UUID, invitation_id: uuid.UUID, *, accept: bool,
+    back_to: str | None,
+) -> InvitationAccepted:  # fmt: skip
+    """Accept (join the workspace with the invited role) or decline an invitation addressed to
+    the email of user `user_id`. The inviting workspace is bound for that, then `back_to` (the
+    caller's own workspace, or none) again. Raises NotFound (not addressed to this user),
+    Conflict (not pending: accepted, declined, revoked or expired)."""
+    user = await UserRepository(session).by_id(user_id)
+    found = (
+        None
+        if user is None
+        else await InvitationLookup(session).addressed(invitation_id, user.email)
+    )
+    if user is None or found is None:
+        raise NotFound("invitation not found")
+    seen, name = found
+    _refuse_unless_pending(seen)
+    scope = await WorkspaceScope.open(session, seen.tenant_id, actor=str(user.id))
+    repository = InvitationRepository(scope)
+    invitation = await repository.locked(seen.id)
+    assert invitation is not None  # bound to its workspace now, and invitations are not deleted
+    try:
+        _refuse_unless_pending(invitation)  # a concurrent answer or revocation came first
+    except Conflict:
+        await bind_tenant(session, back_to or "")
+        raise
+    now = utcnow()
+    if accept:
+        if await MembershipRepository(scope).by_user(user.id) is None:
+            await add_membership(scope, user, Role(invitation.role))
+        invitation.accepted_at = now
+    else:
+        invitation.declined_at = now
+    repository.touch(invitation)
+    action = "invitation.accepted" if accept else "invitation.declined"
+    audit.record(scope, action, "invitation", invitation.id, {"email": user.email})
+    await session.flush()  # while the inviting workspace is bound: its rows pass RLS
+    await bind_tenant(session, back_to or "")
+    return InvitationAccepted(
+        workspace_id=invitation.tenant_id, workspace_name=name, role=Role(invitation.role)
+    )
+
+
+def _refuse_unless_pending(invitation: Invitation) -> None:
+    status = invitation.status_at(utcnow())
+    if status != InvitationStatus.invited:
+        raise Conflict(f"this invitation is {status.value}")
+
+
+async def invitation_by_token(session: AsyncSession, token: str) -> InvitationRead | None:
+    """The pending invitation an invitation link carries (None: unknown, used or expired)."""
+    found = await InvitationLookup(session).by_token_hash(hash_token(token))
+    if found is None or found[0].status_at(utcnow()) != InvitationStatus.invited:
+        return None
+    return _invitation_read(found[0], utcnow())
+
+
+async def join(session: AsyncSession, token: str, password: str) -> tuple[User, InvitationAccepted]:
+    """Accept the invitation a link carries as the account of its email: the account's own
+    password, or, for an email without an account, a new account with `password`. Raises
+    NotFound (the link is not valid any more), ValidationFailed (wrong password), BadRequest
+    (a new password too short)."""
+    found = await InvitationLookup(session).by_token_hash(hash_token(token))
+    if found is None or found[0].status_at(utcnow()) != InvitationStatus.invited:
+        raise NotFound("this invitation link is not valid any more")
+    invitation = found[0]
+    user = await UserRepository(session).by_email(invitation.email)
+    if user is None:
+        user = await create_user(session, invitation.email, password)
+    elif await check_password(session, invitation.email, password) is None:
+        raise ValidationFailed({"password": ["Wrong password for this account."]})
+    return user, await respond(session, user.id, invitation.id, accept=True, back_to=None)
 
 
 async def _membership_or_404(scope: WorkspaceScope, user_id: uuid.UUID) -> Membership:
