@@ -124,9 +124,7 @@ class SealedColumnRepository(TenantRepository[M]):
 
     sealed_column: ClassVar[str]
 
-    async def count_sealed_with(
-        self, key_id: str, excluding: Collection[uuid.UUID] = ()
-    ) -> int:
+    async def count_sealed_with(self, key_id: str, excluding: Collection[uuid.UUID] = ()) -> int:
         """Rows holding any field sealed under `key_id` (ciphertexts start `v1.<key_id>.`),
         leaving out the rows whose ids are given."""
         pattern = f'%"v1.{escape_like(key_id)}.%'
