@@ -70,7 +70,7 @@ async def test_escaped_forms_of_a_source_secret_are_masked(client, workspace, hu
     assert "FATAL" in run["log_tail"] and REDACTED in run["log_tail"]
     assert_no_secret(json.dumps(run, ensure_ascii=False), "the sync run")
 
-    connector = (await client.get(f"/api/connectors/{cid}", headers=headers)).json()
+    connector = (await client.get(f"/api/installed/{cid}", headers=headers)).json()
     assert connector["status"] == "error"
     assert_no_secret(json.dumps(connector, ensure_ascii=False), "the connector")
     notes = (await client.get("/api/notifications", headers=headers)).json()
