@@ -21,7 +21,7 @@ from connectorhub.key_rotation import rotate
 from connectorhub.kit.crypto import Keyring, SecretBox, generate_key
 from connectorhub.kit.repository import WorkspaceScope
 from tests.cli.test_cli import run as cli
-from tests.connector.test_endpoints import create, stored_secrets, twitter
+from tests.connector.test_endpoints import SECRET, create, stored_secrets, twitter
 from tests.publish.test_providers import X_ME, add, publish
 
 
@@ -150,11 +150,17 @@ async def test_key_rotation_reports_unreadable_rows_and_reseals_the_rest(hub, cl
         found = [row for row in report.unreadable if row.row_id == bad["id"]]
         assert [(row.table, row.fields) for row in found] == [("connectors", ["refresh_token"])]
         assert str(found[0]) == f"{workspace.slug}/connectors/{bad['id']} (refresh_token)"
-        # The healthy one was re-sealed under the new key and opens with it alone.
+        # The healthy one was re-sealed under the new key and opens with it alone, and so was
+        # the broken one's readable field; what is left under the old key no key opens, so the
+        # old key is needed by nothing and retires.
         hub.box = SecretBox(Keyring((rotated.keyring.keys[-1],)))
-        assert (await stored_secrets(hub, workspace, good["id"]))["access_token"]
-        # The old key still seals the broken row, so it is not called retirable.
-        assert original.keyring.active_key_id not in report.retired_keys
+        assert (await stored_secrets(hub, workspace, good["id"]))["access_token"] == SECRET
+        async with hub.work.workspace(workspace.slug, "test") as scope:
+            row = await ConnectorRepository(scope).get(uuid.UUID(bad["id"]))
+            assert row is not None
+            assert SecretBox.key_id_of(row.auth["access_token"]) == "knew"
+            assert SecretBox.key_id_of(row.auth["refresh_token"]) == "ktest1"
+        assert original.keyring.active_key_id in report.retired_keys
         assert (await _connector(client, workspace, bad["id"]))["status"] == "error"
     finally:
         await client.delete(f"/api/connectors/{bad['id']}", headers=workspace.owner.headers)
