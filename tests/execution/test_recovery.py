@@ -73,13 +73,14 @@ def chain(api) -> dict:
 @pytest.mark.both_backends
 async def test_an_abandoned_run_resumes_at_its_first_unfinished_step(client, hub, workspace, api):
     api.json("/v1/orders", {"id": "o-1"})
-    reached, calls = asyncio.Event(), []
+    reached, released, calls = asyncio.Event(), asyncio.Event(), []
 
     async def notify(request):
         calls.append(request.headers.get("Idempotency-Key"))
         if len(calls) == 1:
             reached.set()
-            await asyncio.Event().wait()  # the first attempt never hears back
+            await released.wait()  # the first attempt never hears back (released at the end,
+            # so the third party's server shuts down at once instead of waiting for it)
         return web.json_response({"sent": True})
 
     api.route("/v1/orders/o-1/notify", notify)
@@ -94,14 +95,17 @@ async def test_an_abandoned_run_resumes_at_its_first_unfinished_step(client, hub
         tasks.run_execution(hub.context.as_claimant("process:first"), workspace.slug,
                             str(execution.id))
     )  # fmt: skip
-    await reached.wait()
-    first.cancel()  # the worker is gone mid-step
-    with pytest.raises(asyncio.CancelledError):
-        await first
-    await tasks.run_execution(
-        hub.context.as_claimant("process:second"), workspace.slug, str(execution.id),
-        take_over=True,
-    )  # fmt: skip
+    try:
+        await reached.wait()
+        first.cancel()  # the worker is gone mid-step
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await tasks.run_execution(
+            hub.context.as_claimant("process:second"), workspace.slug, str(execution.id),
+            take_over=True,
+        )  # fmt: skip
+    finally:
+        released.set()
     async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         done: Execution = await service.read(scope, execution.id)
