@@ -45,7 +45,7 @@ async def test_run_form_runs_and_the_execution_page_fills_in(browser, client, wo
     )
     assert ran.status_code == 200 and "/executions/" in ran.headers["HX-Location"]
     path = ran.headers["HX-Location"].split('"path": "')[1].split('"')[0]
-    for _ in range(100):
+    for _ in range(600):  # up to 30 s on a loaded machine; usually a few rounds
         live = await browser.get(path, headers=hx(target="execution-live"))
         if 'data-status="succeeded"' in live.text:
             break
