@@ -61,7 +61,18 @@ def _friendly(error: ValidationError) -> str:
         case "additionalProperties":
             return "Unknown field."
         case _:
-            return error.message
+            return _without_value(error)
+
+
+def _without_value(error: ValidationError) -> str:
+    """jsonschema's own message with the value left out: it may be a secret (a writeOnly input)
+    or hold one, and messages are shown in forms and returned by the API."""
+    value, message = repr(error.instance), error.message
+    if message.startswith(value):
+        return "The value" + message[len(value) :] + "."
+    if message.endswith(value):
+        return message[: -len(value)] + "this value."
+    return message if value not in message else "Is not valid."
 
 
 @lru_cache(maxsize=256)
