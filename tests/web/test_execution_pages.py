@@ -4,6 +4,7 @@ as the API). Browser flows are in tests/e2e."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -55,6 +56,73 @@ async def test_run_form_runs_and_the_execution_page_fills_in(browser, client, wo
     assert "pw" not in live.text.replace("password", "")  # the secret input stays masked
     history = await browser.get(f"/executions?connector_id={connector['id']}")
     assert history.text.count('data-testid="execution-card"') == 1
+
+
+SECRETS = {"password": "924117305", "otp": "otp-secret-5521", "pins": ["pin-secret-1", "pin-2"]}
+
+
+def secret_run_connector(api) -> dict:
+    """Secrets at the top, nested through a $ref, and as array items; the password must not be
+    all digits (a `not`, whose jsonschema message quotes the value)."""
+    body = http_connector(api)
+    body["definition"]["input_schema"] = {
+        "type": "object",
+        "required": ["user"],
+        "$defs": {"otp": {"type": "string", "writeOnly": True}},
+        "properties": {
+            "user": {"type": "integer", "minimum": 1},
+            "password": {"type": "string", "writeOnly": True, "not": {"pattern": "^[0-9]+$"}},
+            "nested": {
+                "type": "object",
+                "properties": {"otp": {"$ref": "#/$defs/otp"}, "label": {"type": "string"}},
+            },
+            "pins": {"type": "array", "items": {"type": "string", "format": "password"}},
+        },
+        "additionalProperties": False,
+    }
+    return body
+
+
+def input_tag(html: str, name: str) -> str:
+    found = re.search(rf'<(?:input|textarea)[^>]*name="{re.escape(name)}"[^>]*>[^<]*', html)
+    assert found, name
+    return found.group(0)
+
+
+async def test_run_form_secrets_are_password_inputs_never_sent_back(
+    browser, client, workspace, api
+):
+    connector = await install(client, workspace, secret_run_connector(api))
+    csrf = await sign_in(browser, workspace.owner)
+    form = await browser.get(f"/connectors/{connector['id']}/run", headers=hx(target="modal"))
+    for name in ("input.password", "input.nested.otp"):
+        tag = input_tag(form.text, name)
+        assert 'type="password"' in tag and 'autocomplete="off"' in tag, tag
+    assert 'type="text"' in input_tag(form.text, "input.nested.label")
+    assert "secret-text" in input_tag(form.text, "input.pins")  # typed masked, one per line
+    typed = {
+        "input.user": "0", "input.password": SECRETS["password"],
+        "input.nested.otp": SECRETS["otp"], "input.nested.label": "my-label",
+        "input.pins": "\n".join(SECRETS["pins"]),
+    }  # fmt: skip
+    bad = await browser.post(
+        f"/connectors/{connector['id']}/run", data=typed, headers=hx(csrf, "modal")
+    )
+    assert bad.status_code == 200 and 'data-error-for="input.user"' in bad.text
+    assert 'data-error-for="input.password"' in bad.text  # its own error, without its value
+    for secret in [SECRETS["password"], SECRETS["otp"], *SECRETS["pins"]]:
+        assert secret not in bad.text
+    assert 'value="0"' in input_tag(bad.text, "input.user")  # other fields keep what was typed
+    assert 'value="my-label"' in input_tag(bad.text, "input.nested.label")
+    assert 'value=""' in input_tag(bad.text, "input.password")
+    assert input_tag(bad.text, "input.pins").endswith(">")  # an empty textarea
+    refused = await client.post(
+        f"/api/connectors/{connector['id']}/execute",
+        json={"input": {"user": 7, "password": SECRETS["password"]}},
+        headers=workspace.owner.headers,
+    )
+    assert refused.status_code == 400 and "input.password" in refused.text
+    assert SECRETS["password"] not in refused.text  # the API's error map does not quote it
 
 
 async def test_viewers_see_history_but_no_run_button(browser, client, workspace, api):

@@ -97,6 +97,41 @@ def form_to_instance(
     return result
 
 
+def form_probe(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An instance with a placeholder in every field the generated form renders (one item for an
+    array, one entry for a string map), so a schema walk can tell which fields hold secrets."""
+    probe: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        kind = _kind(prop)
+        if kind == "object" and "properties" in prop:
+            probe[name] = form_probe(prop)
+        elif kind == "object" and is_string_map(prop):
+            probe[name] = {"name": "value"}
+        elif kind == "array":
+            probe[name] = ["item"]
+        elif kind != "object":
+            probe[name] = "value"
+    return probe
+
+
+def field_names_touching(
+    schema: Mapping[str, Any], prefix: str, paths: Sequence[Sequence[str | int]]
+) -> set[str]:
+    """The form's field names (`<prefix>.a.b`) that lie within one of `paths` or hold one."""
+    names: set[str] = set()
+
+    def visit(sub: Mapping[str, Any], here: tuple[str, ...]) -> None:
+        for name, prop in (sub.get("properties") or {}).items():
+            path = (*here, name)
+            if any(tuple(p[: len(path)]) == path or path[: len(p)] == tuple(p) for p in paths):
+                names.add(".".join((prefix, *path)))
+            if _kind(prop) == "object" and "properties" in prop:
+                visit(prop, path)
+
+    visit(schema, ())
+    return names
+
+
 def editable_secrets(
     form: Mapping[str, Sequence[str]], field_names: Sequence[str]
 ) -> dict[str, str]:
