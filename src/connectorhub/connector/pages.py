@@ -20,9 +20,15 @@ from connectorhub.connector import service
 from connectorhub.connector.models import ConnectorStatus
 from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
 from connectorhub.exceptions import ValidationFailed
+from connectorhub.execution.secret_input import form_secrets, secret_paths
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.schema_form import editable_secrets, form_editable, form_to_instance
+from connectorhub.web.schema_form import (
+    editable_secrets,
+    form_editable,
+    form_to_instance,
+    kept_where_missing,
+)
 from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
 
 router = page_router()
@@ -142,6 +148,7 @@ def _form_context(
         "entry": entry, "action": action, "name": name, "tags": ", ".join(tags or []), "config": config or {},
         "connector": connector, "errors": errors or {}, "secrets_set": set(connector.auth) if connector else set(),
         "auth_kept": kept, "secrets_dropped": bool(errors) and any(k in secret for k in auth or {}),
+        "config_secret": form_secrets(entry.default_config_schema, "config"),
     }  # fmt: skip
 
 
@@ -244,6 +251,9 @@ async def update(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> 
     # Settings the form cannot show are kept as they are, never silently dropped.
     editable = form_editable(entry.default_config_schema)
     config = {**{k: v for k, v in current.config.items() if k not in editable}, **config}
+    # Secret settings are shown empty, never filled: left empty, they keep their value.
+    stored_secrets = secret_paths(entry.default_config_schema, current.config)
+    config = kept_where_missing(config, current.config, stored_secrets)
     auth = editable_secrets(fields, [f["name"] for f in entry.auth_fields])
     try:
         body = ConnectorPatch(name=name, config=config, auth=auth or None, tags=tags)

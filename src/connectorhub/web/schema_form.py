@@ -132,6 +132,27 @@ def field_names_touching(
     return names
 
 
+def kept_where_missing(
+    sent: dict[str, Any], stored: Mapping[str, Any], paths: Sequence[Sequence[str | int]]
+) -> dict[str, Any]:
+    """`sent` with the stored value put back at each of `paths` it lacks: a secret field the form
+    shows empty (never filled) and the user left empty keeps its value."""
+    result = dict(sent)
+    for path in paths:
+        old: Any = stored
+        for part in path:
+            old = old.get(part) if isinstance(old, Mapping) else None
+        if old is None or not all(isinstance(part, str) for part in path):
+            continue
+        target = result
+        for part in path[:-1]:
+            inner = target.get(part)
+            target[part] = dict(inner) if isinstance(inner, Mapping) else {}
+            target = target[part]
+        target.setdefault(str(path[-1]), old)
+    return result
+
+
 def editable_secrets(
     form: Mapping[str, Sequence[str]], field_names: Sequence[str]
 ) -> dict[str, str]:
