@@ -5,7 +5,9 @@ Run as `python -I supervisor.py <hub pid> <tap executable> <args…>` (standard 
 import of the hub). The hub starts it as the leader of a new process group; it asks the kernel
 for SIGTERM when the hub dies (`PR_SET_PDEATHSIG`), then runs the tap in the same group with
 SIGKILL tied to its own death. On that SIGTERM (or SIGHUP, SIGINT) it kills the whole group:
-the tap, a wrapper's children, and itself. Otherwise it waits and exits as the tap did.
+the tap, a wrapper's children, and itself. Otherwise it waits and exits as the tap did, after
+killing what the tap left running in the group (a child holding the tap's stdout open would
+keep the hub waiting for the end of the output, and outlive the tap).
 
 PDEATHSIG fires when the *thread* that forked exits: the hub starts taps from its event loop's
 thread, which outlives every tap it reads. This supervisor is single-threaded, so its own
@@ -36,6 +38,27 @@ def _end_group(*_: object) -> None:
     os.killpg(0, signal.SIGKILL)  # the tap, what it started, and this process
 
 
+def _left_in_group() -> list[int]:
+    """Live processes of this process group other than this one (from /proc; none elsewhere)."""
+    group, me, found = os.getpgid(0), os.getpid(), []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        state, _, pgrp = text[text.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == group and state not in "ZX":
+            found.append(int(name))
+    return found
+
+
 def main(argv: list[str]) -> int:
     hub, command = int(argv[0]), argv[1:]
     for number in ENDING:
@@ -59,6 +82,9 @@ def main(argv: list[str]) -> int:
         print(f"cannot start {command[0]}: {error}", file=sys.stderr)
         return 127
     code = tap.wait()
+    for pid in _left_in_group():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     if code < 0:  # killed by a signal: so is this process, for the hub to see the same
         with contextlib.suppress(OSError, ValueError):  # SIGKILL has no handler to reset
             signal.signal(-code, signal.SIG_DFL)
