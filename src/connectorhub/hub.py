@@ -28,7 +28,7 @@ from connectorhub.tenant.service import workspace_ids
 from connectorhub.worker.claimants import process_claimant
 from connectorhub.worker.context import JobContext
 from connectorhub.worker.procrastinate_queue import ProcrastinateQueue
-from connectorhub.worker.queue import InProcessQueue, Job
+from connectorhub.worker.queue import InProcessQueue, Job, run_every_start
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,13 @@ class Hub:
         """Embedded default (SQLite): this process is the only worker. Run the domains'
         start-up work (requeue what a killed process left unfinished; each run still ends
         exactly once, see run/lifecycle.py) and their periodic work (scheduled syncs). On
-        PostgreSQL the `connectorhub worker` processes do both."""
+        PostgreSQL the `connectorhub worker` processes do both, and this process only what
+        every process does at its start (it runs connection tests, so taps, itself)."""
         if isinstance(self.jobs, InProcessQueue):
             await self.jobs.recover()
             self.jobs.start_periodic(self.settings.scheduler_interval_seconds)
+        else:
+            await run_every_start(self.context)
 
     async def start(self) -> None:
         """Check the keys and the database role. Raises StartupRefused."""

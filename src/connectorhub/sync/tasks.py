@@ -35,7 +35,7 @@ from connectorhub.sync.tap import (
     tap_files,
 )
 from connectorhub.worker.context import JobContext
-from connectorhub.worker.registry import at_startup, job, periodic
+from connectorhub.worker.registry import at_every_start, at_startup, job, periodic
 
 log = logging.getLogger(__name__)
 
@@ -231,11 +231,12 @@ async def start_scheduled_syncs(ctx: JobContext, now: datetime | None = None) ->
     return sum(started.values())
 
 
-@at_startup
+@at_every_start
 async def remove_stale_tap_directories(ctx: JobContext) -> int:
-    """Embedded default, at start (before the unfinished syncs are requeued): the working
-    directories a killed process left, with the config files (secrets) in them, are removed,
-    and any tap process still running from them is stopped first. Returns how many went."""
+    """At the start of `serve` (before the embedded default requeues unfinished syncs) and of
+    each worker: the working directories a killed process of this host left, with the config
+    files (secrets) in them, are removed, and any tap process still running from them is
+    stopped first; live processes' directories are kept. Returns how many went."""
     reaped = await workdirs.reap(workdirs.root_of(ctx.settings.data_dir))
     return reaped.removed + workdirs.remove_legacy_directories()
 

@@ -19,7 +19,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from connectorhub.db import libpq_conninfo
 from connectorhub.worker.claimants import job_claimant
 from connectorhub.worker.context import JobContext
-from connectorhub.worker.queue import Job
+from connectorhub.worker.queue import Job, run_every_start
 from connectorhub.worker.registry import JOBS, PERIODIC, JobFunction
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,10 @@ class ProcrastinateQueue:
         install_signal_handlers: bool = True,
         shutdown_graceful_timeout: float | None = None,
     ) -> None:
-        """Run jobs until stopped (SIGINT/SIGTERM finish the running ones first)."""
+        """Run jobs until stopped (SIGINT/SIGTERM finish the running ones first), after the
+        `@at_every_start` work (the tap directories a killed process of this host left)."""
         await self._ensure_open()
+        await run_every_start(self.context)
         await self.app.run_worker_async(
             concurrency=concurrency or self.concurrency,
             name=name,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectorhub.worker.context import JobContext
-from connectorhub.worker.registry import AT_STARTUP, JOBS, PERIODIC
+from connectorhub.worker.registry import AT_EVERY_START, AT_STARTUP, JOBS, PERIODIC
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,16 @@ class Job:
 
 async def run_job(context: JobContext, job: Job) -> None:
     await JOBS[job.name](context, **job.kwargs)
+
+
+async def run_every_start(context: JobContext) -> None:
+    """The `@at_every_start` work of a process that has just started (one failing is logged,
+    the others still run)."""
+    for name, function in AT_EVERY_START.items():
+        try:
+            await function(context)
+        except Exception:
+            log.exception("start-up job %s failed", name)
 
 
 class InProcessQueue:
@@ -87,7 +97,9 @@ class InProcessQueue:
 
     async def recover(self) -> None:
         """This process is the only worker and has just started: run the start-up work (each
-        domain requeues what a killed process left unfinished)."""
+        domain requeues what a killed process left unfinished), after what every process does
+        at its start."""
+        await run_every_start(self.context)
         for name, function in AT_STARTUP.items():
             try:
                 await function(self.context)
