@@ -10,6 +10,7 @@ import httpx
 from aiohttp import web
 
 from tests.e2e.conftest import E2E, sign_in
+from tests.web.test_execution_pages import secret_run_connector
 
 pytestmark = E2E
 
@@ -97,3 +98,32 @@ async def test_a_refused_credential_rings_the_bell(tab, server, api):
     await tab.screenshot("notifications")
     await page.click("text=Mark all read")
     await page.wait_for_selector('[data-testid=notification][data-read="true"]')
+
+
+async def test_run_form_secrets_are_typed_masked_and_not_sent_back(tab, server, api):
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
+        body = secret_run_connector(api)
+        created = await http.post("/api/connectors", json=body)
+        assert created.status_code == 201, created.text
+        active = await http.patch(
+            f"/api/connectors/{created.json()['id']}", json={"status": "active"}
+        )
+        assert active.status_code == 200, active.text
+    page = tab.page
+    await sign_in(tab, server)
+    await page.goto(f"{server.url}/connectors/installed")
+    card = f'[data-testid=installed-card][data-name="{body["name"]}"]'
+    await page.locator(f"{card} >> [data-testid=run-button]").click()
+    password = page.locator('[data-testid=run-form] [name="input.password"]')
+    assert await password.get_attribute("type") == "password"
+    assert await password.get_attribute("autocomplete") == "off"
+    await page.fill('[name="input.user"]', "7")
+    await password.fill("924117305")  # all digits: refused by the server (the schema's `not`)
+    await page.fill('[name="input.nested.otp"]', "typed-e2e-otp-7720")
+    await page.click("[data-testid=run-form] >> button[type=submit]")
+    await page.wait_for_selector('[data-error-for="input.password"]')
+    assert await page.input_value('[name="input.user"]') == "7"  # kept
+    assert await page.input_value('[name="input.password"]') == ""
+    assert await page.input_value('[name="input.nested.otp"]') == ""
+    content = await page.content()
+    assert "924117305" not in content and "typed-e2e-otp-7720" not in content
