@@ -231,23 +231,8 @@ async def postgres_client(postgres_hub: Hub) -> AsyncIterator[httpx.AsyncClient]
 @pytest.fixture(scope="session")
 async def fake_tap_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CONNECTORHUB_CATALOG_EXTRA_DIR with the fake Singer tap's entry (tests/fixtures/fake_tap.py),
-    its plugin installed (once per machine: the plugin manager's lock keeps two workers apart)."""
-    directory = fake_tap.write_catalog_dir(
-        tmp_path_factory.mktemp("fake-tap-catalog"), TEST_PLUGINS_DIR
-    )
-    entry = next(e for e in load_entries(directory) if e.key == fake_tap.CATALOG_KEY)
-    installer = Hub(
-        Settings(
-            data_dir=tmp_path_factory.mktemp("installer"),
-            secret_keys=TEST_KEYS,
-            plugins_dir=TEST_PLUGINS_DIR,
-        )
-    )
-    try:
-        await installer.plugins.install(entry.data["plugin"])
-    finally:
-        await installer.engine.dispose()
-    return directory
+    its plugin installed."""
+    return await fake_tap.TAP.installed_catalog(tmp_path_factory, TEST_PLUGINS_DIR, TEST_KEYS)
 
 
 @pytest.fixture

@@ -183,9 +183,7 @@ async def test_an_identity_lookup_cannot_delete_or_change_another_workspaces_row
             assert still == 1
 
 
-async def test_invitations_are_their_workspaces_and_identity_lookup_only_reads_them(
-    pg_hub, client
-):
+async def test_invitations_are_their_workspaces_and_identity_lookup_only_reads_them(pg_hub, client):
     from connectorhub.db import identity_lookup
 
     theirs, mine = await make_workspace(pg_hub), await make_workspace(pg_hub)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from connectorhub.catalog.loader import load_entries
 from connectorhub.catalog.service import seed
 from connectorhub.config import Settings
 from connectorhub.hub import Hub
@@ -18,22 +17,7 @@ from tests.fixtures import slow_tap
 @pytest.fixture(scope="session")
 async def slow_tap_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CONNECTORHUB_CATALOG_EXTRA_DIR with the slow tap's entry, its plugin installed."""
-    directory = slow_tap.write_catalog_dir(
-        tmp_path_factory.mktemp("slow-tap-catalog"), TEST_PLUGINS_DIR
-    )
-    entry = next(e for e in load_entries(directory) if e.key == slow_tap.CATALOG_KEY)
-    installer = Hub(
-        Settings(
-            data_dir=tmp_path_factory.mktemp("installer"),
-            secret_keys=TEST_KEYS,
-            plugins_dir=TEST_PLUGINS_DIR,
-        )
-    )
-    try:
-        await installer.plugins.install(entry.data["plugin"])
-    finally:
-        await installer.engine.dispose()
-    return directory
+    return await slow_tap.TAP.installed_catalog(tmp_path_factory, TEST_PLUGINS_DIR, TEST_KEYS)
 
 
 @pytest.fixture
