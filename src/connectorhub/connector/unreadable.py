@@ -11,7 +11,6 @@ from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.exceptions import CredentialsUnreadable
 from connectorhub.kit.crypto import SecretBox
-from connectorhub.kit.driver_errors import SecretsUnreadableError
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
 from connectorhub.notification import service as notifications
@@ -58,12 +57,12 @@ async def open_auth(scope: WorkspaceScope, box: SecretBox, connector: Connector)
         raise CredentialsUnreadable(await mark_unreadable(scope, connector, error)) from None
 
 
-async def open_auth_for_run(
+async def auth_or_reason(
     scope: WorkspaceScope, box: SecretBox, connector: Connector
-) -> dict[str, Any]:
-    """The same for a background run: unreadable raises SecretsUnreadableError, a FatalError
-    (the run ends failed, never retried) whose transaction keeps the mark."""
+) -> tuple[dict[str, Any], None] | tuple[None, str]:
+    """For a background run: (the plaintext auth, None), or, unreadable, (None, the reason
+    recorded) with the connector marked, so the run ends failed at once instead of retrying."""
     try:
-        return _open(box, scope, connector)
+        return _open(box, scope, connector), None
     except SecretsUnreadable as error:
-        raise SecretsUnreadableError(await mark_unreadable(scope, connector, error)) from None
+        return None, await mark_unreadable(scope, connector, error)

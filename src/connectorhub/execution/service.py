@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.connector.unreadable import mark_unreadable
+from connectorhub.connector.unreadable import auth_or_reason
 from connectorhub.credential import service as credentials
 from connectorhub.db import UnitOfWork
 from connectorhub.definition.model import Definition
@@ -25,7 +25,7 @@ from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
-from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
+from connectorhub.kit.sealing import SecretsUnreadable
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
@@ -172,13 +172,9 @@ async def claim(
     except SecretsUnreadable as error:
         return Claimed(definition, plain, problem=f"secret input {', '.join(error.fields)} "
                        "cannot be decrypted: start the execution again with it")  # fmt: skip
-    try:
-        secrets = open_secrets(
-            box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-            row_id=connector.id, stored=connector.auth,
-        )  # fmt: skip
-    except SecretsUnreadable as error:
-        return Claimed(definition, plain, problem=await mark_unreadable(scope, connector, error))
+    secrets, problem = await auth_or_reason(scope, box, connector)
+    if secrets is None:
+        return Claimed(definition, plain, problem=problem)
     try:
         workspace, missing = await credentials.for_run(scope, box, definition.credentials)
     except SecretsUnreadable as error:

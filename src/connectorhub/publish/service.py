@@ -21,7 +21,6 @@ from connectorhub.kit.models import utcnow
 from connectorhub.kit.outbound import backoff_delay
 from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page
-from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.oauth.tokens import ReconnectNeeded
@@ -159,16 +158,12 @@ async def claim(
     publication.sent_at = publication.sent_at if resolve else utcnow()
     if not resolve:
         publication.attempts += 1
-    try:
-        secrets = open_secrets(
-            box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-            row_id=connector.id, stored=connector.auth,
-        )  # fmt: skip
-    except SecretsUnreadable as error:
+    secrets, reason = await unreadable.auth_or_reason(scope, box, connector)
+    if secrets is None:
         # Nothing was sent and no retry can help: it ends here, the connector in error.
         publication.status = PublicationStatus.failed.value
         publication.error_kind = "unreadable"
-        publication.error = await unreadable.mark_unreadable(scope, connector, error)
+        publication.error = reason
         PublicationRepository(scope).touch(publication)
         audit.record(scope, "publication.failed", "publication", publication.id,
                      {"attempts": publication.attempts, "post_id": None})  # fmt: skip

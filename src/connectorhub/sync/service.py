@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.connector.unreadable import mark_unreadable
+from connectorhub.connector.unreadable import open_auth
 from connectorhub.exceptions import (
     BadRequest,
     Conflict,
@@ -26,7 +26,7 @@ from connectorhub.exceptions import (
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
-from connectorhub.kit.sealing import SecretsUnreadable, merge_secrets, open_secrets
+from connectorhub.kit.sealing import merge_secrets, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
@@ -68,13 +68,7 @@ async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID)
     entry = connector.catalog
     if entry.kind != "source" or not entry.plugin:
         raise BadRequest("only source connectors (Singer taps) can be tested and synced")
-    try:
-        secrets = open_secrets(
-            box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-            row_id=connector.id, stored=connector.auth,
-        )  # fmt: skip
-    except SecretsUnreadable as error:
-        raise CredentialsUnreadable(await mark_unreadable(scope, connector, error)) from None
+    secrets = await open_auth(scope, box, connector)  # 409 when it does not decrypt
     rename = entry.plugin.get("settings_rename") or {}
     config = {rename.get(k, k): v for k, v in {**connector.config, **secrets}.items()}
     # Only secret fields are masked in the tap's output: masking a user name like `postgres`
