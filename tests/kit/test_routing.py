@@ -98,3 +98,39 @@ async def test_chunked_body_without_length_is_cut_off_at_the_limit(client, works
     headers = {**workspace.owner.headers, "Content-Type": "application/json"}
     response = await client.post("/api/connectors", content=chunks(), headers=headers)
     assert response.status_code == 413
+
+
+def http_body(timeout: str) -> str:
+    """A connector whose config takes any number, `timeout` spliced in as raw JSON text."""
+    return (
+        '{"catalog_key": "http", "name": "n", "config": '
+        f'{{"base_url": "https://a.example", "timeout_seconds": {timeout}}}}}'
+    )
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+async def test_a_number_json_cannot_carry_is_422_not_stored_as_null(client, workspace, number):
+    headers = {**workspace.owner.headers, "Content-Type": "application/json"}
+    response = await client.post("/api/connectors", content=http_body(number), headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["request"]
+    listed = await client.get("/api/installed", headers=workspace.owner.headers)
+    assert listed.json()["total"] == 0
+
+
+async def test_a_body_that_is_not_utf8_is_422(client, workspace):
+    headers = {**workspace.owner.headers, "Content-Type": "application/json"}
+    latin1 = '{"catalog_key": "http", "name": "café", "config": {}}'.encode("latin-1")
+    response = await client.post("/api/connectors", content=latin1, headers=headers)
+    assert response.status_code == 422
+    assert "UTF-8" in response.json()["detail"][0]["msg"]
+
+
+async def test_finite_numbers_and_bad_syntax_keep_their_answers(client, workspace):
+    headers = {**workspace.owner.headers, "Content-Type": "application/json"}
+    created = await client.post("/api/connectors", content=http_body("1.5e1"), headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["config"]["timeout_seconds"] == 15.0
+    broken = await client.post("/api/connectors", content=b'{"name": ', headers=headers)
+    assert broken.status_code == 422
+    assert broken.json()["detail"][0]["type"] == "json_invalid"

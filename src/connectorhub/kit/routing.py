@@ -3,16 +3,22 @@
 PostgreSQL refuses NUL characters in text and JSONB, so a NUL anywhere in a request would
 otherwise surface as a 500 from deep in the driver. It is refused up front as a malformed
 request (422), as is a body larger than any real payload (413).
+
+A JSON body is parsed here, once, strictly, and the handler gets that same value: it must be
+UTF-8 (RFC 8259), and `NaN`, `Infinity` or a number beyond a float (`1e999`) are refused (422)
+rather than stored as `null`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, params
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
@@ -41,6 +47,62 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+class _Unrepresentable(ValueError):
+    """Valid JSON syntax for Python's parser, but no JSON value a client could mean."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Unrepresentable(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _Unrepresentable(f"{text[:40]} is beyond the range of a number")
+    return value
+
+
+def strict_json(body: bytes) -> Any:
+    """The JSON value of `body`. Raises UnicodeDecodeError unless it is UTF-8,
+    json.JSONDecodeError on bad syntax, and ValueError for NaN, Infinity, numbers past a float,
+    and integers of more digits than Python converts."""
+    return json.loads(body.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+
+
+def _parsed_as_json(content_type: str, *, untyped: bool) -> bool:
+    """Whether FastAPI reads a body of this type as JSON (a body with no type when `untyped`)."""
+    media = content_type.split(";", 1)[0].strip()
+    if not media:
+        return untyped
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _json_refusal(request: Request, body: bytes) -> JSONResponse | None:
+    try:
+        value = strict_json(body)
+    except UnicodeDecodeError:
+        return _malformed("the JSON body is not UTF-8")
+    except RecursionError:
+        return _malformed("the JSON body is nested too deeply")
+    except json.JSONDecodeError as exc:
+        return JSONResponse(
+            {
+                "detail": [
+                    {"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error"}
+                ]
+            },
+            status_code=422,
+        )
+    except ValueError as exc:  # _Unrepresentable, or an integer of too many digits
+        return _malformed(str(exc) if isinstance(exc, _Unrepresentable) else "a number is too long")
+    if _has_nul(value):
+        return _malformed("strings may not contain NUL characters or unpaired surrogates")
+    request._json = value  # Starlette's cache: FastAPI validates this value, not a second parse
+    return None
+
+
 def _malformed(message: str, status_code: int = 422) -> JSONResponse:
     return JSONResponse(
         {"detail": [{"type": "value_error", "loc": ["request"], "msg": message}]},
@@ -48,7 +110,9 @@ def _malformed(message: str, status_code: int = 422) -> JSONResponse:
     )
 
 
-async def _refusal(request: Request) -> JSONResponse | None:
+async def _refusal(
+    request: Request, *, reads_json: bool, untyped_json: bool
+) -> JSONResponse | None:
     if NUL in request.scope.get("path", "") or NUL in unquote_plus(
         request.scope.get("query_string", b"").decode("latin-1")
     ):
@@ -69,15 +133,9 @@ async def _refusal(request: Request) -> JSONResponse | None:
     body = b"".join(chunks)
     request._body = body  # Starlette's cache: the handler reads these same bytes
     content_type = request.headers.get("content-type", "").lower()
-    if "json" in content_type:
-        try:
-            if _has_nul(json.loads(body)):
-                return _malformed("strings may not contain NUL characters or unpaired surrogates")
-        except RecursionError:
-            return _malformed("the JSON body is nested too deeply")
-        except ValueError:
-            return None  # FastAPI reports the malformed JSON itself
-    elif "x-www-form-urlencoded" in content_type:
+    if reads_json and body and _parsed_as_json(content_type, untyped=untyped_json):
+        return _json_refusal(request, body)
+    if "x-www-form-urlencoded" in content_type:
         if _unstorable(
             unquote_plus(body.decode("utf-8", "surrogateescape"), errors="surrogateescape")
         ):
@@ -90,9 +148,17 @@ async def _refusal(request: Request) -> JSONResponse | None:
 class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        # Only a route with a (non-form) body field has FastAPI parse the body as JSON; one with
+        # no Content-Type too unless the route is strict about it (FastAPI's default).
+        reads_json = self.body_field is not None and not any(
+            isinstance(param.field_info, params.Form) for param in self.dependant.body_params
+        )
+        strict = self.strict_content_type
+        untyped_json = not (strict.value if isinstance(strict, DefaultPlaceholder) else strict)
 
         async def guarded(request: Request) -> Response:
-            return await _refusal(request) or await handler(request)
+            refused = await _refusal(request, reads_json=reads_json, untyped_json=untyped_json)
+            return refused or await handler(request)
 
         return guarded
 
