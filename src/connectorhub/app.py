@@ -41,6 +41,7 @@ from connectorhub.tenant.endpoints import router as tenant_router
 from connectorhub.tenant.pages import router as tenant_pages
 from connectorhub.web.forwarded import TrustedProxyHeaders
 from connectorhub.web.limits import RequestLimits
+from connectorhub.web.openapi_statuses import install_openapi_statuses
 from connectorhub.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def include_connectors(host: FastAPI, hub: Hub, prefix: str = "", *, pages: bool
             f"{prefix}/static", StaticFiles(directory=STATIC_DIR), name="connectorhub-static"
         )
     install_api_error_handler(host)
+    install_openapi_statuses(host)
     host.add_exception_handler(RequestValidationError, _malformed_payload)
     inner = host.router.lifespan_context
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -95,6 +96,20 @@ class CsrfRejected(Forbidden):
 
 class StartupRefused(RuntimeError):
     """The process must not start (wrong key, unsafe database role in production…)."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def raises(*errors: type[HubError]) -> Callable[[F], F]:
+    """Mark a request dependency with the errors it raises: every operation that depends on it
+    documents their statuses (web/openapi_statuses.py)."""
+
+    def mark(dependency: F) -> F:
+        dependency.hub_errors = errors  # type: ignore[attr-defined]
+        return dependency
+
+    return mark
 
 
 async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:

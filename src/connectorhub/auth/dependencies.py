@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectorhub.auth import sessions
 from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import Principal, record_token_use, resolve_token
-from connectorhub.exceptions import CsrfRejected, Forbidden, LoginRequired, NotAuthenticated
+from connectorhub.exceptions import (
+    CsrfRejected,
+    Forbidden,
+    LoginRequired,
+    NotAuthenticated,
+    raises,
+)
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.tenant.models import Role
@@ -72,6 +78,7 @@ async def _principal_from_token(
     return principal, scope
 
 
+@raises(NotAuthenticated)
 async def _auth_context(
     request: Request,
     session: DbSession,
@@ -90,6 +97,8 @@ async def _auth_context(
 def require_role(minimum: Role, caller=_auth_context):
     """A dependency: the caller (API token by default, or a browser session) with `minimum` role."""
 
+    # Every member is at least a viewer: only a higher minimum can refuse anyone.
+    @raises(*([Forbidden] if minimum.rank > 0 else []))
     async def dependency(context: AuthContext = Depends(caller)) -> AuthContext:
         if not context.principal.effective_role.at_least(minimum):
             raise Forbidden(f"this needs the {minimum.value} role or higher in the workspace")

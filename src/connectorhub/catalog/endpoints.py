@@ -39,7 +39,10 @@ async def get_catalog_entry(id_or_key: str, session: DbSession, _context: Viewer
 @router.post(
     "/validate-config",
     response_model=ValidateConfigResult,
-    responses={400: {"description": 'Invalid config: `{"errors": {"config.path": [messages]}}`'}},
+    responses={
+        400: {"description": 'Invalid config: `{"errors": {"config.path": [messages]}}`'},
+        404: {"description": "No catalog entry has that key"},
+    },
 )
 async def validate_config(
     body: ValidateConfigRequest, session: DbSession, _context: ViewerContext

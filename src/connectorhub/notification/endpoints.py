@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from connectorhub.auth.dependencies import AuthContext, ViewerContext
-from connectorhub.exceptions import Forbidden
+from connectorhub.exceptions import Forbidden, raises
 from connectorhub.kit.routing import hub_router
 from connectorhub.notification import service
 from connectorhub.notification.schemas import (
@@ -21,10 +21,15 @@ from connectorhub.notification.schemas import (
 router = hub_router(tags=["notifications"])
 
 
-def _writable(context: AuthContext) -> None:
+@raises(Forbidden)
+async def _writable(context: ViewerContext) -> AuthContext:
     # Any member may mark read (viewers too), but never through a read-only token.
     if "write" not in context.principal.scopes:
         raise Forbidden("a read-only token cannot mark notifications read")
+    return context
+
+
+WritableViewer = Annotated[AuthContext, Depends(_writable)]
 
 
 @router.get("/notifications", response_model=NotificationPage)
@@ -47,12 +52,10 @@ async def unread_count(context: ViewerContext) -> UnreadCount:
     response_model=NotificationRead,
     responses={404: {"description": "No such notification in this workspace"}},
 )
-async def mark_read(notification_id: uuid.UUID, context: ViewerContext) -> NotificationRead:
-    _writable(context)
+async def mark_read(notification_id: uuid.UUID, context: WritableViewer) -> NotificationRead:
     return await service.mark_read(context.scope, notification_id)
 
 
 @router.post("/notifications/read-all", response_model=MarkedRead)
-async def mark_all_read(context: ViewerContext) -> MarkedRead:
-    _writable(context)
+async def mark_all_read(context: WritableViewer) -> MarkedRead:
     return MarkedRead(marked=await service.mark_all_read(context.scope))

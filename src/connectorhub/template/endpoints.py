@@ -82,7 +82,10 @@ async def unpublish_template(id_or_key: str, context: AdminContext) -> TemplateR
     return await service.unpublish(context.scope, context.principal, id_or_key)
 
 
-@router.post("/templates/{id_or_key}/feature", response_model=TemplateRead, responses=NOT_FOUND)
+@router.post(
+    "/templates/{id_or_key}/feature", response_model=TemplateRead,
+    responses={**NOT_FOUND, 403: {"description": "Not a platform admin"}},
+)  # fmt: skip
 async def feature_template(
     id_or_key: str, body: TemplateFeature, context: ViewerContext
 ) -> TemplateRead:
