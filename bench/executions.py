@@ -8,7 +8,10 @@ callers POST `/execute?wait=true` for `--duration` seconds. The floor: 50 concur
 the same three requests with a bare aiohttp session, in this process. Rounds alternate
 floor/hub. Goal: hub >= 50% of the floor.
 
-    .venv/bin/python bench/executions.py [--postgres] [--concurrency 50] [--duration 10]
+    .venv/bin/python bench/executions.py [--postgres [--workers 1]] [--concurrency 50] [--duration 10]
+
+On PostgreSQL the executions run on `connectorhub worker` processes (started here beside serve,
+as the README's production setup does); `serve` only queues them and waits for the result.
 
 Part (b) of the issue, queued executions through one worker process: bench/queued_executions.py.
 """
@@ -117,7 +120,11 @@ async def drive(call, concurrency: int, duration: float) -> tuple[float, int]:
     return done / (time.perf_counter() - started), errors
 
 
-def start_hub(data_dir: str, port: int, database_url: str | None) -> tuple[subprocess.Popen, str]:
+def start_hub(
+    data_dir: str, port: int, database_url: str | None, workers: int
+) -> tuple[list[subprocess.Popen], str]:
+    """`serve`, and on PostgreSQL `workers` worker processes: `?wait=true` runs there (the API
+    process only queues), so without one every call would wait out its timeout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTORHUB_")}
     env.update(
         CONNECTORHUB_DATA_DIR=data_dir,
@@ -144,6 +151,13 @@ def start_hub(data_dir: str, port: int, database_url: str | None) -> tuple[subpr
         [sys.executable, "-m", "connectorhub.cli.main", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
     )  # fmt: skip
+    processes = [process]
+    worker = [sys.executable, "-m", "connectorhub.cli.main", "worker", "--concurrency", "50"]
+    for n in range(workers if database_url else 0):
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        processes.append(
+            subprocess.Popen([*worker, "--name", f"bench-{n}"], env=env, cwd=ROOT, **quiet)
+        )
     output = ""
     while token is None and "API token:" not in output:
         line = process.stdout.readline()
@@ -156,7 +170,7 @@ def start_hub(data_dir: str, port: int, database_url: str | None) -> tuple[subpr
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.05)
-    return process, token
+    return processes, token
 
 
 async def main() -> int:
@@ -168,6 +182,9 @@ async def main() -> int:
         "--postgres",
         action="store_true",
         help="run the hub on a fresh PostgreSQL database (127.0.0.1:5432)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="with --postgres: worker processes beside serve"
     )
     args = parser.parse_args()
 
@@ -181,7 +198,7 @@ async def main() -> int:
         psql(f"CREATE DATABASE {name}")
         database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     with tempfile.TemporaryDirectory() as data_dir:
-        hub, token = start_hub(data_dir, hub_port, database_url)
+        processes, token = start_hub(data_dir, hub_port, database_url, args.workers)
         try:
             hub_url = f"http://127.0.0.1:{hub_port}"
             headers = {"Authorization": f"Bearer {token}"}
@@ -227,8 +244,10 @@ async def main() -> int:
                         f"({hub_errors} errors) | ratio {hub_rate / floor_rate:.3f}"
                     )
         finally:
-            hub.terminate()
-            hub.wait(timeout=10)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
             third_party.terminate()
             if database_url:
                 psql(f"DROP DATABASE IF EXISTS {database_url.rsplit('/', 1)[1]}")
