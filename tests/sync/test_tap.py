@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from connectorhub.kit.masking import SecretMask
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import open_secrets
 from connectorhub.sync import service
-from connectorhub.sync.tap import MASK, TapFailed, discover, tap_files
+from connectorhub.sync import tap as tap_module
+from connectorhub.sync.tap import MASK, TapFailed, TapProcess, discover, tap_files
 from connectorhub.sync.workdirs import MARKER
 
 # What the script does is driven by its config: report its files and environment, write a
@@ -163,3 +165,52 @@ async def test_a_credential_changed_while_the_tap_ran_is_not_overwritten(client,
         )
         found = await service.source(scope, hub.box, cid)
     assert changed == [] and found.tap_config["refresh_token"] == "set-by-admin-meanwhile"
+
+
+WRITES = textwrap.dedent(
+    """\
+    import sys, time
+    out = sys.stdout.buffer
+    for part in sys.argv[1:]:
+        out.write(part.encode().decode("unicode_escape").encode("latin-1"))
+        out.flush()
+        time.sleep(0.01)  # each part its own read on the other side
+    """
+)
+
+
+async def _lines_of(*parts: str) -> list[bytes]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WRITES, *parts,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    tap = TapProcess(process, SecretMask())
+    lines = [line async for line in tap.lines()]
+    await tap.wait()
+    return lines
+
+
+async def test_lines_are_split_whatever_the_reads_bring():
+    assert await _lines_of('{"a":1}\\n{"b"', ':2}\\n\\n{"c":3}\\n', '{"d":4}') == [
+        b'{"a":1}',
+        b'{"b":2}',
+        b"",
+        b'{"c":3}',
+        b'{"d":4}',
+    ]
+
+
+async def test_a_line_longer_than_a_read_arrives_whole(monkeypatch):
+    monkeypatch.setattr(tap_module, "READ_CHUNK_BYTES", 8)
+    long = "x" * 100
+    assert await _lines_of(f'{{"k":"{long}"}}\\n', "tail") == [
+        f'{{"k":"{long}"}}'.encode(),
+        b"tail",
+    ]
+
+
+async def test_a_line_over_the_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(tap_module, "READ_CHUNK_BYTES", 8)
+    monkeypatch.setattr(tap_module, "LINE_LIMIT_BYTES", 50)
+    with pytest.raises(ValueError, match="over 50 bytes"):
+        await _lines_of("y" * 80)

@@ -25,6 +25,8 @@ from connectorhub.sync import workdirs
 
 MASK = REDACTED
 TAIL_LINES = 40
+READ_CHUNK_BYTES = 256 * 1024
+LINE_LIMIT_BYTES = 64 * 1024 * 1024  # a single RECORD line may be large
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 _AUTH_SIGNS = re.compile(
     r"(?i)password authentication failed|authentication failed|invalid[_ ]grant|unauthori[sz]ed"
@@ -121,12 +123,28 @@ class TapProcess:
         return self.mask.text("\n".join(self._stderr))
 
     async def lines(self) -> AsyncIterator[bytes]:
-        assert self.process.stdout is not None
-        while True:
-            line = await self.process.stdout.readline()
-            if not line:
-                return
-            yield line
+        """Lines without their newline. The pipe is read in large chunks and split here, which
+        costs about a third less CPU per row than one `readline()` per line
+        (bench/tap_pipe.py); a long line's parts are joined once, not copied per chunk."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        head: list[bytes] = []  # the start of a line that has no newline yet
+        head_bytes = 0
+        while chunk := await stdout.read(READ_CHUNK_BYTES):
+            first, newline, rest = chunk.partition(b"\n")
+            if not newline:
+                head.append(chunk)
+                head_bytes += len(chunk)
+                if head_bytes > LINE_LIMIT_BYTES:
+                    raise ValueError(f"a line of the tap's output is over {LINE_LIMIT_BYTES} bytes")
+                continue
+            yield b"".join((*head, first)) if head else first
+            *complete, tail = rest.split(b"\n")
+            for line in complete:
+                yield line
+            head, head_bytes = ([tail], len(tail)) if tail else ([], 0)
+        if head:
+            yield b"".join(head)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -149,7 +167,7 @@ async def start_tap(
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=workdirs.tap_environment(clean_env(), directory),
         start_new_session=True,  # its own process group, killed as one
-        limit=64 * 1024 * 1024,  # a single RECORD line may be large
+        limit=LINE_LIMIT_BYTES,
     )  # fmt: skip
     tap = TapProcess(process, mask_of(secrets))
     try:
@@ -201,8 +219,8 @@ async def discover(
 
 
 async def _collect(tap: TapProcess) -> tuple[bytes, int]:
-    chunks = [line async for line in tap.lines()]
-    return b"".join(chunks), await tap.wait()
+    lines = [line async for line in tap.lines()]
+    return b"\n".join(lines), await tap.wait()
 
 
 def _last_error_line(tail: str) -> str:
