@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from connectorhub.tenant.models import Role
-from tests.fixtures.browser_session import CSRF_FIELD, hx, sign_in
+from tests.fixtures.browser_session import CSRF_FIELD, CSRF_HEADER, hx, sign_in
 
 
 async def invite(client, inviter, email: str, role: str = "member") -> dict:
@@ -33,12 +33,8 @@ async def test_an_existing_account_joins_only_when_it_accepts(client, workspace,
     invited = await invite(client, workspace.owner, theirs.email, "admin")
     assert theirs.email not in await member_emails(client, workspace)
 
-    for_them = (await client.get("/api/me/invitations", headers=theirs.headers)).json()
-    assert [(i["id"], i["workspace_id"], i["role"]) for i in for_them] == [
-        (invited["id"], workspace.slug, "admin")
-    ]
     accepted = await client.post(
-        f"/api/me/invitations/{invited['id']}/accept", headers=theirs.headers
+        "/api/me/invitations/accept", json={"token": invited["token"]}, headers=theirs.headers
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json() == {
@@ -49,8 +45,10 @@ async def test_an_existing_account_joins_only_when_it_accepts(client, workspace,
     assert {m["email"]: m["role"] for m in members}[theirs.email] == "admin"
     # Their own token still works in their own workspace, and the invitation is used up.
     assert (await client.get("/api/installed", headers=theirs.headers)).status_code == 200
-    again = await client.post(f"/api/me/invitations/{invited['id']}/accept", headers=theirs.headers)
-    assert again.status_code == 409
+    again = await client.post(
+        "/api/me/invitations/accept", json={"token": invited["token"]}, headers=theirs.headers
+    )
+    assert again.status_code == 404  # used up
     assert (await client.get("/api/invitations", headers=workspace.owner.headers)).json() == []
 
 
@@ -72,18 +70,23 @@ async def test_declined_and_revoked_invitations_cannot_be_accepted(
 ):
     theirs = other_workspace.owner
     declined = await invite(client, workspace.owner, theirs.email)
-    answer = await client.post(
-        f"/api/me/invitations/{declined['id']}/decline", headers=theirs.headers
-    )
-    assert answer.status_code == 204
-    late = await client.post(f"/api/me/invitations/{declined['id']}/accept", headers=theirs.headers)
-    assert late.status_code == 409 and "declined" in late.json()["detail"]
+    answer = {"token": declined["token"]}
+    refused = await client.post("/api/me/invitations/decline", json=answer, headers=theirs.headers)
+    assert refused.status_code == 204
+    late = await client.post("/api/me/invitations/accept", json=answer, headers=theirs.headers)
+    assert late.status_code == 404
     revoked = await invite(client, workspace.owner, theirs.email)
     assert (
         await client.delete(f"/api/invitations/{revoked['id']}", headers=workspace.owner.headers)
     ).status_code == 204
-    late = await client.post(f"/api/me/invitations/{revoked['id']}/accept", headers=theirs.headers)
-    assert late.status_code == 409 and "revoked" in late.json()["detail"]
+    late = await client.post(
+        "/api/me/invitations/accept", json={"token": revoked["token"]}, headers=theirs.headers
+    )
+    assert late.status_code == 404
+    again = await client.delete(
+        f"/api/invitations/{revoked['id']}", headers=workspace.owner.headers
+    )
+    assert again.status_code == 409 and "revoked" in again.json()["detail"]
     assert theirs.email not in await member_emails(client, workspace)
     # Inviting again replaces a pending invitation rather than stacking them.
     first = await invite(client, workspace.owner, theirs.email)
@@ -98,10 +101,10 @@ async def test_an_invitation_is_its_invitee_and_its_workspace_alone(
 ):
     stranger = other_workspace.owner
     invited = await invite(client, workspace.owner, f"someone-{uuid.uuid4().hex[:8]}@example.com")
-    # Not addressed to them: 404 to accept, absent from their list.
-    url = f"/api/me/invitations/{invited['id']}"
-    assert (await client.post(f"{url}/accept", headers=stranger.headers)).status_code == 404
-    assert (await client.get("/api/me/invitations", headers=stranger.headers)).json() == []
+    # Even with the link's token, an invitation addressed to someone else is not theirs.
+    answer = {"token": invited["token"]}
+    taken = await client.post("/api/me/invitations/accept", json=answer, headers=stranger.headers)
+    assert taken.status_code == 404
     # Another workspace's owner neither lists nor revokes it.
     assert (await client.get("/api/invitations", headers=stranger.headers)).json() == []
     assert (
@@ -109,6 +112,70 @@ async def test_an_invitation_is_its_invitee_and_its_workspace_alone(
     ).status_code == 404
     admin = await workspace.member(Role.admin)
     assert (await client.get("/api/invitations", headers=admin.headers)).status_code == 403
+
+
+async def test_a_read_only_token_cannot_answer_an_invitation(client, workspace, other_workspace):
+    reader = await other_workspace.member(Role.owner, scopes=("read",))
+    invited = await invite(client, workspace.owner, reader.email)
+    answer = {"token": invited["token"]}
+    refused = await client.post("/api/me/invitations/accept", json=answer, headers=reader.headers)
+    assert refused.status_code == 403
+    assert reader.email not in await member_emails(client, workspace)
+
+
+@pytest.mark.both_backends
+async def test_an_account_made_by_another_inviter_cannot_take_an_invitation(
+    app, client, workspace, other_workspace
+):
+    """The owner of B invites an email nobody has signed up with and chooses its password by the
+    link; when A later invites that email, B's owner, signed in as it, still cannot join A: only
+    A's link answers A's invitation, and no list shows it."""
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+    squatted = await invite(client, other_workspace.owner, victim, "member")
+    async with _new_browser(app) as squatter:
+        assert (await _join(squatter, squatted["accept_path"], "chosen by b")).status_code == 303
+        csrf = CSRF_HEADER.search((await squatter.get("/connectors/catalog")).text).group(1)
+        made = await squatter.post(
+            "/settings/tokens", data={"name": "mine", "access": "write"},
+            headers=hx(csrf, "tokens"),
+        )  # fmt: skip
+        token = re.search(r'data-testid="token-value">(chub_[^<]+)<', made.text).group(1)
+    as_victim = {"Authorization": f"Bearer {token}"}
+    real = await invite(client, workspace.owner, victim, "admin")
+    # Nothing lists it, and what it can be named by other than its link's token takes nothing.
+    assert (await client.get("/api/me/invitations", headers=as_victim)).status_code == 404
+    for guess in (real["id"], squatted["token"], workspace.slug):
+        taken = await client.post(
+            "/api/me/invitations/accept", json={"token": guess}, headers=as_victim
+        )
+        assert taken.status_code == 404, guess
+    assert victim not in await member_emails(client, workspace)
+    pending = (await client.get("/api/invitations", headers=workspace.owner.headers)).json()
+    assert [i["email"] for i in pending] == [victim]
+
+
+@pytest.mark.both_backends
+async def test_a_short_password_is_refused_alike_with_or_without_an_account(
+    app, client, workspace, other_workspace
+):
+    existing = await invite(client, workspace.owner, other_workspace.owner.email)
+    new = await invite(client, workspace.owner, f"fresh-{uuid.uuid4().hex[:8]}@example.com")
+    answers = []
+    for invited in (existing, new):
+        async with _new_browser(app) as browser:
+            answered = await _join(browser, invited["accept_path"], "short")
+            answers.append(
+                (answered.status_code, re.sub(r"[\w.+-]+@[\w.-]+", "@", _error(answered)))
+            )
+    assert answers[0] == answers[1] and answers[0][0] == 400
+    assert "at least 8 characters" in answers[0][1]
+    assert new["email"] not in await member_emails(client, workspace)
+
+
+def _error(page: httpx.Response) -> str:
+    found = re.search(r'data-testid="join-error">([^<]*)<', page.text)
+    assert found, page.text
+    return found.group(1)
 
 
 def _new_browser(app) -> httpx.AsyncClient:
@@ -161,7 +228,7 @@ async def browser(app):
         yield client
 
 
-async def test_owners_invite_and_revoke_and_invitees_accept_in_the_pages(
+async def test_owners_invite_and_revoke_in_the_pages(
     app, browser, client, workspace, other_workspace
 ):
     owner_csrf = await sign_in(browser, workspace.owner)
@@ -175,17 +242,9 @@ async def test_owners_invite_and_revoke_and_invitees_accept_in_the_pages(
     assert re.fullmatch(r"http://testserver/join/[\w-]{40,}", link)
     assert 'data-testid="pending-invitation"' in invited.text
     assert theirs.email not in await member_emails(client, workspace)
-
-    async with _new_browser(app) as invitee:
-        csrf = await sign_in(invitee, theirs)
-        listed = await invitee.get("/settings/invitations")
-        match = re.search(r"/settings/invitations/([0-9a-f-]{36})/accept", listed.text)
-        assert match and 'data-testid="your-invitation"' in listed.text
-        accepted = await invitee.post(
-            f"/settings/invitations/{match.group(1)}/accept", headers=hx(csrf, "invitations")
-        )
-        assert accepted.status_code == 200 and "You joined" in accepted.headers["HX-Trigger"]
-        assert 'data-testid="no-invitations"' in accepted.text
+    async with _new_browser(app) as invitee:  # the link, as the owner sends it to them
+        joined = await _join(invitee, link.removeprefix("http://testserver"), theirs.password)
+        assert joined.status_code == 303
     assert theirs.email in await member_emails(client, workspace)
 
     await browser.post(
@@ -193,9 +252,11 @@ async def test_owners_invite_and_revoke_and_invitees_accept_in_the_pages(
         headers=hx(owner_csrf, "members"),
     )  # fmt: skip
     pending = (await client.get("/api/invitations", headers=workspace.owner.headers)).json()
+    later = next(i["id"] for i in pending if i["email"] == "later@example.com")
     revoked = await browser.post(
-        f"/settings/members/invitations/{pending[0]['id']}/revoke",
-        headers=hx(owner_csrf, "members"),
+        f"/settings/members/invitations/{later}/revoke", headers=hx(owner_csrf, "members")
     )
     assert "Invitation revoked" in revoked.headers["HX-Trigger"]
-    assert (await client.get("/api/invitations", headers=workspace.owner.headers)).json() == []
+    assert 'data-email="later@example.com"' not in revoked.text
+    left = (await client.get("/api/invitations", headers=workspace.owner.headers)).json()
+    assert left == []

@@ -108,6 +108,17 @@ def require_role(minimum: Role, caller=_auth_context):
 
 
 ViewerContext = Annotated[AuthContext, Depends(require_role(Role.viewer))]
+
+
+@raises(Forbidden)
+async def _writable(context: ViewerContext) -> AuthContext:
+    # What any member may do (viewers too), but never through a read-only token.
+    if "write" not in context.principal.scopes:
+        raise Forbidden("a read-only token cannot do this")
+    return context
+
+
+WritableViewer = Annotated[AuthContext, Depends(_writable)]
 MemberContext = Annotated[AuthContext, Depends(require_role(Role.member))]
 AdminContext = Annotated[AuthContext, Depends(require_role(Role.admin))]
 OwnerContext = Annotated[AuthContext, Depends(require_role(Role.owner))]

@@ -152,7 +152,8 @@ async def join(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Accept with the invited email's account: its password, or a new password for an email
-    without an account (the page asks the same either way, so it tells no one which it is)."""
+    without an account. The page asks the same either way and a short password is refused
+    alike; only a wrong password for an existing account answers differently."""
     _check_login_csrf(request, csrf_token)
     invitation = await tenant_service.invitation_by_token(session, token)
     if invitation is None:

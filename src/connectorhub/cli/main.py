@@ -38,6 +38,7 @@ from connectorhub.sync.tasks import run_sync
 from connectorhub.tenant.models import Role
 from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
 from connectorhub.tenant.service import add_membership, create_workspace
+from connectorhub.web.access_log import uvicorn_log_config
 from connectorhub.web.limits import uvicorn_limits
 
 T = TypeVar("T")
@@ -122,7 +123,8 @@ def serve(
     # proxy_headers off: X-Forwarded-* are believed from CONNECTORHUB_TRUSTED_PROXIES only
     # (web/forwarded.py), never from uvicorn's own default list.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                proxy_headers=False, **uvicorn_limits(settings))  # fmt: skip
+                proxy_headers=False, log_config=uvicorn_log_config(),
+                **uvicorn_limits(settings))  # fmt: skip
 
 
 @app.command()

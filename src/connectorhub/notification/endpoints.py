@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
-from connectorhub.auth.dependencies import AuthContext, ViewerContext
-from connectorhub.exceptions import Forbidden, raises
+from connectorhub.auth.dependencies import ViewerContext, WritableViewer
 from connectorhub.kit.routing import hub_router
 from connectorhub.notification import service
 from connectorhub.notification.schemas import (
@@ -19,17 +18,6 @@ from connectorhub.notification.schemas import (
 )
 
 router = hub_router(tags=["notifications"])
-
-
-@raises(Forbidden)
-async def _writable(context: ViewerContext) -> AuthContext:
-    # Any member may mark read (viewers too), but never through a read-only token.
-    if "write" not in context.principal.scopes:
-        raise Forbidden("a read-only token cannot mark notifications read")
-    return context
-
-
-WritableViewer = Annotated[AuthContext, Depends(_writable)]
 
 
 @router.get("/notifications", response_model=NotificationPage)

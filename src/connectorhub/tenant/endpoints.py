@@ -4,13 +4,13 @@ import uuid
 
 from fastapi import Response, status
 
-from connectorhub.auth.dependencies import OwnerContext, ViewerContext
+from connectorhub.auth.dependencies import OwnerContext, ViewerContext, WritableViewer
 from connectorhub.kit.routing import hub_router
 from connectorhub.tenant import service
 from connectorhub.tenant.schemas import (
     InvitationAccepted,
+    InvitationAnswer,
     InvitationCreated,
-    InvitationForYou,
     InvitationRead,
     MemberInvite,
     MemberRead,
@@ -66,31 +66,27 @@ async def revoke_invitation(invitation_id: uuid.UUID, context: OwnerContext) -> 
     await service.revoke_invitation(context.scope, invitation_id)
 
 
-@router.get("/me/invitations", response_model=list[InvitationForYou])
-async def my_invitations(context: ViewerContext) -> list[InvitationForYou]:
-    """Pending invitations addressed to the caller's email, in any workspace."""
-    return await service.invitations_for(context.scope.session, context.principal.email)
-
-
 @router.post(
-    "/me/invitations/{invitation_id}/accept", response_model=InvitationAccepted,
-    responses={404: {}, 409: {"description": "Not pending any more"}},
+    "/me/invitations/accept", response_model=InvitationAccepted,
+    responses={404: {"description": "Unknown, used, revoked, expired, or not addressed to you"}},
 )  # fmt: skip
-async def accept_invitation(invitation_id: uuid.UUID, context: ViewerContext) -> InvitationAccepted:
+async def accept_invitation(body: InvitationAnswer, context: WritableViewer) -> InvitationAccepted:
+    """Join the workspace of the invitation whose link's token is given, if it is addressed to
+    the caller's email: the token, not the email, is what answers an invitation."""
     principal = context.principal
     return await service.respond(
-        context.scope.session, principal.user_id, invitation_id, accept=True,
+        context.scope.session, principal.user_id, body.token, accept=True,
         back_to=principal.tenant_id,
     )  # fmt: skip
 
 
 @router.post(
-    "/me/invitations/{invitation_id}/decline", status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {}, 409: {"description": "Not pending any more"}},
+    "/me/invitations/decline", status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "Unknown, used, revoked, expired, or not addressed to you"}},
 )  # fmt: skip
-async def decline_invitation(invitation_id: uuid.UUID, context: ViewerContext) -> None:
+async def decline_invitation(body: InvitationAnswer, context: WritableViewer) -> None:
     principal = context.principal
     await service.respond(
-        context.scope.session, principal.user_id, invitation_id, accept=False,
+        context.scope.session, principal.user_id, body.token, accept=False,
         back_to=principal.tenant_id,
     )  # fmt: skip

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from connectorhub.auth import sessions
 from connectorhub.auth.dependencies import PageOwner, PageViewer
 from connectorhub.exceptions import HubError
 from connectorhub.tenant import service
@@ -74,49 +72,6 @@ async def revoke_invitation(
     except HubError as exc:
         return await _members(request, page, error=exc.message)
     return await _members(request, page, toast="Invitation revoked.")
-
-
-# --- Invitations addressed to the signed-in user ------------------------------------------------
-
-
-async def _yours(request: Request, page: PageViewer, **extra: Any) -> Response:
-    request.state.page = page
-    invitations = await service.invitations_for(page.scope.session, page.principal.email)
-    context = {"section": "invitations", "invitations": invitations, **extra}
-    template = (
-        "settings/_invitations.html"
-        if hx_target(request) == "invitations"
-        else "settings/invitations.html"
-    )
-    headers = toast_header(extra["toast"]) if extra.get("toast") else None
-    return render(request, template, context, headers=headers)
-
-
-@router.get("/settings/invitations")
-async def invitations_page(request: Request, page: PageViewer) -> Response:
-    return await _yours(request, page)
-
-
-@router.post("/settings/invitations/{invitation_id}/{answer}")
-async def answer_invitation(
-    request: Request,
-    page: PageViewer,
-    invitation_id: uuid.UUID,
-    answer: Literal["accept", "decline"],
-) -> Response:
-    try:
-        async with page.scope.session.begin_nested():
-            joined = await service.respond(
-                page.scope.session, page.principal.user_id, invitation_id,
-                accept=answer == "accept", back_to=page.principal.tenant_id,
-            )  # fmt: skip
-    except HubError as exc:
-        return await _yours(request, page, error=exc.message)
-    page = dataclasses.replace(
-        page, workspaces=await sessions.workspaces_of(page.scope.session, page.principal.user_id)
-    )
-    toast = f"You joined {joined.workspace_name}." if answer == "accept" else "Invitation declined."
-    return await _yours(request, page, toast=toast)
 
 
 @router.post("/settings/members/{user_id}/role")

@@ -111,38 +111,19 @@ class InvitationRepository(TenantRepository[Invitation]):
 
 
 class InvitationLookup:
-    """The cross-workspace reads of invitations, before the inviting workspace is bound: the
-    ones addressed to a signed-in email, and the one an invitation link's token names."""
+    """The cross-workspace read of invitations, before the inviting workspace is bound: the
+    one an invitation link's token names."""
 
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def _rows(self, statement) -> list[tuple[Invitation, str]]:
-        statement = statement.join(Workspace, Workspace.id == Invitation.tenant_id)
-        async with identity_lookup(self.session):
-            rows = (await self.session.execute(statement)).all()
-        return [(row[0], row[1]) for row in rows]
-
-    async def pending_for(self, email: str, now: datetime) -> list[tuple[Invitation, str]]:
-        """Pending invitations to `email`, each with its workspace's name."""
+    async def by_token_hash(self, token_hash: str) -> tuple[Invitation, str] | None:
+        """The invitation (in any state) and its workspace's name."""
         statement = (
             select(Invitation, Workspace.name)
-            .where(_pending(now), Invitation.email == email.lower())
-            .order_by(Invitation.created_at)
+            .join(Workspace, Workspace.id == Invitation.tenant_id)
+            .where(Invitation.token_hash == token_hash)
         )
-        return await self._rows(statement)
-
-    async def addressed(
-        self, invitation_id: uuid.UUID, email: str
-    ) -> tuple[Invitation, str] | None:
-        """The invitation `invitation_id` if it is addressed to `email` (in any state)."""
-        statement = select(Invitation, Workspace.name).where(
-            Invitation.id == invitation_id, Invitation.email == email.lower()
-        )
-        rows = await self._rows(statement)
-        return rows[0] if rows else None
-
-    async def by_token_hash(self, token_hash: str) -> tuple[Invitation, str] | None:
-        statement = select(Invitation, Workspace.name).where(Invitation.token_hash == token_hash)
-        rows = await self._rows(statement)
-        return rows[0] if rows else None
+        async with identity_lookup(self.session):
+            row = (await self.session.execute(statement)).first()
+        return None if row is None else (row[0], row[1])

@@ -62,15 +62,8 @@ class InvitationCreated(InvitationRead):
     accept_path: str = Field(description="The invitee's page: `{server}{accept_path}`")
 
 
-class InvitationForYou(BaseModel):
-    """An invitation addressed to the signed-in user."""
-
-    id: uuid.UUID
-    workspace_id: str
-    workspace_name: str
-    role: Role
-    expires_at: datetime
-    created_at: datetime
+class InvitationAnswer(BaseModel):
+    token: str = Field(min_length=1, max_length=128, description="The invitation link's token")
 
 
 class InvitationAccepted(BaseModel):

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectorhub.audit import service as audit
 from connectorhub.auth.models import User
 from connectorhub.auth.repository import UserRepository
-from connectorhub.auth.service import create_user, end_sessions_of, hash_token, revoke_tokens_of
+from connectorhub.auth.service import (
+    MIN_PASSWORD_LENGTH,
+    create_user,
+    end_sessions_of,
+    hash_token,
+    revoke_tokens_of,
+)
 from connectorhub.auth.sessions import check_password
 from connectorhub.db import bind_tenant
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
@@ -28,7 +34,6 @@ from connectorhub.tenant.repository import (
 from connectorhub.tenant.schemas import (
     InvitationAccepted,
     InvitationCreated,
-    InvitationForYou,
     InvitationRead,
     MemberRead,
     check_slug,
@@ -136,48 +141,35 @@ async def revoke_invitation(scope: WorkspaceScope, invitation_id: uuid.UUID) -> 
     )
 
 
-async def invitations_for(session: AsyncSession, email: str) -> list[InvitationForYou]:
-    """The pending invitations addressed to `email` (the signed-in user's), in any workspace."""
-    return [
-        InvitationForYou(
-            id=invitation.id,
-            workspace_id=invitation.tenant_id,
-            workspace_name=name,
-            role=Role(invitation.role),
-            expires_at=invitation.expires_at,
-            created_at=invitation.created_at,
-        )
-        for invitation, name in await InvitationLookup(session).pending_for(email, utcnow())
-    ]
+async def _pending_by_token(session: AsyncSession, token: str) -> tuple[Invitation, str]:
+    found = await InvitationLookup(session).by_token_hash(hash_token(token))
+    if found is None or found[0].status_at(utcnow()) != InvitationStatus.invited:
+        raise NotFound("this invitation link is not valid any more")
+    return found
 
 
 async def respond(
-    session: AsyncSession, user_id: uuid.UUID, invitation_id: uuid.UUID, *, accept: bool,
-    back_to: str | None,
-) -> InvitationAccepted:  # fmt: skip
-    """Accept (join the workspace with the invited role) or decline an invitation addressed to
-    the email of user `user_id`. The inviting workspace is bound for that, then `back_to` (the
-    caller's own workspace, or none) again. Raises NotFound (not addressed to this user),
-    Conflict (not pending: accepted, declined, revoked or expired)."""
+    session: AsyncSession, user_id: uuid.UUID, token: str, *, accept: bool, back_to: str | None
+) -> InvitationAccepted:
+    """Accept (join the workspace with the invited role) or decline the invitation an
+    invitation link's `token` names, as user `user_id`, whose email it must be addressed to.
+
+    Only the token answers an invitation, never the email alone: an account for an email is
+    not proof of owning it (an earlier invite may have let someone else choose its password).
+    The inviting workspace is bound for that, then `back_to` (the caller's own workspace, or
+    none) again. Raises NotFound (unknown, used, revoked, expired, or addressed to another
+    email)."""
+    seen, name = await _pending_by_token(session, token)
     user = await UserRepository(session).by_id(user_id)
-    found = (
-        None
-        if user is None
-        else await InvitationLookup(session).addressed(invitation_id, user.email)
-    )
-    if user is None or found is None:
-        raise NotFound("invitation not found")
-    seen, name = found
-    _refuse_unless_pending(seen)
+    if user is None or user.email.lower() != seen.email:
+        raise NotFound("this invitation link is not valid any more")
     scope = await WorkspaceScope.open(session, seen.tenant_id, actor=str(user.id))
     repository = InvitationRepository(scope)
     invitation = await repository.locked(seen.id)
     assert invitation is not None  # bound to its workspace now, and invitations are not deleted
-    try:
-        _refuse_unless_pending(invitation)  # a concurrent answer or revocation came first
-    except Conflict:
+    if invitation.status_at(utcnow()) != InvitationStatus.invited:  # answered meanwhile
         await bind_tenant(session, back_to or "")
-        raise
+        raise NotFound("this invitation link is not valid any more")
     now = utcnow()
     if accept:
         if await MembershipRepository(scope).by_user(user.id) is None:
@@ -195,35 +187,30 @@ async def respond(
     )
 
 
-def _refuse_unless_pending(invitation: Invitation) -> None:
-    status = invitation.status_at(utcnow())
-    if status != InvitationStatus.invited:
-        raise Conflict(f"this invitation is {status.value}")
-
-
 async def invitation_by_token(session: AsyncSession, token: str) -> InvitationRead | None:
     """The pending invitation an invitation link carries (None: unknown, used or expired)."""
-    found = await InvitationLookup(session).by_token_hash(hash_token(token))
-    if found is None or found[0].status_at(utcnow()) != InvitationStatus.invited:
+    try:
+        invitation, _ = await _pending_by_token(session, token)
+    except NotFound:
         return None
-    return _invitation_read(found[0], utcnow())
+    return _invitation_read(invitation, utcnow())
 
 
 async def join(session: AsyncSession, token: str, password: str) -> tuple[User, InvitationAccepted]:
     """Accept the invitation a link carries as the account of its email: the account's own
     password, or, for an email without an account, a new account with `password`. Raises
-    NotFound (the link is not valid any more), ValidationFailed (wrong password), BadRequest
-    (a new password too short)."""
-    found = await InvitationLookup(session).by_token_hash(hash_token(token))
-    if found is None or found[0].status_at(utcnow()) != InvitationStatus.invited:
-        raise NotFound("this invitation link is not valid any more")
-    invitation = found[0]
+    NotFound (the link is not valid any more), BadRequest (a password too short: refused
+    before anything is looked up, so it says nothing of the account), ValidationFailed (the
+    wrong password of an existing account)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    invitation, _ = await _pending_by_token(session, token)
     user = await UserRepository(session).by_email(invitation.email)
     if user is None:
         user = await create_user(session, invitation.email, password)
     elif await check_password(session, invitation.email, password) is None:
         raise ValidationFailed({"password": ["Wrong password for this account."]})
-    return user, await respond(session, user.id, invitation.id, accept=True, back_to=None)
+    return user, await respond(session, user.id, token, accept=True, back_to=None)
 
 
 async def _membership_or_404(scope: WorkspaceScope, user_id: uuid.UUID) -> Membership:
