@@ -128,8 +128,6 @@ class Claimed:
     # they were (the records show them masked); the run resumes after them.
     steps: list[dict[str, Any]] = field(default_factory=list)
     done: list[dict[str, Any]] = field(default_factory=list)
-    # The execution's sealed fields as claimed; checkpoints of new steps are added to it.
-    sealed: dict[str, str] = field(default_factory=dict)
 
 
 async def claim(
@@ -197,7 +195,6 @@ async def claim(
         problem=problem,
         steps=list(execution.steps),
         done=done,
-        sealed=dict(execution.sealed_input),
     )
 
 
@@ -242,15 +239,18 @@ async def _credential_unreadable(scope: WorkspaceScope, error: SecretsUnreadable
 
 async def save_progress(
     scope: WorkspaceScope, execution_id: uuid.UUID, steps: list[dict[str, Any]], claimant: str,
-    sealed: dict[str, str] | None = None,
+    checkpoints: dict[str, str] | None = None,
 ) -> bool | None:  # fmt: skip
-    """Store the steps so far (and, given `sealed`, the sealed fields with the finished steps'
-    checkpoints) while `claimant` still holds the run; returns whether a cancel was asked for
-    (None: the claim was lost, the run is another attempt's now)."""
-    values: dict[str, Any] = {"steps": steps}
-    if sealed is not None:
-        values["sealed_input"] = sealed
-    return await ExecutionRepository(scope).save_progress(execution_id, claimant, **values)
+    """Store the steps so far (and the checkpoints of the steps this attempt finished) while
+    `claimant` still holds the run; returns whether a cancel was asked for (None: the claim was
+    lost, the run is another attempt's now).
+
+    The checkpoints are merged into the stored sealed fields, never written over them: key
+    rotation may have re-sealed those meanwhile, and a copy from the claim would put the old
+    key's ciphertexts back after rotation had called that key unused."""
+    repository = ExecutionRepository(scope)
+    merge = {"sealed_input": checkpoints} if checkpoints else None
+    return await repository.save_progress(execution_id, claimant, merge=merge, steps=steps)
 
 
 async def finish(

@@ -52,7 +52,7 @@ class _Progress:
         # What an earlier attempt finished stays; the run goes on after it.
         self.steps: list[dict[str, Any]] = list(claimed.steps)
         self.first = len(claimed.done)
-        self.sealed = dict(claimed.sealed)
+        self.checkpoints: dict[str, str] = {}  # sealed values of the steps this attempt ran
         self._dirty = False
         self._stop_seen = False  # a progress write found a cancel or a lost claim
         self._stopping = asyncio.Event()
@@ -81,7 +81,7 @@ class _Progress:
                     async with self.ctx.work.workspace(self.tenant_id, WORKER_ACTOR) as scope:
                         cancel = await service.save_progress(
                             scope, self.execution_id, list(self.steps), self.ctx.claimant,
-                            dict(self.sealed),
+                            dict(self.checkpoints),
                         )  # fmt: skip
                     self._stop_seen = self._stop_seen or cancel is not False
                 except Exception:  # a missed progress write must not stop the run
@@ -91,7 +91,7 @@ class _Progress:
         key, sealed = secret_input.seal_step(
             self.ctx.box, self.tenant_id, service.TABLE, self.execution_id, index, extracted
         )
-        self.sealed[key] = sealed
+        self.checkpoints[key] = sealed
 
     async def on_step(self, index: int, record: StepRecord) -> None:
         self.steps[index : index + 1] = [record.to_json()]
@@ -104,7 +104,7 @@ class _Progress:
                 async with self.ctx.work.workspace(self.tenant_id, WORKER_ACTOR) as scope:
                     cancel = await service.save_progress(
                         scope, self.execution_id, list(self.steps), self.ctx.claimant,
-                        dict(self.sealed),
+                        dict(self.checkpoints),
                     )  # fmt: skip
                 self._stop_seen = cancel is not False
             if self._stop_seen:

@@ -3,16 +3,18 @@ look-ups recovery needs."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectorhub.db import UnitOfWork, defer_after_commit
+from connectorhub.db import UnitOfWork, defer_after_commit, is_postgres
 from connectorhub.kit.models import TenantOwned
 from connectorhub.kit.repository import SealedColumnRepository, TenantRepository
 from connectorhub.run.models import ACTIVE, RunStatus
@@ -21,15 +23,31 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=TenantOwned)
 
 
+def json_merged(session: AsyncSession, column: Any, keys: dict[str, Any]) -> ColumnElement:
+    """`column` (a JSON object) with `keys` set, as SQL: jsonb `||` on PostgreSQL, SQLite's
+    json_patch (the values are never null, so a patch only sets)."""
+    document = json.dumps(keys)
+    if is_postgres(session):
+        return column.op("||")(cast(document, JSONB))
+    return func.json_patch(column, document)
+
+
 class RunRepository(TenantRepository[R]):
     async def get_for_update(self, run_id: uuid.UUID) -> R | None:
         statement = self.select().where(self.model.id == run_id).with_for_update()  # type: ignore[attr-defined]
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def save_progress(self, run_id: uuid.UUID, claimant: str, **values: Any) -> bool | None:
+    async def save_progress(
+        self, run_id: uuid.UUID, claimant: str, merge: dict[str, dict[str, Any]] | None = None,
+        **values: Any,
+    ) -> bool | None:  # fmt: skip
         """Store progress while `claimant` holds the running run; returns whether a cancel was
-        asked (None: the run is no longer this claimant's, or no longer running)."""
+        asked (None: the run is no longer this claimant's, or no longer running). `merge` names
+        JSON object columns whose given keys are set in the stored value (the rest kept), in the
+        same statement."""
         model: Any = self.model
+        for name, keys in (merge or {}).items():
+            values[name] = json_merged(self.session, getattr(model, name), keys)
         statement = (
             self.update()
             # A late writer never overwrites a finished run, nor one whose claim moved on.
