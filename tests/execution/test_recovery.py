@@ -13,6 +13,8 @@ from aiohttp import web
 from connectorhub.connector.models import Connector
 from connectorhub.execution import service, tasks
 from connectorhub.execution.models import Execution, Trigger
+from connectorhub.key_rotation import rotate
+from connectorhub.kit.crypto import Keyring, SecretBox, generate_key
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import associated_data
 from tests.execution.test_endpoints import execute, http_connector, install, play_api
@@ -115,3 +117,49 @@ async def test_an_abandoned_run_resumes_at_its_first_unfinished_step(client, hub
     assert len(calls) == 2 and calls[0] and calls[0] == calls[1]
     assert api.hits_to("/v1/orders")[0].headers["Idempotency-Key"] != calls[0]
     assert not any(k.startswith("#step/") for k in done.sealed_input)  # checkpoints are gone
+
+
+@pytest.mark.both_backends
+async def test_key_rotation_during_a_run_is_not_undone_by_its_progress(client, hub, workspace, api):
+    """Rotation re-seals a running execution's secret input; the run's later progress writes add
+    its checkpoints to that, never the copy it took at its claim (old key's ciphertexts back in a
+    row rotation had counted as moved)."""
+    api.json("/v1/orders/o-1/notify", {"sent": True})
+    reached, released = asyncio.Event(), asyncio.Event()
+
+    async def create(request):
+        reached.set()
+        await released.wait()
+        return web.json_response({"id": "o-1"})
+
+    api.route("/v1/orders", create)
+    connector = await install(client, workspace, chain(api))
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        execution, _ = await service.start(
+            scope, hub.box, uuid.UUID(connector["id"]), {"user": 7, "password": "pw-secret"},
+            trigger=Trigger.api, idempotency_key=None, defer=False,
+        )  # fmt: skip
+    running = asyncio.create_task(
+        tasks.run_execution(hub.context.as_claimant("process:rotating"), workspace.slug,
+                            str(execution.id))
+    )  # fmt: skip
+    original = hub.box
+    rotated = SecretBox(Keyring.parse(original.keyring.format() + f",krun:{generate_key()}"))
+    try:
+        await reached.wait()
+        await rotate(hub.work, rotated)  # while step 1 is in flight
+        released.set()
+        await running
+        async with hub.work.transaction() as session:
+            scope = await WorkspaceScope.open(session, workspace.slug, "test")
+            done: Execution = await service.read(scope, execution.id)
+        assert done.status == "succeeded", done.error
+        assert done.sealed_input and {
+            SecretBox.key_id_of(value) for value in done.sealed_input.values()
+        } == {"krun"}
+    finally:
+        released.set()
+        hub.box = SecretBox(Keyring((rotated.keyring.keys[-1], *original.keyring.keys)))
+        await rotate(hub.work, hub.box)
+        hub.box = original

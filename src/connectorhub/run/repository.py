@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, cast, func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,10 +26,9 @@ R = TypeVar("R", bound=TenantOwned)
 def json_merged(session: AsyncSession, column: Any, keys: dict[str, Any]) -> ColumnElement:
     """`column` (a JSON object) with `keys` set, as SQL: jsonb `||` on PostgreSQL, SQLite's
     json_patch (the values are never null, so a patch only sets)."""
-    document = json.dumps(keys)
     if is_postgres(session):
-        return column.op("||")(cast(document, JSONB))
-    return func.json_patch(column, document)
+        return column.op("||")(literal(keys, JSONB))
+    return func.json_patch(column, json.dumps(keys))
 
 
 class RunRepository(TenantRepository[R]):
