@@ -185,6 +185,42 @@ async def test_put_replaces_config_and_mask_keeps_secret(client, workspace, hub)
     }
 
 
+async def test_put_merges_the_fields_sent_like_patch(client, workspace, hub):
+    created = await create(client, workspace, twitter())
+    url, headers = f"/api/connectors/{created['id']}", workspace.owner.headers
+    response = await client.put(url, json={"status": "active"}, headers=headers)
+    assert response.status_code == 200, response.text
+    activated = response.json()
+    assert activated["status"] == "active"
+    assert activated["name"] == created["name"]
+    assert activated["config"] == created["config"]
+    assert activated["tags"] == created["tags"]
+    assert activated["auth"] == created["auth"]
+    assert (await client.put(url, json={}, headers=headers)).json()["status"] == "active"
+    assert await stored_secrets(hub, workspace, created["id"]) == {
+        "access_token": SECRET,
+        "refresh_token": "refresh-" + SECRET,
+    }
+
+
+async def test_get_connectors_lists_as_installed_does(client, workspace):
+    await create(client, workspace, twitter("One", tags=["a"]))
+    await create(client, workspace, twitter("Two", tags=["b"]))
+    headers = workspace.owner.headers
+    for params in ({}, {"tag": "b"}, {"page_size": 1, "page": 2}, {"search": "one"}):
+        listed = await client.get("/api/connectors", params=params, headers=headers)
+        installed = await client.get("/api/installed", params=params, headers=headers)
+        assert listed.status_code == 200, listed.text
+        assert listed.json() == installed.json()
+    assert (
+        await client.get("/api/connectors", params={"status": "weird"}, headers=headers)
+    ).status_code == 422
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    listed_op, installed_op = paths["/api/connectors"]["get"], paths["/api/installed"]["get"]
+    assert listed_op["parameters"] == installed_op["parameters"]
+    assert listed_op["responses"]["200"] == installed_op["responses"]["200"]
+
+
 async def test_update_secret_replaces_only_that_field(client, workspace, hub):
     created = await create(client, workspace, twitter())
     response = await client.patch(

@@ -13,7 +13,6 @@ from connectorhub.connector.schemas import (
     ConnectorPage,
     ConnectorPatch,
     ConnectorRead,
-    ConnectorReplace,
     PublishTarget,
 )
 from connectorhub.kit.routing import hub_router
@@ -26,7 +25,9 @@ ERRORS = {
 }
 
 
+# `/connectors` is where the writes live, so a client looks for the list there too.
 @router.get("/installed", response_model=ConnectorPage)
+@router.get("/connectors", response_model=ConnectorPage)
 async def list_installed(
     context: ViewerContext,
     status_: Annotated[ConnectorStatus | None, Query(alias="status")] = None,
@@ -62,9 +63,10 @@ async def create_connector(body: ConnectorCreate, context: AdminContext) -> Conn
 
 
 @router.put("/connectors/{connector_id}", response_model=ConnectorRead, responses=ERRORS)
-async def replace_connector(
-    connector_id: uuid.UUID, body: ConnectorReplace, context: AdminContext
+async def update_connector(
+    connector_id: uuid.UUID, body: ConnectorPatch, context: AdminContext
 ) -> ConnectorRead:
+    """Changes only the fields sent, as PATCH does: `{"status": "active"}` activates."""
     return await service.edit(context.scope, context.box, connector_id, body)
 
 

@@ -51,21 +51,9 @@ class ConnectorCreate(BaseModel):
         return self
 
 
-class ConnectorReplace(BaseModel):
-    """PUT: name and config are replaced whole; auth follows the mask rules field by field."""
-
-    name: ConnectorName
-    config: dict[str, Any]
-    auth: dict[str, AuthValue] = Field(default_factory=dict, description=AUTH_DESCRIPTION)
-    tags: list[Tag] = Field(default_factory=list, max_length=20)
-    status: ConnectorStatus | None = None
-    definition: Definition | None = Field(None, description=DEFINITION_DESCRIPTION)
-
-    _tags = field_validator("tags")(_dedupe)
-
-
 class ConnectorPatch(BaseModel):
-    """PATCH: only the fields sent change."""
+    """PUT and PATCH alike: only the fields sent change; auth follows the mask rules field by
+    field."""
 
     name: ConnectorName | None = None
     config: dict[str, Any] | None = None

@@ -17,7 +17,6 @@ from connectorhub.connector.schemas import (
     ConnectorCreate,
     ConnectorPatch,
     ConnectorRead,
-    ConnectorReplace,
     ExecutionStats,
     PublishTarget,
 )
@@ -248,7 +247,7 @@ async def read_now(work: UnitOfWork, tenant_id: str, connector_id: uuid.UUID) ->
 
 
 def _edit_errors(
-    entry: CatalogEntry, sent: dict[str, Any], body: ConnectorReplace | ConnectorPatch
+    entry: CatalogEntry, sent: dict[str, Any], body: ConnectorPatch
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if sent.get("config") is not None:
@@ -306,7 +305,7 @@ async def edit(
     scope: WorkspaceScope,
     box: SecretBox,
     connector_id: uuid.UUID,
-    body: ConnectorReplace | ConnectorPatch,
+    body: ConnectorPatch,
 ) -> ConnectorRead:
     """PUT or PATCH a connector. Raises NotFound, ValidationFailed (400), Conflict (409).
 
@@ -314,11 +313,7 @@ async def edit(
     """
     connector = await _get(scope, connector_id, for_update=True)
     entry = connector.catalog
-    sent = (
-        body.model_dump(exclude_unset=True)
-        if isinstance(body, ConnectorPatch)
-        else body.model_dump()
-    )
+    sent = body.model_dump(exclude_unset=True)
     if errors := _edit_errors(entry, sent, body):
         raise ValidationFailed(errors)
 
