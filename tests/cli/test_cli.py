@@ -232,3 +232,14 @@ def test_set_password_and_email_validation(data_dir):
     assert nobody.returncode == 1 and "no user" in nobody.stderr
     missing = run(data_dir, "tokens", "create", "--workspace", "nope", "--email", "pw@example.com")
     assert missing.returncode == 1 and "no workspace 'nope'" in missing.stderr
+
+
+@pytest.mark.parametrize("suffix", ["local", "internal", "lan", "test"])
+def test_users_on_internal_domains_are_created(data_dir, suffix):
+    assert run(data_dir, "workspaces", "create", "corp").returncode == 0
+    email = f"ops@corp.{suffix}"
+    created = run(data_dir, "users", "create", email, "--workspace", "corp", "--role", "owner")
+    assert created.returncode == 0, created.stderr
+    assert f"{email} is now owner of corp" in created.stdout
+    token = run(data_dir, "tokens", "create", "--workspace", "corp", "--email", email)
+    assert token.returncode == 0, token.stderr

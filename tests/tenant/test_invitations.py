@@ -203,6 +203,25 @@ async def test_a_new_email_joins_by_its_link_with_the_password_it_chooses(app, c
     assert used.status_code == 404 and 'data-testid="join-invalid"' in used.text
 
 
+@pytest.mark.parametrize("suffix", ["local", "internal", "lan", "test"])
+async def test_an_email_on_an_internal_domain_is_invited_joins_and_signs_in(
+    app, client, workspace, suffix
+):
+    email = f"ops-{uuid.uuid4().hex[:8]}@corp.{suffix}"
+    invited = await invite(client, workspace.owner, email, "viewer")
+    assert invited["email"] == email
+    async with _new_browser(app) as browser:
+        assert (
+            await _join(browser, invited["accept_path"], "a brand new secret")
+        ).status_code == 303
+    assert email in await member_emails(client, workspace)
+    async with _new_browser(app) as browser:
+        form = await browser.get("/login")
+        csrf = CSRF_FIELD.search(form.text).group(1)  # type: ignore[union-attr]
+        login = {"email": email, "password": "a brand new secret", "csrf_token": csrf}
+        assert (await browser.post("/login", data=login)).status_code == 303
+
+
 @pytest.mark.both_backends
 async def test_an_existing_account_joins_by_its_link_only_with_its_own_password(
     app, client, workspace, other_workspace

@@ -12,7 +12,6 @@ from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
-from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from connectorhub.app import create_app
@@ -27,6 +26,7 @@ from connectorhub.credential.keys import append_key_to_file, new_key_entry
 from connectorhub.exceptions import HubError, StartupRefused, ValidationFailed
 from connectorhub.hub import Hub
 from connectorhub.key_rotation import rotate
+from connectorhub.kit.emails import EmailNotValidError, normalized_email
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.plugins import PluginInstallFailed
 from connectorhub.lifecycle import bootstrap_first_owner, migrate_and_seed
@@ -246,7 +246,7 @@ def users_create(
 
 def _valid_email(email: str) -> str:
     try:
-        return validate_email(email, check_deliverability=False).normalized
+        return normalized_email(email)
     except EmailNotValidError as exc:
         raise _fail(f"{email!r} is not a valid email address: {exc}") from None
 

@@ -7,17 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import Response
-from pydantic import EmailStr, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from connectorhub.auth.dependencies import PageOwner, PageViewer
 from connectorhub.exceptions import HubError
+from connectorhub.kit.emails import EmailAddress
 from connectorhub.tenant import service
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
 from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
 
 router = page_router()
-_email = TypeAdapter(EmailStr)
+_email = TypeAdapter(EmailAddress)
 
 
 async def _members(request: Request, page: PageViewer, **extra: Any) -> Response:

@@ -4,8 +4,9 @@ import re
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectorhub.kit.emails import EmailAddress
 from connectorhub.tenant.models import InvitationStatus, Role
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -26,7 +27,7 @@ class WorkspaceRead(BaseModel):
 
 
 class MemberInvite(BaseModel):
-    email: EmailStr
+    email: EmailAddress
     role: Role = Role.member
 
 
