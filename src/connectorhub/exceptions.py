@@ -28,7 +28,10 @@ class BadRequest(HubError):
 
 
 class ValidationFailed(BadRequest):
-    """Schema-invalid input: rendered as the spec's error map `{"errors": {path: [messages]}}`."""
+    """Schema-invalid input: rendered as the spec's error map `{"errors": {path: [messages]}}`.
+
+    Schema errors (config, an execution's input) keep the default `detail`, so a client sees one
+    wording wherever the same config is refused; `errors` says what is wrong."""
 
     default_message = "Validation failed"
 

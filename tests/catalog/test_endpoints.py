@@ -64,5 +64,26 @@ async def test_validate_config(client, workspace):
     assert malformed.status_code == 422
 
 
+@pytest.mark.parametrize("base_url", ["ftp://x", "mailto:blog@example.com", "file:///tmp/x"])
+async def test_wordpress_site_url_must_be_http_or_https(client, workspace, base_url):
+    headers = workspace.owner.headers
+    config = {"base_url": base_url, "site_label": "Blog"}
+    checked = await client.post(
+        "/api/validate-config", json={"catalog_key": "wordpress", "config": config}, headers=headers
+    )
+    installed = await client.post(
+        "/api/connectors",
+        json={"catalog_key": "wordpress", "name": "Blog", "config": config},
+        headers=headers,
+    )
+    # One answer wherever the same config is refused: the error map and the same detail.
+    expected = {
+        "detail": "Validation failed",
+        "errors": {"config.base_url": ["Must be a full URL, such as https://example.com."]},
+    }
+    assert (checked.status_code, checked.json()) == (400, expected)
+    assert (installed.status_code, installed.json()) == (400, expected)
+
+
 async def test_catalog_needs_a_token(client):
     assert (await client.get("/api/catalog")).status_code == 401

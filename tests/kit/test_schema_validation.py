@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from connectorhub.kit.schema_validation import error_map
 
 SCHEMA = {
@@ -41,3 +43,19 @@ def test_errors_are_keyed_by_path_with_friendly_messages():
 
 def test_wrong_root_type_is_reported_at_the_root():
     assert error_map([], SCHEMA) == {"$": ["Must be an object."]}
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://x", "mailto:a@example.com", "file:///etc/passwd", "http://", "http:/x", "x:y"]
+)
+def test_a_uri_format_is_an_http_or_https_url(url):
+    assert error_map({"url": url, "name": "ok"}, SCHEMA) == {
+        "url": ["Must be a full URL, such as https://example.com."]
+    }
+
+
+@pytest.mark.parametrize(
+    "url", ["http://x", "https://example.com/a?b=1#c", "HTTPS://Example.com", "http://[::1]:8080/"]
+)
+def test_http_and_https_urls_pass_the_uri_format(url):
+    assert error_map({"url": url, "name": "ok"}, SCHEMA) == {}

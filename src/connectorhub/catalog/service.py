@@ -91,7 +91,7 @@ async def validate_config(session: AsyncSession, catalog_key: str, config: dict[
     entry = await entry_by_id_or_key(session, catalog_key)
     errors = config_errors(entry, config)
     if errors:
-        raise ValidationFailed(errors, "config does not match the connector's schema")
+        raise ValidationFailed(errors)
 
 
 async def oauth_entries(session: AsyncSession) -> list[CatalogEntry]:

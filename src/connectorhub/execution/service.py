@@ -84,7 +84,7 @@ async def start(
     run_input = _with_defaults(run_input, definition.input_schema)
     errors = error_map(run_input, definition.input_schema, prefix="input")
     if errors:
-        raise ValidationFailed(errors, "the input does not match the connector's input schema")
+        raise ValidationFailed(errors)
     execution = Execution(
         id=uuid.uuid4(),
         connector_id=connector_id,

@@ -1,4 +1,8 @@
-"""JSON Schema validation that answers with the spec's error map `{"field.path": [messages]}`."""
+"""JSON Schema validation that answers with the spec's error map `{"field.path": [messages]}`.
+
+`format: uri` means a web address here, as its message says: jsonschema's own check takes any
+scheme (`ftp://x`, `mailto:a@b`), which no connector can call.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,27 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+from rfc3986_validator import validate_rfc3986
 
 _FORMAT_CHECKER = FormatChecker()
 _UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected")
+WEB_SCHEMES = frozenset({"http", "https"})
+URI_MESSAGE = "Must be a full URL, such as https://example.com."
+
+
+@_FORMAT_CHECKER.checks("uri")
+def is_web_url(value: object) -> bool:
+    """An absolute http(s) URL with a host (RFC 3986). Not a string: another keyword's concern."""
+    if not isinstance(value, str):
+        return True
+    if not validate_rfc3986(value, rule="URI"):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.hostname)
 
 
 def _join(prefix: str, parts: Iterable[Any]) -> str:
@@ -51,7 +70,7 @@ def _friendly(error: ValidationError) -> str:
             return "Must be one of: " + ", ".join(str(v) for v in value) + "."
         case "format":
             if value == "uri":
-                return "Must be a full URL, such as https://example.com."
+                return URI_MESSAGE
             return f"Must be a valid {value}."
         case "type":
             kinds = value if isinstance(value, list) else [value]
