@@ -167,7 +167,7 @@ def test_key_rotation_while_serving(data_dir):
             and old_keys[0].split(":")[0] in rotated.stdout
         )
         listed = httpx.get(f"{server.url}/api/installed", headers=headers).json()
-        assert listed["items"][0]["auth"] == {"password": "********", "username": "********"}
+        assert listed["items"][0]["auth"] == {"password": "********", "username": "editor"}
     new_only = (data_dir / "secret.keys").read_text().split()[-1]
     (data_dir / "secret.keys").write_text(new_only + "\n")
     with live_server(data_dir) as server:

@@ -221,6 +221,28 @@ async def test_get_connectors_lists_as_installed_does(client, workspace):
     assert listed_op["responses"]["200"] == installed_op["responses"]["200"]
 
 
+async def test_auth_fields_that_are_no_secret_are_shown_in_clear(client, workspace, hub):
+    body = {"catalog_key": "wordpress", "name": "Blog", "auth": {"username": "editor", "password": SECRET},
+            "config": {"base_url": "https://b.example", "site_label": "Blog"}}  # fmt: skip
+    created = await create(client, workspace, body)
+    expected = {"username": "editor", "password": "********"}  # the entry: username secret: false
+    headers = workspace.owner.headers
+    patched = await client.patch(
+        f"/api/connectors/{created['id']}", json={"tags": ["x"]}, headers=headers
+    )
+    fetched = await client.get(f"/api/installed/{created['id']}", headers=headers)
+    listed = (await client.get("/api/installed", headers=headers)).json()["items"]
+    also = (await client.get("/api/connectors", headers=headers)).json()["items"]
+    for shown in (created, patched.json(), fetched.json(), listed[0], also[0]):
+        assert shown["auth"] == expected
+    assert SECRET not in fetched.text + str(listed)
+    # Still sealed at rest, as before.
+    assert await stored_secrets(hub, workspace, created["id"]) == {
+        "username": "editor",
+        "password": SECRET,
+    }
+
+
 async def test_update_secret_replaces_only_that_field(client, workspace, hub):
     created = await create(client, workspace, twitter())
     response = await client.patch(

@@ -116,7 +116,7 @@ async def test_edit_keeps_secrets_masked_and_update_secret_replaces_it(tab, serv
         f"{server.url}/api/installed", params={"search": name}, headers=server.headers
     ).json()["items"][0]
     assert connector["config"]["site_label"] == "Renamed blog"
-    assert connector["auth"] == {"password": "********", "username": "********"}
+    assert connector["auth"] == {"password": "********", "username": "editor"}
 
 
 async def test_activate_and_deactivate_update_the_card_in_place(tab, server):

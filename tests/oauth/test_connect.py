@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -45,8 +45,10 @@ async def test_connect_seals_the_tokens_and_records_the_grant(client, workspace,
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     assert challenge.decode() == asked["code_challenge"]
     shown = await installed(client, workspace, cid)
-    assert shown["auth"] == {"access_token": "********", "expires_at": "********",
-                             "refresh_token": "********"}  # fmt: skip
+    # The tokens are secrets; when they expire is not (the entry says `secret: false`).
+    assert shown["auth"] == {"access_token": "********", "refresh_token": "********",
+                             "expires_at": shown["auth"]["expires_at"]}  # fmt: skip
+    assert datetime.fromisoformat(shown["auth"]["expires_at"]).tzinfo is not None
     assert shown["account"] == {"id": "2244994945", "name": "Test User", "handle": "testuser"}
     grant = shown["oauth"]
     assert (

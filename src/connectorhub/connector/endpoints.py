@@ -45,13 +45,14 @@ async def list_installed(
         search=search,
         page=page,
         page_size=page_size,
+        box=context.box,
     )
     return ConnectorPage(items=list(found.items), total=found.total, page=page, page_size=page_size)
 
 
 @router.get("/installed/{connector_id}", response_model=ConnectorRead, responses=ERRORS)
 async def get_installed(connector_id: uuid.UUID, context: ViewerContext) -> ConnectorRead:
-    return await service.read(context.scope, connector_id)
+    return await service.read(context.scope, connector_id, context.box)
 
 
 @router.post(

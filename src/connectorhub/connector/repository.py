@@ -20,10 +20,11 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         return self.select().options(joinedload(Connector.catalog))
 
     def _with_catalog_summary(self):
-        # List pages show only these catalog fields; its JSON columns (schemas) stay unloaded.
+        # List pages show only these catalog fields (auth_fields: which are secret); its
+        # schemas stay unloaded.
         summary = joinedload(Connector.catalog).load_only(
             CatalogEntry.key, CatalogEntry.name, CatalogEntry.kind, CatalogEntry.category,
-            CatalogEntry.icon, CatalogEntry.auth_type, CatalogEntry.oauth,
+            CatalogEntry.icon, CatalogEntry.auth_type, CatalogEntry.oauth, CatalogEntry.auth_fields,
         )  # fmt: skip
         return self.select().options(summary)
 

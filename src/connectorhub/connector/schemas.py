@@ -17,7 +17,8 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 AuthValue = str | int | float | None
 AUTH_DESCRIPTION = (
     "Auth fields by name. Send the mask `********` (or leave a field out) to keep the stored "
-    'value, null or "" to clear it, anything else to replace it. Never returned.'
+    'value, null or "" to clear it, anything else to replace it. Secret fields are never '
+    "returned."
 )
 
 
@@ -89,7 +90,10 @@ class ConnectorRead(BaseModel):
     status: ConnectorStatus
     status_reason: str | None
     config: dict[str, Any]
-    auth: dict[str, str] = Field(description="Set auth fields, masked. Values are never returned.")
+    auth: dict[str, str] = Field(
+        description="Set auth fields: secret ones masked `********` (their values are never "
+        "returned), the ones the catalog entry marks `secret: false` (a username) in clear."
+    )
     tags: list[str]
     last_test: dict[str, Any] | None
     # Publishers: who the last successful test signed in as ({id, name, handle}).

@@ -25,12 +25,27 @@ from connectorhub.definition.model import Definition, check_definition
 from connectorhub.exceptions import Conflict, NotFound, ValidationFailed
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import Page, WorkspaceScope
-from connectorhub.kit.sealing import masked, merge_secrets
+from connectorhub.kit.sealing import masked, merge_secrets, shown
 
 TABLE = Connector.__tablename__
 
 
-def to_read(connector: Connector, warnings: list[str] | None = None) -> ConnectorRead:
+def _auth_shown(connector: Connector, box: SecretBox | None) -> dict[str, str]:
+    """Set auth fields: the secret ones masked; with the box, the ones the catalog entry calls
+    no secret (a username) in clear."""
+    if box is None:
+        return masked(connector.auth)
+    clear = {f["name"] for f in connector.catalog.auth_fields if f.get("secret", True) is False}
+    return shown(
+        box, tenant_id=connector.tenant_id, table=TABLE, row_id=connector.id,
+        stored=connector.auth, clear_fields=clear,
+    )  # fmt: skip
+
+
+def to_read(
+    connector: Connector, warnings: list[str] | None = None, *, box: SecretBox | None = None
+) -> ConnectorRead:
+    """The connector as responses show it. Without the box every auth field is masked."""
     entry = connector.catalog
     return ConnectorRead(
         id=connector.id,
@@ -45,7 +60,7 @@ def to_read(connector: Connector, warnings: list[str] | None = None) -> Connecto
         status=ConnectorStatus(connector.status),
         status_reason=connector.status_reason,
         config=connector.config,
-        auth=masked(connector.auth),
+        auth=_auth_shown(connector, box),
         tags=connector.tags,
         last_test=connector.last_test,
         account=connector.account,
@@ -219,7 +234,7 @@ async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) 
             "auth": dict.fromkeys(secret_fields, SECRET_CHANGED),
         },
     )
-    return to_read(connector)
+    return to_read(connector, box=box)
 
 
 async def _get(
@@ -234,9 +249,12 @@ async def _get(
     return connector
 
 
-async def read(scope: WorkspaceScope, connector_id: uuid.UUID) -> ConnectorRead:
-    """Raises NotFound (also for another workspace's connector)."""
-    return to_read(await _get(scope, connector_id))
+async def read(
+    scope: WorkspaceScope, connector_id: uuid.UUID, box: SecretBox | None = None
+) -> ConnectorRead:
+    """With the box, non-secret auth fields are shown in clear. Raises NotFound (also for
+    another workspace's connector)."""
+    return to_read(await _get(scope, connector_id), box=box)
 
 
 async def read_now(work: UnitOfWork, tenant_id: str, connector_id: uuid.UUID) -> ConnectorRead:
@@ -352,7 +370,7 @@ async def edit(
         ConnectorRepository(scope).touch(connector)
         await _flush_checking_name(scope, connector.name)
         audit.record(scope, "connector.updated", "connector", connector.id, changes)
-    return to_read(connector, warnings)
+    return to_read(connector, warnings, box=box)
 
 
 async def delete(scope: WorkspaceScope, connector_id: uuid.UUID) -> None:
@@ -371,7 +389,9 @@ async def search(
     search: str | None = None,
     page: int = 1,
     page_size: int = 50,
+    box: SecretBox | None = None,
 ) -> Page[ConnectorRead]:
+    """With the box, non-secret auth fields are shown in clear."""
     found = await ConnectorRepository(scope).search(
         status=status,
         catalog_key=catalog_key,
@@ -381,7 +401,10 @@ async def search(
         page_size=page_size,
     )
     return Page(
-        items=[to_read(c) for c in found.items], total=found.total, page=page, page_size=page_size
+        items=[to_read(c, box=box) for c in found.items],
+        total=found.total,
+        page=page,
+        page_size=page_size,
     )
 
 

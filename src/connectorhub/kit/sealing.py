@@ -90,3 +90,25 @@ def reseal(
 def masked(stored: dict[str, str]) -> dict[str, str]:
     """What responses show: which fields are set, never their values."""
     return dict.fromkeys(sorted(stored), MASK)
+
+
+def shown(
+    box: SecretBox,
+    *,
+    tenant_id: str,
+    table: str,
+    row_id: uuid.UUID,
+    stored: dict[str, str],
+    clear_fields: set[str],
+) -> dict[str, str]:
+    """What responses show: set fields masked, except `clear_fields` (fields that are no
+    secret, a username say), opened and shown as they are. One that does not open stays masked."""
+    result = masked(stored)
+    for field in sorted(clear_fields & stored.keys()):
+        try:
+            result[field] = box.open(
+                stored[field], associated_data(tenant_id, table, row_id, field)
+            )
+        except DecryptionError:
+            continue
+    return result
