@@ -253,6 +253,18 @@ async def save_progress(
     return await repository.save_progress(execution_id, claimant, merge=merge, steps=steps)
 
 
+async def _notify_failed(scope: WorkspaceScope, execution: Execution, error: str | None) -> None:
+    """One notification per failed execution (its id is the subject), linking to its page. The
+    error is the one stored: secrets already masked by the run."""
+    connector = await ConnectorRepository(scope).get(execution.connector_id)
+    name = connector.name if connector is not None else "A connector"
+    await notifications.raise_(
+        scope, kind="execution.failed", subject_id=execution.id, level=Level.error,
+        title=f"{name}: a run failed", body=error or "The run failed.",
+        link=f"/executions/{execution.id}",
+    )  # fmt: skip
+
+
 async def finish(
     scope: WorkspaceScope,
     execution_id: uuid.UUID,
@@ -284,6 +296,8 @@ async def finish(
             duration_ms=execution.duration_ms or 0.0,
             finished_at=finished_at,
         )
+    if status == ExecutionStatus.failed and not auth_failed:  # that one says so below, once
+        await _notify_failed(scope, execution, error)
     if auth_failed:
         connector = await connectors.get_with_catalog(execution.connector_id, for_update=True)
         if connector is not None:
