@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,10 @@ from connectorhub.config import Settings
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.keys import append_key_to_file, new_key_entry
 from connectorhub.exceptions import HubError, StartupRefused, ValidationFailed
+from connectorhub.execution import service as execution_service
+from connectorhub.execution.models import Trigger
+from connectorhub.execution.schemas import ExecutionRead
+from connectorhub.execution.tasks import run_execution
 from connectorhub.hub import Hub
 from connectorhub.key_rotation import rotate
 from connectorhub.kit.emails import EmailNotValidError, normalized_email
@@ -424,6 +429,39 @@ async def _connector_named(scope, connector: str, workspace: str):
     if found is None:
         raise _fail(f"no connector {connector!r} in {workspace}")
     return found
+
+
+@app.command("run")
+def run_command(
+    connector: Annotated[str, typer.Argument(help="Connector name or id")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug")],
+    input_json: Annotated[
+        str, typer.Option("--input", help="The run's input as a JSON object, e.g. '{\"user\": 7}'")
+    ] = "{}",
+) -> None:
+    """Run an active HTTP connector now, in this process, and print the execution as JSON
+    (exit 0 when it succeeded, 1 when it failed)."""
+    try:
+        run_input = json.loads(input_json)
+    except json.JSONDecodeError as exc:
+        raise _fail(f"--input is not JSON: {exc}") from None
+    if not isinstance(run_input, dict):
+        raise _fail("--input must be a JSON object")
+
+    async def run(hub):
+        async with hub.work.workspace(workspace, actor="cli") as scope:
+            found = await _connector_named(scope, connector, workspace)
+            execution, _ = await execution_service.start(
+                scope, hub.box, found.id, run_input,
+                trigger=Trigger.manual, idempotency_key=None, defer=False,
+            )  # fmt: skip
+        await run_execution(hub.context, workspace, str(execution.id))
+        return await execution_service.read_now(hub.work, workspace, execution.id)
+
+    result = ExecutionRead.model_validate(_run(run))
+    typer.echo(result.model_dump_json(indent=2))
+    if result.status != "succeeded":
+        raise typer.Exit(code=1)
 
 
 @app.command("sync")
