@@ -44,7 +44,7 @@ async def test_add_test_pick_sync_and_schedule_a_source(tab, server, source_db):
     await tab.screenshot("source-streams")
     await page.click("[data-testid=save-streams]")
     await page.locator("#modal .modal").wait_for(state="detached")
-    await page.wait_for_selector("#toasts >> text=1 stream(s) will sync")
+    await page.wait_for_selector("#toasts >> text=1 stream will sync")
     assert "1 stream picked" in await card.inner_text()
 
     await card.locator("[data-testid=sync-button]").click()

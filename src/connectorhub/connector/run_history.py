@@ -28,8 +28,9 @@ async def render_history(
     return render(request, f"{kind.rstrip('s')}/history.html", context)
 
 
-def go_to_run(request: Request, path: str, message: str) -> Response:
-    """A toast, the modal closed, and the page moved to the run just started."""
-    headers = toast_header(message, close_modal=True)
+def go_to_run(request: Request, path: str, message: str, *, live: bool = False) -> Response:
+    """A toast, the modal closed, and the page moved to the run just started (`live`: a page
+    that follows the run, and the toast stays until it has finished)."""
+    headers = toast_header(message, close_modal=True, until_finished=live)
     headers["HX-Location"] = f'{{"path": "{ui_prefix(request)}{path}", "target": "#main"}}'
     return Response(status_code=200, headers=headers)

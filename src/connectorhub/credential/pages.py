@@ -20,6 +20,8 @@ from connectorhub.web.routing import page_router
 from connectorhub.web.templating import hx_target, render, toast_header
 
 router = page_router()
+# The name's rule as the API states it: the form's pattern and the hint beside the field.
+NAME_RULE = CredentialCreate.model_json_schema()["properties"]["name"]
 
 
 async def _page(request: Request, page: PageViewer, **extra: Any) -> Response:
@@ -29,7 +31,7 @@ async def _page(request: Request, page: PageViewer, **extra: Any) -> Response:
         "is_admin": page.principal.effective_role.at_least(Role.admin),
         "kinds": {k.value: [*r, *o] for k, (r, o) in KIND_FIELDS.items()},
         "providers": await oauth_entries(page.scope.session),
-        "form": {}, "errors": {}, **extra,
+        "name_rule": NAME_RULE, "form": {}, "errors": {}, **extra,
     }  # fmt: skip
     template = (
         "settings/_credentials.html"

@@ -56,7 +56,9 @@ async def run(request: Request, page: PageMember, connector_id: uuid.UUID) -> Re
         return await _run_form(request, page, connector_id, values=run_input, errors=exc.errors)
     except HubError as exc:  # inactive meanwhile, say: shown in the form
         return await _run_form(request, page, connector_id, values=run_input, failure=exc.message)
-    return go_to_run(request, f"/executions/{execution.id}", f"{connector.name} is running.")
+    return go_to_run(
+        request, f"/executions/{execution.id}", f"{connector.name} is running.", live=True
+    )
 
 
 @router.get("/executions")

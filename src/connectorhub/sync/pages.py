@@ -26,7 +26,7 @@ from connectorhub.sync.schemas import ScheduleUpdate, StreamChoice, StreamSelect
 from connectorhub.sync.tasks import run_connection_test
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.templating import hx_target, render, toast_header
+from connectorhub.web.templating import hx_target, plural, render, toast_header
 
 router = page_router()
 CARD_RIGHTS = {"can_edit": True, "can_run": True}
@@ -137,7 +137,7 @@ async def pick_streams(request: Request, page: PageAdmin, connector_id: uuid.UUI
     picked = len(connector.selected_streams or [])
     return render(
         request, "connector/_card_oob.html", {"c": connector, **CARD_RIGHTS},
-        headers=toast_header(f"{connector.name}: {picked} stream(s) will sync."),
+        headers=toast_header(f"{connector.name}: {plural(picked, 'stream')} will sync."),
     )  # fmt: skip
 
 
@@ -190,7 +190,7 @@ async def sync(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
             run = await service.start(page.scope, connector_id, trigger="manual")
     except (Conflict, BadRequest) as exc:  # already syncing, or no streams picked: say so
         return Response(status_code=204, headers=toast_header(exc.message, "danger"))
-    return go_to_run(request, f"/syncs/{run.id}", "Sync started.")
+    return go_to_run(request, f"/syncs/{run.id}", "Sync started.", live=True)
 
 
 @router.get("/syncs")

@@ -22,7 +22,13 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1|plural('run')` is "1 run", `2|plural('run')` "2 runs" (thousands grouped); `many` for irregular words."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
 templates.env.filters["sentence"] = sentence
+templates.env.filters["plural"] = plural
 
 
 def ui_prefix(request: Request) -> str:
@@ -46,10 +52,16 @@ def hx_target(request: Request) -> str | None:
 
 
 def toast_header(
-    message: str, level: str = "success", *, close_modal: bool = False
+    message: str, level: str = "success", *, close_modal: bool = False, until_finished: bool = False
 ) -> dict[str, str]:
-    """An HX-Trigger header that makes the page show a toast (and close the open modal)."""
-    events: dict[str, Any] = {"toast": {"level": level, "message": message}}
+    """An HX-Trigger header that makes the page show a toast (and close the open modal).
+
+    `until_finished`: the toast says a run is going on, so it stays while the page shows that run
+    live and goes once the run has finished (or the page no longer shows it)."""
+    toast: dict[str, Any] = {"level": level, "message": message}
+    if until_finished:
+        toast["untilFinished"] = True
+    events: dict[str, Any] = {"toast": toast}
     if close_modal:
         events["closeModal"] = True
     return {"HX-Trigger": json.dumps(events)}

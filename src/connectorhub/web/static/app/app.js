@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  function showToast(level, message) {
+  function showToast(level, message, untilFinished) {
     var stack = document.getElementById("toasts");
     if (!stack) return;
     var alert = document.createElement("div");
@@ -18,8 +18,16 @@
     alert.appendChild(text);
     alert.appendChild(close);
     stack.appendChild(alert);
-    setTimeout(function () { alert.remove(); }, level === "danger" ? 10000 : 5000);
+    // "… is running" stays while its run is live on the page (see dropFinishedRunToasts).
+    if (untilFinished) alert.setAttribute("data-until-finished", "");
+    else setTimeout(function () { alert.remove(); }, level === "danger" ? 10000 : 5000);
   }
+
+  function dropFinishedRunToasts() {
+    if (document.querySelector("[data-run-live]:not([data-finished])")) return;
+    document.querySelectorAll("#toasts [data-until-finished]").forEach(function (alert) { alert.remove(); });
+  }
+  document.addEventListener("htmx:afterSettle", dropFinishedRunToasts);
 
   function closeModal() {
     var modal = document.getElementById("modal");
@@ -47,7 +55,7 @@
     });
   });
   document.addEventListener("toast", function (event) {
-    showToast(event.detail.level, event.detail.message);
+    showToast(event.detail.level, event.detail.message, event.detail.untilFinished);
   });
   document.addEventListener("closeModal", closeModal);
   document.addEventListener("click", function (event) {

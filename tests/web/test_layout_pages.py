@@ -1,0 +1,73 @@
+"""What pages say as a new user reads them: the frame after an HTMX swap, counts in words, what
+the members and credentials forms offer. Layout in a browser: tests/e2e/test_layout_ui.py."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from connectorhub.credential.schemas import CredentialCreate
+from connectorhub.tenant.models import Role
+from connectorhub.web.templating import plural
+from tests.fixtures.browser_session import hx, sign_in
+
+
+@pytest.fixture
+async def browser(app) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def owner_csrf(browser, workspace) -> str:
+    return await sign_in(browser, workspace.owner)
+
+
+def card(html: str, testid: str, attribute: str, value: str) -> str:
+    start = html.index(f'data-testid="{testid}" {attribute}="{value}"')
+    end = html.find(f'data-testid="{testid}"', start + 1)
+    return html[start : end if end != -1 else len(html)]
+
+
+async def test_a_page_swapped_into_main_brings_its_title_and_its_highlighted_link(
+    browser, owner_csrf
+):
+    response = await browser.get("/executions", headers=hx(target="main"))
+    assert "<html" not in response.text
+    assert "<title>Executions · ConnectorHub</title>" in response.text
+    nav = re.search(r'<div class="collapse navbar-collapse" id="navbar-menu" hx-swap-oob="true">.*?</nav>', response.text, re.S)  # fmt: skip
+    assert nav, response.text
+    current = re.findall(r'<a [^>]*aria-current="page"[^>]*>(?:<i [^>]*></i>)?([^<]+)</a>', nav.group(0))  # fmt: skip
+    assert current == ["Executions"]
+
+
+def test_counts_are_words():
+    assert plural(1, "run") == "1 run"
+    assert plural(0, "run") == "0 runs" and plural(2, "stream") == "2 streams"
+    assert plural(1200, "row") == "1,200 rows" and plural(2, "entry", "entries") == "2 entries"
+
+
+async def test_the_only_owner_is_not_offered_remove_on_themselves(browser, owner_csrf, workspace):
+    member = await workspace.member(Role.member)
+    page = await browser.get("/settings/members")
+    own = card(page.text, "member-card", "data-email", workspace.owner.email)
+    assert "/remove" not in own and "The only owner" in own
+    assert "/remove" in card(page.text, "member-card", "data-email", member.email)
+
+    second = await workspace.member(Role.owner)
+    page = await browser.get("/settings/members")
+    assert "/remove" in card(page.text, "member-card", "data-email", workspace.owner.email)
+    assert "/remove" in card(page.text, "member-card", "data-email", second.email)
+
+
+async def test_the_credential_name_rule_is_shown_beside_the_field(browser, owner_csrf):
+    page = await browser.get("/settings/credentials")
+    rule = CredentialCreate.model_json_schema()["properties"]["name"]
+    field = re.search(r'<input [^>]*id="cred-name"[^>]*>', page.text).group(0)
+    assert f'pattern="{rule["pattern"].strip("^$")}"' in field
+    assert 'aria-describedby="cred-name-rule"' in field
+    hint = re.search(r'id="cred-name-rule"[^>]*>([^<]+)<', page.text).group(1)
+    assert hint.startswith("Lower-case letters, digits and _, starting with a letter")
