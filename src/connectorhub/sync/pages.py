@@ -58,7 +58,7 @@ async def test(request: Request, page: PageMember, connector_id: uuid.UUID) -> R
                    "can_edit": can_edit, "can_run": True}  # fmt: skip
         level = "success" if result.ok else "danger"
         message = (
-            f"{connector.name}: connection works, {len(result.streams)} streams found."
+            f"{connector.name}: connection works, {plural(len(result.streams), 'stream')} found."
             if result.ok
             else f"{connector.name}: connection test failed."
         )

@@ -27,7 +27,17 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
+# Schemas a database keeps for itself (a Singer stream is named `<schema>-<table>`).
+SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
+
+
+def system_stream(name: str) -> bool:
+    """A stream of the database's own catalog, not of its data."""
+    return name.split("-", 1)[0] in SYSTEM_SCHEMAS
+
+
 templates.env.filters["sentence"] = sentence
+templates.env.tests["system_stream"] = system_stream
 templates.env.filters["plural"] = plural
 
 

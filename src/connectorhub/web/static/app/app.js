@@ -90,15 +90,34 @@ document.addEventListener("change", function (event) {
 });
 
 // A list filter: rows of the list an input names stay visible while their data-filter-text
-// holds what was typed (the stream picker's long lists of tables).
+// holds what was typed (the stream picker's long lists of tables); rows marked
+// data-system-stream only while "Show system schemas" is on (or they are picked).
+function refilterList(selector) {
+  "use strict";
+  var filter = document.querySelector('input[data-filter-list="' + selector + '"]');
+  var system = document.querySelector('input[data-show-system="' + selector + '"]');
+  var wanted = filter ? filter.value.trim().toLowerCase() : "";
+  document.querySelectorAll(selector + " [data-filter-text]").forEach(function (row) {
+    var picked = row.querySelector("input[type=checkbox]:checked");
+    var folded = row.hasAttribute("data-system-stream") && !(system && system.checked) && !picked;
+    row.hidden = folded || (wanted !== "" && row.getAttribute("data-filter-text").toLowerCase().indexOf(wanted) === -1);
+  });
+}
 document.addEventListener("input", function (event) {
   "use strict";
   var input = event.target;
-  if (!input.matches || !input.matches("input[data-filter-list]")) return;
-  var wanted = input.value.trim().toLowerCase();
-  document.querySelectorAll(input.getAttribute("data-filter-list") + " [data-filter-text]").forEach(function (row) {
-    row.hidden = wanted !== "" && row.getAttribute("data-filter-text").toLowerCase().indexOf(wanted) === -1;
-  });
+  if (input.matches && input.matches("input[data-filter-list]")) refilterList(input.getAttribute("data-filter-list"));
+});
+document.addEventListener("change", function (event) {
+  "use strict";
+  var input = event.target;
+  if (!input.matches) return;
+  if (input.matches("input[data-show-system]")) refilterList(input.getAttribute("data-show-system"));
+  // The stream picker: the replication key is asked for only for an incremental stream.
+  if (input.matches("select[data-replication-method]")) {
+    var field = document.querySelector(input.getAttribute("data-replication-method"));
+    if (field) field.hidden = input.value !== "INCREMENTAL";
+  }
 });
 
 // Composer: a scheduled time is typed in the browser's time zone; its offset goes with it, and
