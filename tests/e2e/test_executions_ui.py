@@ -44,7 +44,8 @@ async def test_template_to_live_execution(tab, server, api):
     page = tab.page
     await sign_in(tab, server)
 
-    await page.click("text=Credentials")
+    await page.click("[data-testid=settings-menu]")
+    await page.click("#navbar-settings >> text=Credentials")
     await page.fill("#cred-name", "github")
     await page.select_option("#cred-kind", "bearer")
     await page.fill("#cred-hosts", "127.0.0.1")
