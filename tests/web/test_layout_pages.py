@@ -11,6 +11,7 @@ import pytest
 from connectorhub.credential.schemas import CredentialCreate
 from connectorhub.tenant.models import Role
 from connectorhub.web.templating import plural
+from tests.connector.test_endpoints import create, twitter
 from tests.fixtures.browser_session import hx, sign_in
 
 
@@ -71,3 +72,46 @@ async def test_the_credential_name_rule_is_shown_beside_the_field(browser, owner
     assert 'aria-describedby="cred-name-rule"' in field
     hint = re.search(r'id="cred-name-rule"[^>]*>([^<]+)<', page.text).group(1)
     assert hint.startswith("Lower-case letters, digits and _, starting with a letter")
+
+
+async def test_installed_cards_say_their_config_in_one_line_without_secrets(
+    browser, owner_csrf, client, workspace
+):
+    body = {
+        "catalog_key": "wordpress", "name": "Company blog",
+        "config": {"base_url": "https://blog.example.com", "site_label": "Our blog"},
+        "auth": {"username": "editor", "password": "wp-app-password-4417"},
+    }  # fmt: skip
+    await create(client, workspace, body)
+    await create(client, workspace, twitter("Brand X"))
+    page = await browser.get("/connectors/installed")
+    lines = re.findall(r'data-testid="config-summary">([^<]*)<', page.text)
+    assert sorted(lines) == ["brand", "https://blog.example.com · Our blog"]
+    assert "wp-app-password-4417" not in page.text
+
+
+async def test_configure_shows_a_non_secret_auth_field_in_clear_and_masks_a_secret(
+    browser, owner_csrf, client, workspace
+):
+    created = await create(client, workspace, {
+        "catalog_key": "wordpress", "name": "Blog to configure",
+        "config": {"base_url": "https://blog.example.com", "site_label": "Our blog"},
+        "auth": {"username": "editor-jane", "password": "wp-app-password-4417"},
+    })  # fmt: skip
+    form = await browser.get(f"/connectors/{created['id']}/edit", headers=hx(target="modal"))
+    assert form.status_code == 200, form.text
+    username = re.search(r'<input [^>]*name="auth.username"[^>]*>', form.text)
+    assert username, form.text
+    assert 'type="text"' in username.group(0) and 'value="editor-jane"' in username.group(0)
+    assert 'data-testid="secret-password"' in form.text  # set, masked, "Update secret"
+    assert 'name="auth.password"' not in form.text
+    assert "wp-app-password-4417" not in form.text
+
+    kept = await browser.post(
+        f"/connectors/{created['id']}/edit", headers=hx(owner_csrf, "modal"),
+        data={"name": "Blog to configure", "tags": "", "config.base_url": "https://blog.example.com",
+              "config.site_label": "Our blog", "auth.username": "editor-joe"},
+    )  # fmt: skip
+    assert kept.status_code == 200, kept.text
+    again = await browser.get(f"/connectors/{created['id']}/edit", headers=hx(target="modal"))
+    assert 'value="editor-joe"' in again.text and 'data-testid="secret-password"' in again.text

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from connectorhub.auth.dependencies import PageAdmin, PageViewer
 from connectorhub.catalog import service as catalog_service
 from connectorhub.catalog.models import CatalogEntry
-from connectorhub.connector import service
+from connectorhub.connector import card_summary, configure, service
 from connectorhub.connector.models import ConnectorStatus
 from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
 from connectorhub.exceptions import ValidationFailed
@@ -106,7 +106,7 @@ async def installed_tab(
     p: Annotated[int, Query(ge=1, le=100_000)] = 1,
     connected: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Response:
-    found = await service.search(
+    found, summaries = await card_summary.installed_cards(
         page.scope,
         status=status.value if status else None,
         search=search or None,
@@ -114,7 +114,7 @@ async def installed_tab(
         page_size=PAGE_SIZE,
     )
     context = {
-        "tab": "installed", "found": found, "status": status.value if status else "", "search": search,
+        "tab": "installed", "found": found, "summaries": summaries, "status": status.value if status else "", "search": search,
         "statuses": [s.value for s in ConnectorStatus], "has_next": p * PAGE_SIZE < found.total,
         "initial_toast": _connected_toast(found.items, connected),
     }  # fmt: skip
@@ -146,7 +146,7 @@ def _form_context(
     kept = {k: v for k, v in (auth or {}).items() if k not in secret}
     return {
         "entry": entry, "action": action, "name": name, "tags": ", ".join(tags or []), "config": config or {},
-        "connector": connector, "errors": errors or {}, "secrets_set": set(connector.auth) if connector else set(),
+        "connector": connector, "errors": errors or {}, "secrets_set": set(connector.auth) & secret if connector else set(),
         "auth_kept": kept, "secrets_dropped": bool(errors) and any(k in secret for k in auth or {}),
         "config_secret": form_secrets(entry.default_config_schema, "config"),
     }  # fmt: skip
@@ -216,11 +216,12 @@ async def create(request: Request, page: PageAdmin, catalog_key: str) -> Respons
 @router.get("/connectors/{connector_id}/edit")
 async def edit_form(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> Response:
     request.state.page = page
-    connector = await service.read(page.scope, connector_id)
-    entry = await catalog_service.entry_by_id_or_key(page.scope.session, connector.catalog_key)
+    view = await configure.for_configure(page.scope, page.box, connector_id)
+    connector = view.connector
     context = _form_context(
-        entry, action=f"/connectors/{connector.id}/edit", name=connector.name, tags=connector.tags,
-        config=connector.config, connector=connector,
+        view.entry, action=f"/connectors/{connector.id}/edit", name=connector.name,
+        tags=connector.tags, config=connector.config, connector=connector,
+        auth=view.auth_in_clear,
     )  # fmt: skip
     return render(request, "connector/_form.html", context)
 
