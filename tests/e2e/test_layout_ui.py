@@ -115,3 +115,32 @@ async def test_a_run_page_names_its_connector_and_its_toast_goes_when_the_run_en
     live = await page.locator("[data-testid=execution-live]").inner_text()
     assert live.lower().count("attempt") == 1
     await tab.screenshot("execution-finished")
+
+
+CLIPPED = """() => [...document.querySelectorAll('.badge, .btn')]
+  .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+  .map((el) => el.textContent.trim())"""
+
+
+async def test_badges_and_buttons_never_clip_and_filters_sit_beside_headings(browser, server):
+    name = f"Company blog with a rather long name {uuid.uuid4().hex[:4]}"
+    body = {"catalog_key": "wordpress", "name": name,
+            "config": {"base_url": "https://blog.example.com", "site_label": "Our blog"}}  # fmt: skip
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
+        assert (await http.post("/api/connectors", json=body)).status_code == 201
+    for width in (1280, 390):
+        tab = await open_page(browser, width=width)
+        await sign_in(tab, server)
+        page = tab.page
+        for path in ("/connectors/installed", "/settings/members", "/executions", "/syncs",
+                     "/publications"):  # fmt: skip
+            await page.goto(server.url + path)
+            assert await page.evaluate(CLIPPED) == [], (width, path)
+            if path in ("/executions", "/syncs", "/publications"):
+                title = await page.locator("h1.page-title").bounding_box()
+                select = await page.locator("#status-filter").bounding_box()
+                assert select["x"] > title["x"] + title["width"], (width, path)  # beside, not under
+                assert select["y"] < title["y"] + title["height"], (width, path)
+        await tab.screenshot(f"publications-{width}")
+        await page.context.close()
+        assert tab.problems == []
