@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from connectorhub.catalog import service as catalog_service
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector import service
-from connectorhub.connector.models import Connector
-from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.connector.schemas import ConnectorRead
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
-from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
+from connectorhub.kit.sealing import MASK
 
 
 @dataclass(frozen=True)
@@ -24,26 +22,13 @@ class ConfigureView:
     auth_in_clear: dict[str, str]
 
 
-def clear_fields(entry: CatalogEntry) -> set[str]:
-    """Auth fields shown as typed: only those the entry says are not secret."""
-    return {f["name"] for f in entry.auth_fields if f.get("secret") is False}
-
-
 async def for_configure(
     scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID
 ) -> ConfigureView:
     """Raises NotFound for another workspace's or a missing connector. A non-secret value no
     key opens is left out (the form then shows it as set, to be typed again)."""
-    connector = await service.read(scope, connector_id)
+    connector = await service.read(scope, connector_id, box)  # non-secret fields in clear
     entry = await catalog_service.entry_by_id_or_key(scope.session, connector.catalog_key)
-    row = await ConnectorRepository(scope).get(connector_id)
-    wanted = clear_fields(entry)
-    stored = {k: v for k, v in (row.auth if row else {}).items() if k in wanted}
-    try:
-        shown = open_secrets(
-            box, tenant_id=scope.tenant_id, table=Connector.__tablename__,
-            row_id=connector_id, stored=stored,
-        )  # fmt: skip
-    except SecretsUnreadable:
-        shown = {}
+    wanted = service.clear_auth_fields(entry.auth_fields)
+    shown = {k: v for k, v in connector.auth.items() if k in wanted and v != MASK}
     return ConfigureView(connector=connector, entry=entry, auth_in_clear=shown)

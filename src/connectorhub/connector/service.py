@@ -30,12 +30,17 @@ from connectorhub.kit.sealing import masked, merge_secrets, shown
 TABLE = Connector.__tablename__
 
 
+def clear_auth_fields(auth_fields: list[dict[str, Any]]) -> set[str]:
+    """Auth fields shown as typed: only those the catalog entry says are no secret."""
+    return {f["name"] for f in auth_fields if f.get("secret", True) is False}
+
+
 def _auth_shown(connector: Connector, box: SecretBox | None) -> dict[str, str]:
     """Set auth fields: the secret ones masked; with the box, the ones the catalog entry calls
     no secret (a username) in clear."""
     if box is None:
         return masked(connector.auth)
-    clear = {f["name"] for f in connector.catalog.auth_fields if f.get("secret", True) is False}
+    clear = clear_auth_fields(connector.catalog.auth_fields)
     return shown(
         box, tenant_id=connector.tenant_id, table=TABLE, row_id=connector.id,
         stored=connector.auth, clear_fields=clear,
