@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -158,6 +159,20 @@ async def test_a_stale_directory_is_reaped_and_a_live_owners_is_kept(tmp_path):
         for process in (orphan, working):
             process.kill()
             process.wait()
+
+
+async def test_a_directory_without_its_owner_record_is_reaped_only_once_old(tmp_path):
+    """A directory whose owner file is not there yet may be another process's, being made right
+    now: only an old one is taken for a killed process's."""
+    root = tmp_path / "taps"
+    young, old = root / "sync-young-1", root / "sync-old-1"
+    for directory in (young, old):
+        directory.mkdir(parents=True)
+        (directory / "config.json").write_text(json.dumps({"password": SECRET}))
+    long_ago = time.time() - workdirs.UNOWNED_GRACE_SECONDS - 5
+    os.utime(old, (long_ago, long_ago))
+    reaped = await workdirs.reap(root)
+    assert reaped.removed == 1 and not old.exists() and young.exists()
 
 
 async def test_a_sync_does_not_start_while_a_process_of_its_previous_attempt_lives(

@@ -3,8 +3,9 @@ inside objects and arrays — are masked in everything stored and shown, and sea
 (keyed by their JSON Pointer) for the worker, which puts them back to run.
 
 Only the schema's structure is followed (properties, patternProperties, additionalProperties,
-items, prefixItems, allOf/anyOf/oneOf, if/then/else, local $refs): the input is a JSON value,
-and whatever a combinator may make secret is treated as secret."""
+unevaluatedProperties, dependentSchemas, items, prefixItems, additionalItems, unevaluatedItems,
+contains, allOf/anyOf/oneOf, if/then/else, local $refs): the input is a JSON value, and whatever
+a combinator may make secret is treated as secret."""
 
 from __future__ import annotations
 
@@ -70,12 +71,17 @@ def _walk(schema: Any, value: Any, path: Path, root: dict, found: set[Path], dep
         return
     subschemas = [s for key in _COMBINATORS for s in (schema.get(key) or [])]
     subschemas += [schema[key] for key in ("then", "else") if key in schema]
+    dependent = schema.get("dependentSchemas")
+    if isinstance(dependent, dict) and isinstance(value, dict):
+        subschemas += [sub for key, sub in dependent.items() if key in value]
     for sub in subschemas:
         _walk(sub, value, path, root, found, depth + 1)
     if isinstance(value, dict):
         properties = schema.get("properties") or {}
         patterns = schema.get("patternProperties") or {}
         extra = schema.get("additionalProperties")
+        if not isinstance(extra, dict):
+            extra = schema.get("unevaluatedProperties")
         for key, item in value.items():
             matched = key in properties
             if matched:
@@ -100,7 +106,11 @@ def _walk(schema: Any, value: Any, path: Path, root: dict, found: set[Path], dep
                 sub = items[index] if index < len(items) else schema.get("additionalItems")
             else:
                 sub = items
+            if not isinstance(sub, dict):
+                sub = schema.get("unevaluatedItems")
             _walk(sub, item, (*path, index), root, found, depth + 1)
+            # `contains` may be what any item matches: one it would make secret is secret.
+            _walk(schema.get("contains"), item, (*path, index), root, found, depth + 1)
 
 
 def form_secrets(schema: dict[str, Any], prefix: str) -> set[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,6 @@ from connectorhub.execution.models import Execution, ExecutionStatus
 from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.execution.runner import Renew, Runner, StepRecord
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, FatalError
-from connectorhub.kit.masking import SecretMask
 from connectorhub.kit.models import utcnow
 from connectorhub.oauth.tokens import Holder, ReconnectNeeded, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
@@ -167,7 +165,7 @@ async def run_execution(
         # A dead OAuth grant was marked and notified where it was found (its credential).
         auth_failed = isinstance(failure, AuthFailed) and not isinstance(failure, ReconnectNeeded)
     except Exception:  # a bug must not leave the execution running forever
-        _log_masked(mask, "execution %s in %s crashed", execution_id, tenant_id)
+        mask.log_exception(log, "execution %s in %s crashed", execution_id, tenant_id)
         status, error = ExecutionStatus.failed, "internal error while running (see the logs)"
     await progress.stop()
     try:
@@ -179,17 +177,14 @@ async def run_execution(
     except Exception:
         # What the third party sent could not be stored (say, a NUL PostgreSQL refuses):
         # end it as failed without those details rather than leave it running.
-        _log_masked(mask, "execution %s in %s: storing the result failed", execution_id, tenant_id)
+        mask.log_exception(
+            log, "execution %s in %s: storing the result failed", execution_id, tenant_id
+        )
         async with ctx.work.workspace(tenant_id, WORKER_ACTOR) as scope:
             await service.finish(
                 scope, execution_uuid, ExecutionStatus.failed, steps=[],
                 error="the result could not be stored (see the logs)", claimant=ctx.claimant,
             )  # fmt: skip
-
-
-def _log_masked(mask: SecretMask, message: str, *args: Any) -> None:
-    """log.exception, with every secret the run knows masked in the message and traceback."""
-    log.error("%s\n%s", mask.text(message % args), mask.text(traceback.format_exc().rstrip()))
 
 
 @periodic(cron="* * * * *")

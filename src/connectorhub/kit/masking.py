@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
+import traceback
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -67,6 +69,10 @@ class SecretMask:
         if pair not in self._forms:
             self._forms.add(pair)
             self._pattern = None
+
+    def log_exception(self, log: logging.Logger, message: str, *args: Any) -> None:
+        """`log.exception`, with every secret masked in the message and the traceback."""
+        log.error("%s\n%s", self.text(message % args), self.text(traceback.format_exc().rstrip()))
 
     def text(self, text: str) -> str:
         if not self._forms or not text:

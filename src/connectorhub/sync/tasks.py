@@ -167,7 +167,7 @@ async def run_sync(
             "protocol",
         )
     except Exception as failure:  # the destination refused a batch, say
-        log.exception("sync %s in %s failed", run_id, tenant_id)
+        mask_of(found.secrets).log_exception(log, "sync %s in %s failed", run_id, tenant_id)
         status, error, kind = SyncStatus.failed, f"loading failed: {failure}"[:1000], "destination"
     finally:
         await loader.close()

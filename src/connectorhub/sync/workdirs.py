@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 MARKER = "CONNECTORHUB_TAP_RUN"
 OWNER = "owner.json"
+UNOWNED_GRACE_SECONDS = 60
 # Where earlier versions put tap directories (in the temporary directory, left after a kill).
 LEGACY_PREFIX = "chub-tap-"
 GONE_WITHIN_SECONDS = 10.0  # SIGKILL is immediate; this only bounds a process stuck in the kernel
@@ -111,7 +113,12 @@ def _owner_gone(directory: Path) -> bool | None:
         owner = json.loads((directory / OWNER).read_text())
         pid, started, host = int(owner["pid"]), int(owner["started"]), str(owner["host"])
     except (OSError, ValueError, KeyError, TypeError):
-        return True  # made by a process killed before it wrote this
+        # Made by a process killed before it wrote this, or by one writing it right now: only
+        # an old enough directory is taken for the first.
+        try:
+            return directory.stat().st_mtime < time.time() - UNOWNED_GRACE_SECONDS
+        except OSError:
+            return False  # gone meanwhile
     if host != socket.gethostname():
         return None
     return not ProcessId(pid, started).alive()
