@@ -20,6 +20,9 @@ from connectorhub.hub import Hub
 from connectorhub.key_rotation import rotate
 from connectorhub.kit.crypto import Keyring, SecretBox, generate_key
 from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.publish import service as publish_service
+from connectorhub.publish.repository import PublicationRepository
+from connectorhub.publish.schemas import PublishRequest
 from tests.cli.test_cli import run as cli
 from tests.connector.test_endpoints import SECRET, create, stored_secrets, twitter
 from tests.publish.test_providers import X_ME, add, publish
@@ -133,9 +136,34 @@ async def test_a_publication_fails_at_once_and_sends_nothing(hub, client, worksp
     ended = shown.json()
     assert ended["status"] == "failed", ended
     assert ended["error"].startswith(REASON)
-    assert ended["attempts"] == 1
+    assert ended["attempts"] == 0  # nothing was tried
     assert [hit.path for hit in x_api.hits if hit.path == "/2/tweets"] == []
     assert (await _connector(client, workspace, cid))["status"] == "error"
+
+
+async def test_a_cut_short_publication_whose_credentials_broke_meanwhile_is_unknown(
+    hub, client, workspace, x_api
+):
+    """Its earlier attempt may have posted; without credentials nobody can ask the provider,
+    so it ends `unknown`, not `failed` (which would say nothing went out)."""
+    cid = await add(client, workspace, "twitter", {"account_label": "@x"},
+                    {"access_token": "x-user-token"}, "Cut short X")  # fmt: skip
+    await flip_a_byte(hub, workspace, cid)
+    async with hub.work.workspace(workspace.slug, "test") as scope:
+        publication, _ = await publish_service.start(
+            scope, uuid.UUID(cid), PublishRequest(text="maybe sent"), idempotency_key=None
+        )
+        row = await PublicationRepository(scope).get(publication.id)
+        assert row is not None
+        row.status, row.claimed_by, row.attempts = "sending", "process:gone", 1
+    async with hub.work.workspace(workspace.slug, "test") as scope:
+        claimed = await publish_service.claim(
+            scope, hub.box, publication.id, claimant="process:new", take_over=True
+        )
+    assert claimed is None
+    shown = await client.get(f"/api/publications/{publication.id}", headers=workspace.owner.headers)
+    assert shown.json()["status"] == "unknown" and shown.json()["attempts"] == 1
+    assert shown.json()["error"].startswith(REASON)
 
 
 @pytest.mark.both_backends

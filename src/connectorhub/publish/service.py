@@ -153,21 +153,22 @@ async def claim(
     resolve = resolve or publication.check_first
     connector = await ConnectorRepository(scope).get_with_catalog(publication.connector_id)
     assert connector is not None  # publications are deleted with their connector
+    secrets, reason = await unreadable.auth_or_reason(scope, box, connector)
+    if secrets is None:
+        # No retry can help: it ends here, the connector in error. This attempt sends nothing;
+        # one cut short before it may have posted, and without credentials nobody can ask.
+        ended = PublicationStatus.unknown if resolve else PublicationStatus.failed
+        publication.status, publication.claimed_by = ended.value, claimant
+        publication.error_kind, publication.error = "unreadable", reason
+        PublicationRepository(scope).touch(publication)
+        audit.record(scope, f"publication.{ended.value}", "publication", publication.id,
+                     {"attempts": publication.attempts, "post_id": None})  # fmt: skip
+        return None
     publication.status = PublicationStatus.sending.value
     publication.claimed_by = claimant
     publication.sent_at = publication.sent_at if resolve else utcnow()
     if not resolve:
         publication.attempts += 1
-    secrets, reason = await unreadable.auth_or_reason(scope, box, connector)
-    if secrets is None:
-        # Nothing was sent and no retry can help: it ends here, the connector in error.
-        publication.status = PublicationStatus.failed.value
-        publication.error_kind = "unreadable"
-        publication.error = reason
-        PublicationRepository(scope).touch(publication)
-        audit.record(scope, "publication.failed", "publication", publication.id,
-                     {"attempts": publication.attempts, "post_id": None})  # fmt: skip
-        return None
     return Claimed(
         catalog_key=connector.catalog.key, config=connector.config, secrets=secrets,
         content=publication.content, marker=marker(publication.id), resolve=resolve,
