@@ -272,3 +272,27 @@ async def test_an_error_body_echoing_a_secret_escaped_masks_every_form(client, h
     failed = (await execute(client, workspace, cutting["id"], {}, wait="true")).json()
     assert failed["status"] == "failed" and "answered 422" in failed["error"], failed
     assert 'tok"en' not in failed["error"]  # not even the secret's start
+
+
+async def test_a_short_secret_in_the_url_path_is_not_recorded(client, hub, workspace, api):
+    """Masking by value skips values too short to mask safely (3 characters here); a URL
+    rendered from a secret input is recorded without its path and query instead."""
+    api.json("/v1/cards/x9z/check", {"ok": True})
+    connector = await install(client, workspace, {
+        "catalog_key": "http", "name": f"Card {uuid.uuid4().hex[:6]}",
+        "config": {"base_url": f"{api.url}/v1"},
+        "definition": {
+            "input_schema": {"type": "object",
+                             "properties": {"cvv": {"type": "string", "writeOnly": True}}},
+            "steps": [{"name": "check", "url": "/cards/{{input.cvv}}/check",
+                       "extract": {"ok": "$.ok"}}],
+            "output": {"ok": "{{steps.check.ok}}"},
+        },
+    })  # fmt: skip
+    done = await execute(client, workspace, connector["id"], {"cvv": "x9z"}, wait="true")
+    assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
+    assert api.hits_to("/v1/cards/x9z/check")  # sent as it should be
+    assert done.json()["steps"][0]["request"]["url"] == f"{api.url.rstrip('/')}/{REDACTED}"
+    assert "x9z" not in done.text and "x9z" not in await stored_row(
+        hub, workspace, done.json()["id"]
+    )

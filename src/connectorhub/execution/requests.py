@@ -34,6 +34,7 @@ class Request:
     sensitive_query: set[str]
     sensitive_body: bool
     credentials: set[str]  # workspace credentials this request carries
+    sensitive_url: bool = False  # its path or query was rendered from a secret
 
     def without_credentials(self) -> Request:
         return replace(self, credentials=set())
@@ -75,16 +76,17 @@ class _StepRenderer:
                 sensitive = True
         return sensitive
 
-    def url(self, step: Step) -> str:
-        url, _ = self.part(lambda ctx: placeholders.render_url(step.url, ctx))
+    def url(self, step: Step) -> tuple[str, bool]:
+        """The step's absolute URL, and whether a secret went into it."""
+        url, sensitive = self.part(lambda ctx: placeholders.render_url(step.url, ctx))
         if urlsplit(url).scheme:
-            return url
+            return url, sensitive
         base = self.values["config"].get("base_url")
         if not isinstance(base, str):
             raise placeholders.PlaceholderError(
                 f"the URL {step.url!r} is relative and the connector has no base_url"
             )
-        return base.rstrip("/") + "/" + url.lstrip("/")
+        return base.rstrip("/") + "/" + url.lstrip("/"), sensitive
 
     def auth(self, auth: Any, request: Request) -> None:
         """Add the step's auth to `request`'s headers or query, always as sensitive."""
@@ -125,9 +127,11 @@ def render(
     (not GET/HEAD) carries `idempotency` as its Idempotency-Key unless it sets one itself.
     Whatever its auth sends is added to `mask`."""
     renderer = _StepRenderer(values, sensitive_steps, run_values, mask)
+    url, sensitive_url = renderer.url(step)
     request = Request(
-        method=step.method, url=renderer.url(step), headers={}, query={}, body=None,
+        method=step.method, url=url, headers={}, query={}, body=None,
         sensitive_headers=set(), sensitive_query=set(), sensitive_body=False, credentials=set(),
+        sensitive_url=sensitive_url,
     )  # fmt: skip
     # The connector's default headers are literal config values, not templates.
     for name, value in (values["config"].get("default_headers") or {}).items():
@@ -189,9 +193,13 @@ def summary(request: Request, mask: SecretMask) -> dict[str, Any]:
     """What a step sent, safe to store: secret-bearing parts redacted whole, every known
     secret masked by value in the rest."""
     query = {k: (REDACTED if k in request.sensitive_query else v) for k, v in request.query.items()}
+    url = request.url
+    if request.sensitive_url:  # a secret in the path, however short: only where it went
+        parts = urlsplit(url)
+        url = f"{parts.scheme}://{parts.netloc}/{REDACTED}"
     return {
         "method": request.method,
-        "url": mask.text(request.url),
+        "url": mask.text(url),
         "query": {k: mask.text(v) for k, v in query.items()},
         "headers": {
             k: (REDACTED if k in request.sensitive_headers else mask.text(v))
