@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from connectorhub.execution.secret_input import form_secrets, secret_paths
-from connectorhub.web.schema_form import kept_where_missing
+from connectorhub.execution.secret_input import secret_paths
+from connectorhub.web.schema_form import form_secrets, kept_where_missing
 from connectorhub.web.templating import templates
 
 SETTINGS = {

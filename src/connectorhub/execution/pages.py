@@ -11,11 +11,11 @@ from connectorhub.auth.dependencies import PageMember, PageViewer
 from connectorhub.connector import service as connectors
 from connectorhub.connector.run_history import go_to_run, render_history
 from connectorhub.exceptions import HubError, ValidationFailed
-from connectorhub.execution import secret_input, service
+from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus, Trigger
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.schema_form import form_to_instance
+from connectorhub.web.schema_form import form_secrets, form_to_instance
 from connectorhub.web.templating import hx_target, render, toast_header
 
 router = page_router()
@@ -25,7 +25,7 @@ async def _run_form(request: Request, page: PageMember, connector_id: uuid.UUID,
     connector = await connectors.read(page.scope, connector_id)
     schema = (connector.definition or {}).get("input_schema") or {"type": "object"}
     # Secret fields are password inputs, and what was typed in them is never sent back.
-    secret = secret_input.form_secrets(schema, "input")
+    secret = form_secrets(schema, "input")
     context = {
         "c": connector, "schema": schema, "values": {}, "errors": {}, "secret": secret, **extra
     }  # fmt: skip

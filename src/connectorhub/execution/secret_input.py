@@ -17,7 +17,6 @@ from typing import Any
 
 from connectorhub.kit.crypto import DecryptionError, SecretBox
 from connectorhub.kit.sealing import MASK, SecretsUnreadable, associated_data
-from connectorhub.web.schema_form import field_names_touching, form_probe
 
 Path = tuple[str | int, ...]
 # Keys of the same sealed column that hold a finished step's extracted values, not an input.
@@ -111,12 +110,6 @@ def _walk(schema: Any, value: Any, path: Path, root: dict, found: set[Path], dep
             _walk(sub, item, (*path, index), root, found, depth + 1)
             # `contains` may be what any item matches: one it would make secret is secret.
             _walk(schema.get("contains"), item, (*path, index), root, found, depth + 1)
-
-
-def form_secrets(schema: dict[str, Any], prefix: str) -> set[str]:
-    """Names of the generated form's fields (`<prefix>.a.b`) that hold or lie within a secret:
-    rendered as password inputs and never filled with what was typed."""
-    return field_names_touching(schema, prefix, secret_paths(schema, form_probe(schema)))
 
 
 def pointer(path: Path) -> str:

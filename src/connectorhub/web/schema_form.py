@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from connectorhub.execution.secret_input import secret_paths
+
 FALSE_VALUES = {"", "false", "off", "0", "no"}
 
 
@@ -162,3 +164,9 @@ def editable_secrets(
         for name in field_names
         if f"auth.{name}" in form and form[f"auth.{name}"][-1] != ""
     }
+
+
+def form_secrets(schema: dict[str, Any], prefix: str) -> set[str]:
+    """Names of the generated form's fields (`<prefix>.a.b`) that hold or lie within a secret:
+    rendered as password inputs and never filled with what was typed."""
+    return field_names_touching(schema, prefix, secret_paths(schema, form_probe(schema)))
