@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectorhub.audit import service as audit
@@ -66,14 +67,17 @@ async def create_user(
         raise Conflict(f"a user with email {email} already exists")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    user = users.add(
-        User(
-            email=email.lower(),
-            password_hash=hash_password(password) if password else None,
-            platform_role=platform_role,
-        )
+    user = User(
+        email=email.lower(),
+        password_hash=hash_password(password) if password else None,
+        platform_role=platform_role,
     )
-    await session.flush()
+    try:
+        async with session.begin_nested():  # a concurrent request may take the email first
+            users.add(user)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"a user with email {email} already exists") from None
     return user
 
 
