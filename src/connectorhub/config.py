@@ -179,6 +179,11 @@ class Settings(BaseSettings):
         description="How long the server waits for the next part of a request body before it "
         "answers 408 and closes the connection.",
     )  # fmt: skip
+    request_body_deadline_seconds: float = Field(
+        120, gt=0, le=86_400,
+        description="How long a whole request body may take to arrive, however steadily it "
+        "trickles in, before the server answers 408 and closes the connection.",
+    )  # fmt: skip
 
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."

@@ -14,7 +14,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("limits") / "data"
-    with live_server(data, CONNECTORHUB_REQUEST_BODY_TIMEOUT_SECONDS="1") as running:
+    with live_server(
+        data, CONNECTORHUB_REQUEST_BODY_TIMEOUT_SECONDS="1",
+        CONNECTORHUB_REQUEST_BODY_DEADLINE_SECONDS="2",
+    ) as running:  # fmt: skip
         yield running
 
 
@@ -56,3 +59,26 @@ def test_too_many_headers_are_refused(server, count):
 def test_a_normal_request_is_answered(server):
     answer = _exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
+
+
+def test_a_body_trickling_in_is_answered_408_at_its_deadline(server):
+    """A byte every 0.3 s never stalls a read for the 1 s timeout; the 2 s deadline ends it."""
+    head = (
+        f"POST /api/validate-config HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}"
+        "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(head.encode())
+        sock.settimeout(0.3)
+        answer, sent = b"", 0
+        while sent < 99 and not answer:  # the body is never complete
+            try:
+                sock.sendall(b" ")
+                sent += 1
+                answer = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                break
+    assert answer.startswith(b"HTTP/1.1 408"), (sent, answer)

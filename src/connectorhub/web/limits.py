@@ -65,18 +65,22 @@ class RequestLimits:
                 send, 431, f"request headers over {self.settings.request_header_max_bytes} bytes"
             )
             return
-        await _BoundedBody(self.app, self.settings.request_body_timeout_seconds).run(
-            scope, receive, send
-        )
+        await _BoundedBody(
+            self.app, self.settings.request_body_timeout_seconds,
+            self.settings.request_body_deadline_seconds,
+        ).run(scope, receive, send)  # fmt: skip
 
 
 class _BoundedBody:
-    """One request whose body reads are bounded. Once its body is complete, receive() waits
-    unbounded again: a streamed response listens on it for the client's disconnect."""
+    """One request whose body reads are bounded: each by `timeout`, all of them together by
+    `deadline` (from the first read: a body trickling in a byte at a time ends too). Once its
+    body is complete, receive() waits unbounded again: a streamed response listens on it for
+    the client's disconnect."""
 
-    def __init__(self, app: ASGIApp, timeout: float):
-        self.app, self.timeout = app, timeout
+    def __init__(self, app: ASGIApp, timeout: float, deadline: float):
+        self.app, self.timeout, self.deadline = app, timeout, deadline
         self.body_complete = self.timed_out = self.response_started = False
+        self.ends_at: float | None = None
 
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def bounded_receive() -> Message:
@@ -84,14 +88,17 @@ class _BoundedBody:
                 return {"type": "http.disconnect"}
             if self.body_complete:
                 return await receive()
+            now = asyncio.get_running_loop().time()
+            if self.ends_at is None:
+                self.ends_at = now + self.deadline
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(min(self.timeout, max(self.ends_at - now, 0))):
                     message = await receive()
             except TimeoutError:
                 self.timed_out = True
                 log.info(
-                    "request body stalled for %ss: %s %s",
-                    self.timeout, scope.get("method"), scope.get("path"),
+                    "request body stalled or too slow (%ss a read, %ss in all): %s %s",
+                    self.timeout, self.deadline, scope.get("method"), scope.get("path"),
                 )  # fmt: skip
                 if not self.response_started:
                     self.response_started = True
