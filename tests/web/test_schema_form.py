@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from connectorhub.execution.secret_input import secret_paths
+from connectorhub.kit.secret_schema import secret_paths
 from connectorhub.web.schema_form import form_secrets, kept_where_missing
 from connectorhub.web.templating import templates
 

@@ -20,7 +20,7 @@ from connectorhub.connector import card_summary, configure, service
 from connectorhub.connector.models import ConnectorStatus
 from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
 from connectorhub.exceptions import ValidationFailed
-from connectorhub.execution.secret_input import secret_paths
+from connectorhub.kit.secret_schema import secret_paths
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
 from connectorhub.web.schema_form import (

@@ -26,6 +26,7 @@ from connectorhub.kit.polling import poll_until
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
 from connectorhub.kit.sealing import SecretsUnreadable
+from connectorhub.kit.secret_schema import secret_paths
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
@@ -95,7 +96,7 @@ async def start(
         attempt=0,
         cancel_requested=False,
     )
-    secret = secret_input.secret_paths(definition.input_schema, run_input)
+    secret = secret_paths(definition.input_schema, run_input)
     execution.input = secret_input.masked(run_input, secret)
     execution.sealed_input = secret_input.seal(
         box, scope.tenant_id, TABLE, execution.id, run_input, secret

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectorhub.execution.secret_input import secret_paths
+from connectorhub.kit.secret_schema import secret_paths
 
 FALSE_VALUES = {"", "false", "off", "0", "no"}
 

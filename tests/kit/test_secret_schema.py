@@ -1,11 +1,11 @@
-"""Which input values a schema makes secret: every keyword that can apply a subschema to a value
+"""Which values a schema makes secret: every keyword that can apply a subschema to a value
 is followed, so a `writeOnly` behind any of them is found (missing one stored it in clear)."""
 
 from __future__ import annotations
 
 import pytest
 
-from connectorhub.execution.secret_input import secret_paths
+from connectorhub.kit.secret_schema import secret_paths
 
 SECRET = {"type": "string", "writeOnly": True}
 
