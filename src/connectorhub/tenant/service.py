@@ -163,6 +163,15 @@ async def respond(
     user = await UserRepository(session).by_id(user_id)
     if user is None or user.email.lower() != seen.email:
         raise NotFound("this invitation link is not valid any more")
+    return await _answer(session, user, seen, name, accept=accept, back_to=back_to)
+
+
+async def _answer(
+    session: AsyncSession, user: User, seen: Invitation, name: str, *, accept: bool,
+    back_to: str | None,
+) -> InvitationAccepted:  # fmt: skip
+    """Answer `seen` (found by its token, addressed to `user`) in its workspace, under the
+    row's lock: another answer or a revocation meanwhile wins."""
     scope = await WorkspaceScope.open(session, seen.tenant_id, actor=str(user.id))
     repository = InvitationRepository(scope)
     invitation = await repository.locked(seen.id)
@@ -204,13 +213,13 @@ async def join(session: AsyncSession, token: str, password: str) -> tuple[User, 
     wrong password of an existing account)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    invitation, _ = await _pending_by_token(session, token)
+    invitation, name = await _pending_by_token(session, token)
     user = await UserRepository(session).by_email(invitation.email)
     if user is None:
         user = await create_user(session, invitation.email, password)
     elif await check_password(session, invitation.email, password) is None:
         raise ValidationFailed({"password": ["Wrong password for this account."]})
-    return user, await respond(session, user.id, token, accept=True, back_to=None)
+    return user, await _answer(session, user, invitation, name, accept=True, back_to=None)
 
 
 async def _membership_or_404(scope: WorkspaceScope, user_id: uuid.UUID) -> Membership:
