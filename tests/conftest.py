@@ -24,6 +24,7 @@ from connectorhub.hub import Hub
 from connectorhub.kit.crypto import generate_key
 from connectorhub.lifecycle import migrate_and_seed
 from tests.fixtures import fake_tap
+from tests.fixtures.browser_session import sign_in
 from tests.fixtures.database import (
     PostgresDatabase,
     create_postgres_database,
@@ -257,6 +258,20 @@ def backend(hub: Hub) -> str:
 @pytest.fixture
 def app(hub: Hub) -> FastAPI:
     return create_app(hub.settings, hub=hub)
+
+
+@pytest.fixture
+async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser of the app's pages (cookies kept), not signed in."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def owner_csrf(browser: httpx.AsyncClient, workspace) -> str:
+    """`browser` signed in as the workspace's owner; its session's CSRF token."""
+    return await sign_in(browser, workspace.owner)
 
 
 @pytest.fixture

@@ -241,12 +241,6 @@ async def test_an_existing_account_joins_by_its_link_only_with_its_own_password(
     assert {m["email"]: m["role"] for m in members}[theirs.email] == "admin"
 
 
-@pytest.fixture
-async def browser(app):
-    async with _new_browser(app) as client:
-        yield client
-
-
 async def test_owners_invite_and_revoke_in_the_pages(
     app, browser, client, workspace, other_workspace
 ):

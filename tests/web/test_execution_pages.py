@@ -7,18 +7,10 @@ import asyncio
 import re
 
 import httpx
-import pytest
 
 from connectorhub.tenant.models import Role
 from tests.execution.test_endpoints import http_connector, install, play_api
 from tests.fixtures.browser_session import hx, sign_in
-
-
-@pytest.fixture
-async def browser(app) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
 
 
 async def test_new_pages_need_a_session(browser):

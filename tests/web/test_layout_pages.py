@@ -5,26 +5,11 @@ from __future__ import annotations
 
 import re
 
-import httpx
-import pytest
-
 from connectorhub.credential.schemas import CredentialCreate
 from connectorhub.tenant.models import Role
 from connectorhub.web.templating import plural
 from tests.connector.test_endpoints import create, twitter
-from tests.fixtures.browser_session import hx, sign_in
-
-
-@pytest.fixture
-async def browser(app) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
-@pytest.fixture
-async def owner_csrf(browser, workspace) -> str:
-    return await sign_in(browser, workspace.owner)
+from tests.fixtures.browser_session import hx
 
 
 def card(html: str, testid: str, attribute: str, value: str) -> str:

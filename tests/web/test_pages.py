@@ -12,18 +12,6 @@ from tests.connector.test_endpoints import SECRET, create, twitter
 from tests.fixtures.browser_session import CSRF_FIELD, hx, sign_in
 
 
-@pytest.fixture
-async def browser(app) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
-@pytest.fixture
-async def owner_csrf(browser, workspace) -> str:
-    return await sign_in(browser, workspace.owner)
-
-
 async def test_pages_need_a_session(browser):
     for path in [
         "/connectors/catalog",

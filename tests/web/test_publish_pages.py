@@ -8,20 +8,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 
 from tests.fixtures.browser_session import hx, sign_in
 from tests.fixtures.wordpress import add_wordpress
 
 pytestmark = [pytest.mark.slow, pytest.mark.wordpress]
-
-
-@pytest.fixture
-async def browser(app) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
 
 
 async def _listed(browser, connector_id: str, *, until: str) -> str:

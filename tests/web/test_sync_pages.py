@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import httpx
 import pytest
 
 from connectorhub.kit.plugins import PluginManager
@@ -17,13 +16,6 @@ from connectorhub.tenant.models import Role
 from tests.fixtures.browser_session import hx, sign_in
 from tests.fixtures.source_database import SOURCE_PASSWORD
 from tests.sync.test_sync import add_source
-
-
-@pytest.fixture
-async def browser(app) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
 
 
 async def test_syncs_page_needs_a_session_and_starts_empty(browser, workspace):
