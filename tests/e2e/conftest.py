@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import TEST_PLUGINS_DIR
@@ -118,3 +119,15 @@ async def sign_in(
     await page.fill("#password", password or server.password)  # type: ignore[attr-defined]
     await page.click("button[type=submit]")  # type: ignore[attr-defined]
     await page.wait_for_url("**/connectors/catalog")  # type: ignore[attr-defined]
+
+
+async def install_active(server: LiveServer, body: dict) -> dict:
+    """Install a connector through the API and activate it; returns it as created."""
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
+        created = await http.post("/api/connectors", json=body)
+        assert created.status_code == 201, created.text
+        active = await http.patch(
+            f"/api/connectors/{created.json()['id']}", json={"status": "active"}
+        )
+        assert active.status_code == 200, active.text
+    return created.json()

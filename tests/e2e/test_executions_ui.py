@@ -9,7 +9,7 @@ import uuid
 import httpx
 from aiohttp import web
 
-from tests.e2e.conftest import E2E, sign_in
+from tests.e2e.conftest import E2E, install_active, sign_in
 from tests.web.test_execution_pages import secret_run_connector
 
 pytestmark = E2E
@@ -102,14 +102,8 @@ async def test_a_refused_credential_rings_the_bell(tab, server, api):
 
 
 async def test_run_form_secrets_are_typed_masked_and_not_sent_back(tab, server, api):
-    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
-        body = secret_run_connector(api)
-        created = await http.post("/api/connectors", json=body)
-        assert created.status_code == 201, created.text
-        active = await http.patch(
-            f"/api/connectors/{created.json()['id']}", json={"status": "active"}
-        )
-        assert active.status_code == 200, active.text
+    body = secret_run_connector(api)
+    await install_active(server, body)
     page = tab.page
     await sign_in(tab, server)
     await page.goto(f"{server.url}/connectors/installed")

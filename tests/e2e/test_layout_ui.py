@@ -9,7 +9,7 @@ import uuid
 import httpx
 from aiohttp import web
 
-from tests.e2e.conftest import E2E, open_page, sign_in
+from tests.e2e.conftest import E2E, install_active, open_page, sign_in
 
 pytestmark = E2E
 
@@ -83,13 +83,7 @@ async def test_a_run_page_names_its_connector_and_its_toast_goes_when_the_run_en
             "steps": [{"name": "wait", "url": "/held"}],
         },
     }  # fmt: skip
-    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
-        created = await http.post("/api/connectors", json=body)
-        assert created.status_code == 201, created.text
-        active = await http.patch(
-            f"/api/connectors/{created.json()['id']}", json={"status": "active"}
-        )
-        assert active.status_code == 200, active.text
+    await install_active(server, body)
     page = tab.page
     await sign_in(tab, server)
     await page.goto(f"{server.url}/connectors/installed")

@@ -6,26 +6,19 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import E2E, sign_in
+from tests.e2e.conftest import E2E, install_active, sign_in
 
 pytestmark = [*E2E, pytest.mark.wordpress]
 
 
 async def test_compose_preview_publish_and_open_the_post(tab, server, wordpress):
     name = f"Blog {uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
-        created = await http.post("/api/connectors", json={
-            "catalog_key": "wordpress", "name": name,
-            "config": {"base_url": wordpress.url, "site_label": "E2E blog", "default_status": "publish"},
-            "auth": {"username": "editor", "password": wordpress.editor_password}})  # fmt: skip
-        assert created.status_code == 201, created.text
-        cid = created.json()["id"]
-        assert (
-            await http.patch(f"/api/connectors/{cid}", json={"status": "active"})
-        ).status_code == 200
+    await install_active(server, {
+        "catalog_key": "wordpress", "name": name,
+        "config": {"base_url": wordpress.url, "site_label": "E2E blog", "default_status": "publish"},
+        "auth": {"username": "editor", "password": wordpress.editor_password}})  # fmt: skip
     page = tab.page
     await sign_in(tab, server)
     await page.goto(f"{server.url}/connectors/installed")
