@@ -89,6 +89,7 @@ class Hub:
             await self.jobs.recover()
             self.jobs.start_periodic(self.settings.scheduler_interval_seconds)
         else:
+            await self.jobs.open()
             await run_every_start(self.context)
 
     async def start(self) -> None:

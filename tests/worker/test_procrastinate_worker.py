@@ -11,9 +11,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from connectorhub.app import create_app
+from connectorhub.config import Settings
 from connectorhub.db import defer_after_commit
 from connectorhub.hub import Hub
 from connectorhub.worker.queue import Job
+from tests.conftest import LOCAL_APIS, TEST_KEYS
 from tests.execution.test_endpoints import execute, http_connector, install, wait_finished
 from tests.fixtures.factories import make_workspace
 from tests.fixtures.live_server import CLI, hub_env
@@ -166,3 +169,23 @@ async def test_waiting_callers_get_the_worker_result(
         )
     assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
     assert done.json()["output"] == {"user": 7, "name": "Ada"}
+
+
+async def test_a_burst_of_first_defers_opens_the_queue_once(queuing_hub: Hub, queue_database):
+    # Twenty requests arriving together at a process whose queue is not open yet all defer at
+    # once: each waits for the one pool being opened (issue 17 saw 500s from `PoolTimeout: pool
+    # initialization incomplete` and `PoolClosed` on such a burst).
+    pool_before = queuing_hub.jobs.app.connector._async_pool
+    jobs = [Job("run_execution", {"tenant_id": "t", "execution_id": f"e{n}"}) for n in range(20)]
+    await asyncio.gather(*(queuing_hub.jobs.defer([job]) for job in jobs))
+    async with queuing_hub.sessionmaker() as session:
+        count = (await session.execute(text("SELECT count(*) FROM procrastinate_jobs"))).scalar()
+    assert count == 20
+    assert pool_before is None and queuing_hub.jobs.app.connector._async_pool is not None
+
+
+async def test_serve_opens_the_queue_at_start(queue_database):
+    hub = Hub(Settings(database_url=queue_database.app_url, secret_keys=TEST_KEYS, **LOCAL_APIS))
+    app = create_app(hub=hub)
+    async with app.router.lifespan_context(app):
+        assert hub.jobs.app.connector._async_pool is not None

@@ -9,6 +9,7 @@ lets only that same job pick the run up again, so it still ends exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -45,6 +46,10 @@ class ProcrastinateQueue:
         )
         self.app = procrastinate.App(connector=connector)
         self._opened = False
+        # Procrastinate's open_async sets its pool before opening it: a second caller arriving
+        # meanwhile would take a pool still connecting. One opener at a time; made per opening
+        # because an asyncio lock belongs to the loop that first waits on it.
+        self._opening: asyncio.Lock | None = None
         self._register_tasks()
 
     def _register_tasks(self) -> None:
@@ -67,13 +72,20 @@ class ProcrastinateQueue:
                 log.warning("job %s (%s) lost its worker: retrying it", job.id, job.task_name)
                 await manager.retry_job(job)
 
-    async def _ensure_open(self) -> None:
-        if not self._opened:
-            await self.app.open_async()
-            self._opened = True
+    async def open(self) -> None:
+        """Open the job database's pool (once; concurrent callers wait for the one opening).
+        `serve` opens it at start, so a burst of first requests never waits on it."""
+        if self._opened:
+            return
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if not self._opened:
+                await self.app.open_async()
+                self._opened = True
 
     async def defer(self, jobs: list[Job]) -> None:
-        await self._ensure_open()
+        await self.open()
         for job in jobs:
             task = self.app.configure_task(job.name, queueing_lock=job.lock, schedule_at=job.at)
             with contextlib.suppress(AlreadyEnqueued):  # the same job already waits
@@ -89,7 +101,7 @@ class ProcrastinateQueue:
     ) -> None:
         """Run jobs until stopped (SIGINT/SIGTERM finish the running ones first), after the
         `@at_every_start` work (the tap directories a killed process of this host left)."""
-        await self._ensure_open()
+        await self.open()
         await run_every_start(self.context)
         await self.app.run_worker_async(
             concurrency=concurrency or self.concurrency,
@@ -104,7 +116,7 @@ class ProcrastinateQueue:
 
     async def drain(self) -> None:
         """Run every job waiting now, then return (tests, one-off runs)."""
-        await self._ensure_open()
+        await self.open()
         await self.app.run_worker_async(
             wait=False,
             additional_context={"connectorhub": self.context},
@@ -115,6 +127,7 @@ class ProcrastinateQueue:
         if self._opened:
             await self.app.close_async()
             self._opened = False
+        self._opening = None
 
 
 def _job_task(function: JobFunction) -> Any:
