@@ -39,6 +39,7 @@ from connectorhub.template.endpoints import router as template_router
 from connectorhub.template.pages import router as template_pages
 from connectorhub.tenant.endpoints import router as tenant_router
 from connectorhub.tenant.pages import router as tenant_pages
+from connectorhub.web.admission import Admission
 from connectorhub.web.forwarded import TrustedProxyHeaders
 from connectorhub.web.limits import RequestLimits
 from connectorhub.web.openapi_statuses import install_openapi_statuses
@@ -151,5 +152,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     include_connectors(app, hub or Hub(settings))
     app.include_router(_health_router())
     app.add_middleware(TrustedProxyHeaders, networks=lambda: settings.trusted_proxy_networks)
+    # Admission inside the limits: a refused or queued request has had its head checked.
+    app.add_middleware(Admission, settings=settings)
     app.add_middleware(RequestLimits, settings=settings)  # outermost: bounds every body read
     return app

@@ -185,6 +185,22 @@ class Settings(BaseSettings):
         "trickles in, before the server answers 408 and closes the connection.",
     )  # fmt: skip
 
+    max_concurrent_requests: int = Field(
+        64, ge=1, le=100_000,
+        description="How many requests one server process works on at once; more wait in "
+        "its queue (health checks, static files and started event streams do not count).",
+    )  # fmt: skip
+    request_queue_size: int = Field(
+        1000, ge=0, le=1_000_000,
+        description="How many requests may wait for their turn; one more is answered 503 "
+        "with `Retry-After` at once.",
+    )  # fmt: skip
+    request_queue_timeout_seconds: float = Field(
+        10, gt=0, le=600,
+        description="How long a request waits for its turn before it is answered 503 with "
+        "`Retry-After`.",
+    )  # fmt: skip
+
     worker_concurrency: int = Field(
         10, ge=1, le=1000, description="How many executions one process runs at once."
     )

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from connectorhub.config import Settings
+from connectorhub.exceptions import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -182,21 +185,30 @@ class UnitOfWork:
         """One transaction, committed when the block ends well, rolled back when it raises,
         except for an error that says `keeps_changes` (it recorded a state worth keeping, such
         as a connector found with unreadable credentials): that one commits, then propagates."""
-        async with self._sessionmaker() as session:
-            transaction = await session.begin()
-            try:
-                yield session
-            except BaseException as error:
-                if getattr(error, "keeps_changes", False) and transaction.is_active:
-                    await transaction.commit()
-                    jobs = _take_pending(session)
-                    if jobs:
-                        await self._defer(jobs)
-                else:
-                    await transaction.rollback()
+        try:
+            async with self._sessionmaker() as session:
+                transaction = await session.begin()
+                try:
+                    yield session
+                except BaseException as error:
+                    if getattr(error, "keeps_changes", False) and transaction.is_active:
+                        await transaction.commit()
+                        jobs = _take_pending(session)
+                        if jobs:
+                            await self._defer(jobs)
+                    else:
+                        await transaction.rollback()
+                    raise
+                await transaction.commit()
+                jobs = _take_pending(session)
+        except PoolTimeout as exc:
+            # Every connection busy past the pool's wait: nothing was done, so "try again".
+            raise ServiceUnavailable() from exc
+        except OperationalError as exc:
+            if "database is locked" not in str(exc.orig):
                 raise
-            await transaction.commit()
-            jobs = _take_pending(session)
+            # SQLite's write lock held past busy_timeout: the same, on the embedded default.
+            raise ServiceUnavailable() from exc
         if jobs:
             await self._defer(jobs)
 

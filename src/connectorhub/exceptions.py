@@ -84,6 +84,17 @@ class TooManyRequests(HubError):
         )
 
 
+class ServiceUnavailable(HubError):
+    """The database could not be reached in time (its pool exhausted, SQLite's write lock held
+    past its timeout): nothing was changed, and trying again shortly is right."""
+
+    status_code = 503
+    default_message = "The server is busy: try again shortly."
+
+    def __init__(self, message: str | None = None, retry_after: int = 2):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class LoginRequired(HubError):
     """A page needs a signed-in browser: the UI handler redirects to the sign-in page."""
 
