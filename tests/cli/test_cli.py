@@ -187,6 +187,13 @@ def test_wrong_key_refuses_to_start_with_a_clear_message(data_dir):
     assert missing.returncode == 1 and "not configured" in missing.stderr
 
 
+def test_serve_runs_one_process_on_sqlite(data_dir):
+    # The embedded default's process is its own worker and scheduler (cli/serving.py).
+    result = run(data_dir, "serve", "--port", "1", "--workers", "2")
+    assert result.returncode == 2
+    assert "--workers above 1 needs PostgreSQL" in result.stderr
+
+
 @pytest.mark.slow
 def test_production_refuses_without_keys(tmp_path):
     result = run_process(

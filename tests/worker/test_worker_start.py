@@ -6,6 +6,13 @@ single worker) is not done here."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 
 from connectorhub.config import Settings
@@ -13,6 +20,7 @@ from connectorhub.hub import Hub
 from connectorhub.sync import workdirs
 from connectorhub.worker.registry import AT_EVERY_START, AT_STARTUP
 from tests.conftest import TEST_KEYS
+from tests.fixtures.live_server import CLI, free_port, hub_env
 from tests.sync.test_tap_lifetime import dead_owner, sleeper, stale_directory, until
 from tests.worker.conftest import worker_process
 
@@ -56,3 +64,33 @@ async def test_serve_on_postgresql_reaps_them_too(queue_database, tmp_path):
     async with hub.running():
         await hub.start_embedded_worker()
     assert not stale.exists()
+
+
+@pytest.mark.slow
+def test_serve_on_postgresql_runs_several_processes_on_one_port(queue_database, tmp_path):
+    port = free_port()
+    env = hub_env(
+        tmp_path, CONNECTORHUB_DATABASE_URL=queue_database.app_url,
+        CONNECTORHUB_SECRET_KEYS=TEST_KEYS,
+    )  # fmt: skip
+    serve = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(serve.stdout), daemon=True).start()  # type: ignore[arg-type]
+    try:
+        for _ in range(600):  # each process says so once it is serving
+            if sum("Application startup complete" in line for line in output) == 2:
+                break
+            assert serve.poll() is None, "".join(output)
+            time.sleep(0.1)
+        children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
+        servers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(servers) == 2, [Path(f"/proc/{c}/cmdline").read_bytes() for c in children]
+        for _ in range(20):
+            answer = httpx.get(f"http://127.0.0.1:{port}/api/installed", timeout=10)
+            assert answer.status_code == 401  # served (by either process), not refused
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)

@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
-from connectorhub.app import create_app
 from connectorhub.auth.passwords import generate_password
 from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import create_user, issue_token, set_password
 from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.catalog.service import seed as seed_catalog
+from connectorhub.cli.serving import run_server, server_processes
 from connectorhub.config import Settings
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.keys import append_key_to_file, new_key_entry
@@ -43,8 +42,6 @@ from connectorhub.sync.tasks import run_sync
 from connectorhub.tenant.models import Role
 from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
 from connectorhub.tenant.service import add_membership, create_workspace
-from connectorhub.web.access_log import uvicorn_log_config
-from connectorhub.web.limits import uvicorn_limits
 
 T = TypeVar("T")
 
@@ -102,11 +99,18 @@ def serve(
         str | None, typer.Option(help="Bind address [default: CONNECTORHUB_HOST]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: CONNECTORHUB_PORT]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=256, help="Processes [default: CPU count on PostgreSQL, 1 on SQLite]"
+        ),
+    ] = None,
 ) -> None:
     """Serve the UI and API. On SQLite (the embedded default) it migrates and bootstraps first."""
 
     settings = Settings()
     host, port = host or settings.host, port or settings.port
+    processes = server_processes(settings, workers)
 
     async def prepare(hub):
         if settings.is_sqlite:
@@ -125,11 +129,7 @@ def serve(
         typer.echo(f"  API token: {first.token}")
         typer.echo("These are shown once. Change the password under Account after signing in.\n")
     typer.echo(f"ConnectorHub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    # proxy_headers off: X-Forwarded-* are believed from CONNECTORHUB_TRUSTED_PROXIES only
-    # (web/forwarded.py), never from uvicorn's own default list.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                proxy_headers=False, log_config=uvicorn_log_config(),
-                **uvicorn_limits(settings))  # fmt: skip
+    run_server(settings, host, port, processes)
 
 
 @app.command()
