@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from connectorhub.kit.models import Base, TenantOwned, UUIDType, new_id
 
+# Keys of `changes` in events that record field names only (connectors, templates): what changed,
+# by name, and the object's name then (so it is found by name once renamed or deleted).
+FIELDS = "fields"
+OBJECT_NAME = "object_name"
+
 
 class AuditEvent(TenantOwned, Base):
     __tablename__ = "audit_events"

@@ -6,9 +6,11 @@ from typing import Annotated
 from fastapi import Query, status
 
 from connectorhub.auth.dependencies import AdminContext, ViewerContext
-from connectorhub.connector import service
+from connectorhub.connector import bulk, service
 from connectorhub.connector.models import ConnectorStatus
 from connectorhub.connector.schemas import (
+    BulkRequest,
+    BulkResults,
     ConnectorCreate,
     ConnectorPage,
     ConnectorPatch,
@@ -83,6 +85,18 @@ async def patch_connector(
 )
 async def delete_connector(connector_id: uuid.UUID, context: AdminContext) -> None:
     await service.delete(context.scope, connector_id)
+
+
+@router.post(
+    "/connectors/bulk", response_model=BulkResults,
+    responses={400: {"description": "A tag action without a tag"}},
+)  # fmt: skip
+async def bulk_action(body: BulkRequest, context: AdminContext) -> BulkResults:
+    """Activate, deactivate, tag, untag or delete up to 100 connectors. Each id gets its own
+    result (`ok`, or `error` and the error map the single-connector endpoint would give); a
+    failed one changes nothing and never undoes the others. An unknown id, or another
+    workspace's, is `"error": "not found"`."""
+    return await bulk.apply(context.scope, context.box, body)
 
 
 @router.get("/publish-targets", response_model=list[PublishTarget])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
@@ -12,6 +13,7 @@ from connectorhub.definition.model import Definition
 ConnectorName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
+MAX_TAGS = 20
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 # Secrets are strings; a number (e.g. an expiry timestamp) is accepted and stored as text.
 AuthValue = str | int | float | None
@@ -40,7 +42,7 @@ class ConnectorCreate(BaseModel):
     name: ConnectorName
     config: dict[str, Any] = Field(default_factory=dict)
     auth: dict[str, AuthValue] = Field(default_factory=dict, description=AUTH_DESCRIPTION)
-    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     definition: Definition | None = Field(None, description=DEFINITION_DESCRIPTION)
 
     _tags = field_validator("tags")(_dedupe)
@@ -59,7 +61,7 @@ class ConnectorPatch(BaseModel):
     name: ConnectorName | None = None
     config: dict[str, Any] | None = None
     auth: dict[str, AuthValue] | None = Field(None, description=AUTH_DESCRIPTION)
-    tags: list[Tag] | None = Field(None, max_length=20)
+    tags: list[Tag] | None = Field(None, max_length=MAX_TAGS)
     status: ConnectorStatus | None = None
     definition: Definition | None = Field(None, description=DEFINITION_DESCRIPTION)
 
@@ -139,3 +141,37 @@ class PublishTarget(BaseModel):
     # tested with these credentials, and a driver exists for it.
     account: dict[str, Any] | None = None
     ready: bool = False
+
+
+MAX_BULK_IDS = 100
+
+
+class BulkAction(StrEnum):
+    activate = "activate"
+    deactivate = "deactivate"
+    add_tag = "add_tag"
+    remove_tag = "remove_tag"
+    delete = "delete"
+
+
+class BulkRequest(BaseModel):
+    action: BulkAction
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BULK_IDS)
+    tag: Tag | None = Field(None, description="For add_tag and remove_tag")
+
+
+class BulkItemResult(BaseModel):
+    id: uuid.UUID
+    ok: bool
+    name: str | None = Field(None, description="The connector's name (unknown when not found)")
+    status: ConnectorStatus | None = Field(None, description="Its status after (not after delete)")
+    deleted: bool = False
+    error: str | None = Field(None, description="Why this one was refused")
+    errors: dict[str, list[str]] = Field(
+        default_factory=dict, description="The error map, as the single-connector endpoint gives"
+    )
+    warnings: list[str] = Field(default_factory=list)
+
+
+class BulkResults(BaseModel):
+    results: list[BulkItemResult]

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from connectorhub.audit import service as audit
-from connectorhub.audit.service import SECRET_CHANGED
 from connectorhub.catalog import service as catalog_service
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.connector.schemas import (
+    MAX_TAGS,
     ConnectorCreate,
     ConnectorPatch,
     ConnectorRead,
@@ -229,16 +229,9 @@ async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) 
     repository.add(connector)
     await _flush_checking_name(scope, body.name)
     audit.record(
-        scope,
-        "connector.created",
-        "connector",
-        connector.id,
-        {
-            "name": body.name,
-            "catalog_key": entry.key,
-            "auth": dict.fromkeys(secret_fields, SECRET_CHANGED),
-        },
-    )
+        scope, "connector.created", "connector", connector.id, {"catalog_key": entry.key},
+        object_name=body.name, fields=_fields_set(connector, secret_fields),
+    )  # fmt: skip
     return to_read(connector, box=box)
 
 
@@ -304,24 +297,35 @@ def _target_status(
     return target, warnings
 
 
-def _audited_changes(
+_ABSENT = object()
+
+
+def _fields_set(connector: Connector, secret_fields: list[str]) -> list[str]:
+    """What a new connector's audit event names: the fields it was given, never their values."""
+    fields = ["name", *(f"config.{key}" for key in connector.config)]
+    fields += [f"auth.{name}" for name in secret_fields]
+    fields += ["tags"] * bool(connector.tags) + ["definition"] * bool(connector.definition)
+    return fields
+
+
+def _changed_fields(
     connector: Connector, edited: dict[str, Any], secret_fields: list[str], target: ConnectorStatus
-) -> dict[str, Any]:
-    """What the audit event records of an edit: never a secret or a config value."""
-    changes: dict[str, Any] = {}
-    if edited["name"] != connector.name:
-        changes["name"] = [connector.name, edited["name"]]
-    if edited["config"] != connector.config:
-        changes["config"] = "(changed)"
-    if edited["tags"] != connector.tags:
-        changes["tags"] = edited["tags"]
-    if secret_fields:
-        changes["auth"] = dict.fromkeys(secret_fields, SECRET_CHANGED)
-    if edited["definition"] != connector.definition:
-        changes["definition"] = "(changed)"
-    if target.value != connector.status:
-        changes["status"] = [connector.status, target.value]
-    return changes
+) -> list[str]:
+    """What the audit event of an edit names: the fields that changed (a config setting by its
+    top-level key), never a value; a secret only by name."""
+    old_config, new_config = connector.config or {}, edited["config"] or {}
+    fields = [
+        f"config.{key}"
+        for key in old_config.keys() | new_config.keys()
+        if old_config.get(key, _ABSENT) != new_config.get(key, _ABSENT)
+    ]
+    fields += [f"auth.{name}" for name in secret_fields]
+    fields += [
+        field
+        for field in ("name", "tags", "definition")
+        if edited[field] != getattr(connector, field)
+    ]
+    return fields + ["status"] * (target.value != connector.status)
 
 
 async def edit(
@@ -359,7 +363,7 @@ async def edit(
     ):
         raise Conflict(f"a connector named {edited['name']!r} already exists in this workspace")
 
-    changes = _audited_changes(connector, edited, secret_fields, target)
+    changed = _changed_fields(connector, edited, secret_fields, target)
     if target.value != connector.status:
         connector.status_reason = "set by hand" if target == ConnectorStatus.error else None
     for field, value in edited.items():
@@ -371,18 +375,44 @@ async def edit(
         # the pasted `expires_at` (if any) says when the new token ends.
         connector.oauth, connector.token_expires_at = None, None
     connector.status = target.value
-    if changes:
+    if changed:
         ConnectorRepository(scope).touch(connector)
         await _flush_checking_name(scope, connector.name)
-        audit.record(scope, "connector.updated", "connector", connector.id, changes)
+        audit.record(
+            scope, "connector.updated", "connector", connector.id,
+            object_name=connector.name, fields=changed,
+        )  # fmt: skip
     return to_read(connector, warnings, box=box)
+
+
+async def retag(
+    scope: WorkspaceScope,
+    box: SecretBox,
+    connector_id: uuid.UUID,
+    *,
+    add: tuple[str, ...] = (),
+    remove: tuple[str, ...] = (),
+) -> ConnectorRead:
+    """Add and remove tags, as an edit of `tags` (same rules, same audit). Raises NotFound,
+    ValidationFailed (more tags than a connector may have)."""
+    connector = await _get(scope, connector_id, for_update=True)  # no edit lost in between
+    tags = [t for t in connector.tags if t not in remove] + [
+        t for t in add if t not in connector.tags and t not in remove
+    ]
+    if len(tags) > MAX_TAGS:
+        raise ValidationFailed(
+            {"tags": [f"A connector has at most {MAX_TAGS} tags."]}, "too many tags"
+        )
+    return await edit(scope, box, connector_id, ConnectorPatch(tags=tags))
 
 
 async def delete(scope: WorkspaceScope, connector_id: uuid.UUID) -> None:
     """Hard delete. Raises NotFound (also for another workspace's connector)."""
     connector = await _get(scope, connector_id, for_update=True)
     await ConnectorRepository(scope).remove(connector)
-    audit.record(scope, "connector.deleted", "connector", connector_id, {"name": connector.name})
+    audit.record(
+        scope, "connector.deleted", "connector", connector_id, object_name=connector.name, fields=[]
+    )
 
 
 async def search(

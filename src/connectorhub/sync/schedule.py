@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
 
+from connectorhub.audit import service as audit
 from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
@@ -78,6 +79,7 @@ async def set_schedule(
     if connector.catalog.kind != "source":
         raise BadRequest("only source connectors (Singer taps) sync on a schedule")
     cron = (body.cron or "").strip() or None
+    before = (connector.schedule, connector.schedule_timezone)
     if cron is None:
         connector.schedule = connector.schedule_timezone = connector.next_sync_at = None
     else:
@@ -86,6 +88,16 @@ async def set_schedule(
             raise ValidationFailed(errors)
         connector.schedule, connector.schedule_timezone = cron, body.timezone
         connector.next_sync_at = next_after(cron, body.timezone, now)
+    changed = [
+        field
+        for field, old in zip(("schedule", "schedule_timezone"), before, strict=True)
+        if getattr(connector, field) != old
+    ]
+    if changed:
+        audit.record(
+            scope, "connector.updated", "connector", connector.id,
+            object_name=connector.name, fields=changed,
+        )  # fmt: skip
     ConnectorRepository(scope).touch(connector)
     return read(connector)
 

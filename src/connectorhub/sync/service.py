@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 
+from connectorhub.audit import service as audit
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
@@ -225,7 +226,13 @@ async def select_streams(
                 ]
     if errors:
         raise ValidationFailed(errors)
-    connector.selected_streams = [c.model_dump() for c in selection.streams]
+    chosen = [c.model_dump() for c in selection.streams]
+    if chosen != connector.selected_streams:
+        audit.record(
+            scope, "connector.updated", "connector", connector.id,
+            object_name=connector.name, fields=["selected_streams"],
+        )  # fmt: skip
+    connector.selected_streams = chosen
     ConnectorRepository(scope).touch(connector)
     return streams_of(connector.discovered_catalog, connector.selected_streams)
 
