@@ -13,11 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from connectorhub.audit.endpoints import router as audit_router
+from connectorhub.audit.pages import router as audit_pages
 from connectorhub.auth.endpoints import router as auth_router
 from connectorhub.auth.pages import router as auth_pages
 from connectorhub.auth.sessions import LoginThrottle
 from connectorhub.catalog.endpoints import router as catalog_router
 from connectorhub.config import Settings
+from connectorhub.connector.bulk_pages import router as connector_bulk_pages
 from connectorhub.connector.endpoints import router as connector_router
 from connectorhub.connector.pages import router as connector_pages
 from connectorhub.credential.endpoints import router as credential_router
@@ -107,6 +109,7 @@ def pages_router() -> APIRouter:
     for domain_router in (
         auth_pages, connector_pages, tenant_pages, execution_pages, template_pages,
         credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
+        connector_bulk_pages, audit_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router

@@ -14,6 +14,9 @@ from connectorhub.kit.models import Base, TenantOwned, UUIDType, new_id
 # by name, and the object's name then (so it is found by name once renamed or deleted).
 FIELDS = "fields"
 OBJECT_NAME = "object_name"
+# Where an event says what its object is called: events of other kinds record a `name` (a
+# credential, a token) or an `email` (a member, an invitation).
+NAMED_BY = (OBJECT_NAME, "name", "email")
 
 
 class AuditEvent(TenantOwned, Base):

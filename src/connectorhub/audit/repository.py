@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import distinct, or_
+from sqlalchemy import or_
 
-from connectorhub.audit.models import OBJECT_NAME, AuditEvent
+from connectorhub.audit.models import NAMED_BY, AuditEvent
 from connectorhub.audit.schemas import AuditFilters
 from connectorhub.kit.repository import Page, TenantRepository
 
@@ -13,10 +13,7 @@ class AuditEventRepository(TenantRepository[AuditEvent]):
     def _named(self, name: str):
         """Ids of objects an event recorded under `name` (its name then: a renamed or deleted
         object is found by any name it had)."""
-        recorded = or_(
-            AuditEvent.changes[OBJECT_NAME].as_string() == name,
-            AuditEvent.changes["name"].as_string() == name,
-        )
+        recorded = or_(*(AuditEvent.changes[key].as_string() == name for key in NAMED_BY))
         return self.select(AuditEvent.object_id).where(recorded)
 
     async def recent(self, page: int, page_size: int, filters: AuditFilters) -> Page[AuditEvent]:
@@ -34,5 +31,5 @@ class AuditEventRepository(TenantRepository[AuditEvent]):
         return await self.paginate(statement, page, page_size)
 
     async def actions(self) -> list[str]:
-        statement = self.select(distinct(AuditEvent.action)).order_by(AuditEvent.action)
+        statement = self.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
         return list((await self.session.scalars(statement)).all())

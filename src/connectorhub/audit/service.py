@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectorhub.audit.models import FIELDS, OBJECT_NAME, AuditEvent
+from connectorhub.audit.models import FIELDS, NAMED_BY, OBJECT_NAME, AuditEvent
 from connectorhub.audit.repository import AuditEventRepository
 from connectorhub.audit.schemas import AuditEventRead, AuditFilters
 from connectorhub.kit.repository import Page, WorkspaceScope
@@ -56,10 +56,10 @@ def _names(changes: dict[str, Any], prefix: str = "") -> list[str]:
 
 def to_read(event: AuditEvent) -> AuditEventRead:
     changes = event.changes or {}
-    name = changes.get(OBJECT_NAME, changes.get("name"))
+    name = next((changes[key] for key in NAMED_BY if isinstance(changes.get(key), str)), None)
     return AuditEventRead(
         id=event.id, action=event.action, object_type=event.object_type,
-        object_id=event.object_id, object_name=name if isinstance(name, str) else None,
+        object_id=event.object_id, object_name=name,
         fields=_names(changes), changes=changes, created_at=event.created_at,
         created_by=event.created_by,
     )  # fmt: skip

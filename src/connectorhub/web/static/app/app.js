@@ -139,3 +139,40 @@ document.addEventListener("change", function (event) {
   document.addEventListener("DOMContentLoaded", function () { localise(document); });
   document.addEventListener("htmx:afterSettle", function (event) { localise(event.target); });
 })();
+
+// Installed tab, bulk actions: the cards' checkboxes belong to #bulk-form (form="bulk-form");
+// "Select all shown" ticks those on the page, the tag field shows only for a tag action.
+(function () {
+  "use strict";
+  function boxes() {
+    return Array.prototype.slice.call(document.querySelectorAll('input[name="ids"][form="bulk-form"]'));
+  }
+  function refresh() {
+    var form = document.getElementById("bulk-form");
+    if (!form) return;
+    var all = boxes();
+    var picked = all.filter(function (box) { return box.checked; }).length;
+    form.querySelector("[data-selected-count]").textContent = picked + " selected";
+    form.querySelector("[data-bulk-apply]").disabled = picked === 0;
+    var selectAll = form.querySelector("[data-select-all]");
+    selectAll.checked = all.length > 0 && picked === all.length;
+    selectAll.indeterminate = picked > 0 && picked < all.length;
+    var tagged = /_tag$/.test(form.elements.action.value);
+    var tag = form.querySelector("[data-bulk-tag]");
+    tag.hidden = !tagged;
+    tag.required = tagged;
+  }
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("[data-select-all]")) {
+      boxes().forEach(function (box) { box.checked = target.checked; });
+    }
+    if (target.closest("#bulk-form") || target.getAttribute("form") === "bulk-form") refresh();
+  });
+  document.addEventListener("click", function (event) {
+    var dismiss = event.target.closest("[data-dismiss-bulk]");
+    if (dismiss) dismiss.closest(".bulk-results").remove();
+  });
+  document.addEventListener("DOMContentLoaded", refresh);
+  document.addEventListener("htmx:afterSettle", refresh);
+})();
