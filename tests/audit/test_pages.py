@@ -37,7 +37,7 @@ async def test_the_log_filters_and_never_shows_values(browser, owner_csrf, clien
         ("connector.created", "Bystander"),
         ("connector.created", "Audited"),
     ]
-    assert '<code class="me-1" data-testid="audit-field">auth.access_token</code>' in page.text
+    assert 'data-testid="audit-field">auth.access_token</code>' in page.text
     assert SECRET not in page.text and "label-value-42" not in page.text
     assert workspace.owner.email in page.text  # who, by email
     by_name = await browser.get(
@@ -56,9 +56,10 @@ async def test_the_log_filters_and_never_shows_values(browser, owner_csrf, clien
     today, every = datetime.now(UTC).date(), len(shown_events(page.text))
     for since, until, count in [(today, today, every), (today + timedelta(days=1), "", 0),
                                 ("", today - timedelta(days=1), 0)]:  # fmt: skip
-        found = await browser.get(
+        found = await browser.get(  # an empty field of the form comes as ""
             "/settings/audit", params={"since": str(since), "until": str(until), "tz_offset": "0"}
         )
+        assert found.status_code == 200, found.text
         assert len(shown_events(found.text)) == count, (since, until)
 
 

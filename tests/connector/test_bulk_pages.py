@@ -97,3 +97,16 @@ async def test_form_problems_are_said_in_words(browser, owner_csrf, client, work
     assert "1 of 1 connector tagged (q4)" in tagged.text
     shown = await client.get(f"/api/installed/{one['id']}", headers=workspace.owner.headers)
     assert shown.json()["tags"] == ["marketing", "social", "q4"]
+
+
+async def test_the_filter_form_refetches_the_cards_with_any_status(
+    browser, owner_csrf, client, workspace
+):
+    """After a bulk action the filter form fetches the cards again, "Any status" sent as ""."""
+    await create(client, workspace, twitter("Refetched"))
+    cards = await browser.get(
+        "/connectors/installed", params={"search": "Refetch", "status": ""},
+        headers=hx(target="cards"),
+    )  # fmt: skip
+    assert cards.status_code == 200
+    assert 'data-name="Refetched"' in cards.text

@@ -4,7 +4,7 @@ who acted by email and what changed by field name, never a value."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import Response
@@ -20,10 +20,10 @@ router = page_router()
 PAGE_SIZE = 50
 
 
-def _moment(day: date | None, offset_minutes: int, *, after: bool = False) -> datetime | None:
+def _moment(day: date | str | None, offset_minutes: int, *, after: bool = False) -> datetime | None:
     """Midnight starting `day` (the next day's, `after`) in the browser's time zone, as UTC.
     `offset_minutes` is JavaScript's getTimezoneOffset (UTC minus local time)."""
-    if day is None:
+    if not isinstance(day, date):
         return None
     start = datetime.combine(day + timedelta(days=after), datetime.min.time(), tzinfo=UTC)
     return start + timedelta(minutes=offset_minutes)
@@ -36,8 +36,8 @@ async def audit_log(
     object: Annotated[str, Query(max_length=200)] = "",
     actor: Annotated[str, Query(max_length=64)] = "",
     action: Annotated[str, Query(max_length=64)] = "",
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: Annotated[date | Literal[""] | None, Query()] = None,  # "": the form's empty field
+    until: Annotated[date | Literal[""] | None, Query()] = None,
     tz_offset: Annotated[int, Query(ge=-1440, le=1440)] = 0,
     p: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -54,8 +54,8 @@ async def audit_log(
         "emails": {str(m.user_id): m.email for m in members}, "members": members,
         "actions": await service.actions(page.scope),
         "filters": {"object": object, "actor": actor, "action": action,
-                    "since": since.isoformat() if since else "",
-                    "until": until.isoformat() if until else "", "tz_offset": tz_offset},
+                    "since": since.isoformat() if isinstance(since, date) else "",
+                    "until": until.isoformat() if isinstance(until, date) else "", "tz_offset": tz_offset},
     }  # fmt: skip
     if hx_target(request) == "audit-events":
         return render(request, "audit/_events.html", context)

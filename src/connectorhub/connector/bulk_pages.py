@@ -65,7 +65,8 @@ async def bulk_action(request: Request, page: PageAdmin) -> Response:
         return _panel(request, {"problems": [m for ms in exc.errors.values() for m in ms]})
     done = sum(r.ok for r in outcome.results)
     context = {
-        "action": body.action, "done_word": DONE[body.action], "tag": body.tag,
+        "action": body.action, "done_word": DONE[body.action],
+        "tag": body.tag if body.action in (BulkAction.add_tag, BulkAction.remove_tag) else None,
         "results": outcome.results, "done": done, "names": names,
     }  # fmt: skip
     # The cards show what changed: the filter form fetches them again on this event.

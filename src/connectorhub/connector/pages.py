@@ -7,7 +7,7 @@ the same request bodies the API takes, and render the outcome.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -102,7 +102,8 @@ def _connected_toast(shown: Any, connected: uuid.UUID | None) -> dict[str, str] 
 async def installed_tab(
     request: Request,
     page: PageViewer,
-    status: Annotated[ConnectorStatus | None, Query()] = None,
+    # "" is the filter form's "Any status".
+    status: Annotated[ConnectorStatus | Literal[""] | None, Query()] = None,
     search: Annotated[str, Query(max_length=200)] = "",
     p: Annotated[int, Query(ge=1, le=100_000)] = 1,
     connected: Annotated[uuid.UUID | None, Query()] = None,
