@@ -4,14 +4,16 @@ import uuid
 
 from fastapi import Response, status
 
-from connectorhub.auth import service
-from connectorhub.auth.dependencies import MemberContext, ViewerContext
+from connectorhub.auth import platform_roles, service
+from connectorhub.auth.dependencies import MemberContext, ViewerContext, WritableViewer
 from connectorhub.auth.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenRead,
     MeRead,
     PasswordChange,
+    PlatformRoleGrant,
+    PlatformUserRead,
 )
 from connectorhub.kit.routing import hub_router
 
@@ -60,3 +62,28 @@ async def create_token(
 async def revoke_token(token_id: uuid.UUID, context: ViewerContext) -> None:
     """Revoke a token: your own, or (admins) any of the workspace."""
     await service.revoke_token(context.scope, context.principal, token_id)
+
+
+@router.get(
+    "/admin/platform-roles", response_model=list[PlatformUserRead],
+    responses={403: {"description": "The caller holds no platform role"}},
+)  # fmt: skip
+async def list_platform_roles(context: ViewerContext) -> list[PlatformUserRead]:
+    """Who holds a platform role (developer, admin, owner)."""
+    users = await platform_roles.platform_users(context.scope.session, context.principal)
+    return [PlatformUserRead.model_validate(user) for user in users]
+
+
+@router.post(
+    "/admin/platform-roles", response_model=PlatformUserRead,
+    responses={
+        403: {"description": "Not a platform owner"}, 404: {"description": "No such user"},
+        409: {"description": "The last platform owner"},
+    },
+)  # fmt: skip
+async def grant_platform_role(body: PlatformRoleGrant, context: WritableViewer) -> PlatformUserRead:
+    """Platform owners: give a user a platform role, or `none` to take it away."""
+    user = await platform_roles.set_platform_role(
+        context.scope.session, context.principal, body.email, body.role
+    )
+    return PlatformUserRead.model_validate(user)

@@ -33,6 +33,10 @@ class UserRepository:
     async def count(self) -> int:
         return await self.session.scalar(select(func.count()).select_from(User)) or 0
 
+    async def with_platform_role(self) -> Sequence[User]:
+        statement = select(User).where(User.platform_role.is_not(None)).order_by(User.email)
+        return (await self.session.scalars(statement)).all()
+
 
 class TokenLookup:
     """The one unscoped read of api_tokens: finding a presented token before its workspace is known."""

@@ -49,3 +49,22 @@ class MeRead(BaseModel):
 class PasswordChange(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PlatformRole(StrEnum):
+    developer = "developer"
+    admin = "admin"
+    owner = "owner"
+    none = "none"  # takes the role away
+
+
+class PlatformRoleGrant(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    role: PlatformRole
+
+
+class PlatformUserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    email: str
+    platform_role: str | None

@@ -36,6 +36,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Platform roles (SPEC §3), least to most: `developer` edits official template drafts, `admin`
+# also publishes them and moderates community ones, `owner` also manages platform roles.
+PLATFORM_ROLES = ("developer", "admin", "owner")
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling, in which workspace, with what effective role."""
@@ -54,9 +59,25 @@ class Principal:
         return self.role if "write" in self.scopes else Role.viewer
 
     @property
+    def has_platform_role(self) -> bool:
+        """Sees the platform panel (what it may do there is one of the properties below)."""
+        return self.platform_role in PLATFORM_ROLES
+
+    @property
+    def authors_official(self) -> bool:
+        """Creates and edits official template drafts: every platform role (never read-only)."""
+        return self.platform_role in PLATFORM_ROLES and "write" in self.scopes
+
+    @property
     def is_platform_admin(self) -> bool:
-        """Curates official templates and moderates community ones (a read-only token never)."""
+        """Publishes official templates and moderates community ones (a read-only token never).
+        A `developer` is not one: it edits official drafts only."""
         return self.platform_role in ("owner", "admin") and "write" in self.scopes
+
+    @property
+    def is_platform_owner(self) -> bool:
+        """Grants and takes away platform roles."""
+        return self.platform_role == "owner" and "write" in self.scopes
 
 
 async def create_user(

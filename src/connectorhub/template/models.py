@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connectorhub.kit.models import Base, TimestampMixin, new_id
@@ -60,3 +60,22 @@ class ConnectorTemplate(TimestampMixin, Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))  # official files: last seeded
     created_by: Mapped[str | None] = mapped_column(String(64))
     updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TemplateVersion(TimestampMixin, Base):
+    """One published version, kept for good: installs and upgrades may pick any of them, and a
+    roll-back publishes an old one's content again under a new number."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    template_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("connector_templates.id", ondelete="CASCADE")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column()
+    default_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    changelog: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime] = mapped_column()
+    published_by: Mapped[str | None] = mapped_column(String(64))

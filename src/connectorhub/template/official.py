@@ -20,7 +20,12 @@ import yaml
 from connectorhub.db import UnitOfWork
 from connectorhub.definition.model import Definition
 from connectorhub.kit.models import utcnow
-from connectorhub.template.models import ConnectorTemplate, TemplateStatus, Visibility
+from connectorhub.template.models import (
+    ConnectorTemplate,
+    TemplateStatus,
+    TemplateVersion,
+    Visibility,
+)
 from connectorhub.template.repository import TemplateRepository
 from connectorhub.template.service import check_template
 from connectorhub.template.tasks import notify_installers
@@ -91,6 +96,15 @@ async def seed_official(work: UnitOfWork) -> OfficialSeedReport:
             if changed:
                 row.version += 1
                 row.published_at = utcnow()
+                row.status = TemplateStatus.published.value
+                await session.flush()  # the template's row first: its versions refer to it
+                await repository.add_version(
+                    TemplateVersion(
+                        template_id=row.id, version=row.version, definition=definition,
+                        default_config=data["default_config"], changelog=row.changelog or "",
+                        published_at=row.published_at, published_by="official",
+                    )
+                )  # fmt: skip
                 if row.version > 1:
                     to_notify.append((row.id, row.version))
             row.status = TemplateStatus.published.value

@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectorhub.db import is_postgres
 from connectorhub.exceptions import Conflict
 from connectorhub.kit.repository import Page, escape_like
-from connectorhub.template.models import ConnectorTemplate, TemplateStatus, Visibility
+from connectorhub.template.models import (
+    ConnectorTemplate,
+    TemplateStatus,
+    TemplateVersion,
+    Visibility,
+)
 
 
 class TemplateRepository:
@@ -25,17 +30,24 @@ class TemplateRepository:
     everything it owns. A platform admin sees all of them (to moderate)."""
 
     def __init__(
-        self, session: AsyncSession, tenant_id: str | None, *, platform_admin: bool = False
-    ):
+        self, session: AsyncSession, tenant_id: str | None, *, platform_admin: bool = False,
+        official_author: bool = False,
+    ):  # fmt: skip
         self.session = session
         self.tenant_id = tenant_id
         self.platform_admin = platform_admin
+        # A platform developer: official templates, drafts included, but no one else's drafts.
+        self.official_author = official_author and not platform_admin
 
     async def _admit(self) -> None:
-        """A platform admin's statements are admitted by RLS too (the flag is transaction-local:
-        it ends with the request or job that set it)."""
-        if self.platform_admin and is_postgres(self.session):
+        """A platform admin's (or developer's) statements are admitted by RLS too (the flag is
+        transaction-local: it ends with the request or job that set it)."""
+        if not is_postgres(self.session):
+            return
+        if self.platform_admin:
             await self.session.execute(text("SELECT set_config('app.platform_admin', 'on', true)"))
+        elif self.official_author:
+            await self.session.execute(text("SELECT set_config('app.official_author', 'on', true)"))
 
     @asynccontextmanager
     async def _installing(self, template_id: uuid.UUID) -> AsyncIterator[None]:
@@ -61,6 +73,8 @@ class TemplateRepository:
             if self.tenant_id is not None
             else false()
         )
+        if self.official_author:
+            return or_(published & public, own, ConnectorTemplate.is_official)
         return or_(published & public, own)
 
     def select(self, *columns) -> Select:
@@ -167,3 +181,40 @@ class TemplateRepository:
         await self._admit()
         statement = select(ConnectorTemplate).where(ConnectorTemplate.is_official)
         return {row.key: row for row in await self.session.scalars(statement)}
+
+    async def add_version(self, version: TemplateVersion) -> None:
+        await self._admit()
+        self.session.add(version)
+        await self.session.flush()
+
+    async def versions(self, template_id: uuid.UUID) -> list[TemplateVersion]:
+        """Every published version of a template, newest first (the caller checked that this
+        workspace sees the template; RLS admits versions of the templates it sees)."""
+        await self._admit()
+        statement = (
+            select(TemplateVersion)
+            .where(TemplateVersion.template_id == template_id)
+            .order_by(TemplateVersion.version.desc())
+        )
+        return list(await self.session.scalars(statement))
+
+    async def version(self, template_id: uuid.UUID, number: int) -> TemplateVersion | None:
+        await self._admit()
+        statement = select(TemplateVersion).where(
+            TemplateVersion.template_id == template_id, TemplateVersion.version == number
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def recently_published(
+        self, *, official: bool | None, limit: int = 100
+    ) -> list[ConnectorTemplate]:
+        """For the platform panel: newest first (never-published drafts last)."""
+        await self._admit()
+        statement = self.select().order_by(
+            ConnectorTemplate.published_at.desc().nulls_last(), ConnectorTemplate.name
+        )
+        if official is not None:
+            statement = statement.where(ConnectorTemplate.is_official.is_(official))
+        if official is False:
+            statement = statement.where(ConnectorTemplate.version > 0)
+        return list(await self.session.scalars(statement.limit(limit)))

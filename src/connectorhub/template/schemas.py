@@ -100,6 +100,9 @@ class TemplatePage(BaseModel):
 
 class TemplateInstall(BaseModel):
     name: ConnectorName
+    version: int | None = Field(
+        None, ge=1, le=1_000_000, description="A published version (default: the latest)."
+    )
     config: dict[str, Any] = Field(
         default_factory=dict, description="Merged over the template's default config."
     )
@@ -110,4 +113,48 @@ class TemplateInstalled(BaseModel):
     connector: ConnectorRead
     missing_credentials: list[str] = Field(
         description="Credentials the workspace still has to add before the connector can run."
+    )
+
+
+class TemplateFromConnector(BaseModel):
+    """Save an installed HTTP connector's definition (and its non-secret base URL) as a draft."""
+
+    connector_id: uuid.UUID
+    key: TemplateKey = Field(description="Unique across the marketplace, e.g. `acme-list-orders`.")
+    name: Short
+    description: str = Field("", max_length=2000)
+    category: Category = "Developer"
+    visibility: Visibility = Visibility.public
+
+
+class TemplateVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    changelog: str
+    published_at: datetime
+    published_by: str | None
+
+
+class TemplateVersionDetail(TemplateVersionRead):
+    definition: dict[str, Any]
+    default_config: dict[str, Any]
+
+
+class TemplateDiff(BaseModel):
+    from_version: int
+    to_version: int
+    diff: str = Field(
+        description="A unified diff of the two versions as pretty JSON (empty: the same)."
+    )
+
+
+class TemplateRollback(BaseModel):
+    version: int = Field(ge=1, le=1_000_000, description="The published version to bring back.")
+    changelog: str = Field("", max_length=2000, description="Default: 'Rolled back to version N'.")
+
+
+class ConnectorUpgrade(BaseModel):
+    version: int | None = Field(
+        None, ge=1, le=1_000_000, description="A published version (default: the latest)."
     )

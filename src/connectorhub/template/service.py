@@ -21,7 +21,12 @@ from connectorhub.exceptions import Conflict, Forbidden, NotFound, ValidationFai
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.template.literal_secrets import literal_secret_errors
-from connectorhub.template.models import ConnectorTemplate, TemplateStatus, Visibility
+from connectorhub.template.models import (
+    ConnectorTemplate,
+    TemplateStatus,
+    TemplateVersion,
+    Visibility,
+)
 from connectorhub.template.repository import TemplateRepository
 from connectorhub.template.schemas import (
     TemplateCreate,
@@ -38,20 +43,27 @@ HTTP_CATALOG_KEY = "http"
 
 def repository_for(scope: WorkspaceScope, principal: Principal | None) -> TemplateRepository:
     admin = principal is not None and principal.is_platform_admin
-    return TemplateRepository(scope.session, scope.tenant_id, platform_admin=admin)
+    author = principal is not None and principal.authors_official
+    return TemplateRepository(
+        scope.session, scope.tenant_id, platform_admin=admin, official_author=author
+    )
 
 
-def to_read(template: ConnectorTemplate, tenant_id: str | None) -> TemplateRead:
+def to_read(
+    template: ConnectorTemplate, tenant_id: str | None, *, working_copy: bool = False
+) -> TemplateRead:
     owned = template.owner_tenant_id is not None and template.owner_tenant_id == tenant_id
-    # Others see what was published; the owner sees the working copy it edits.
+    # Others see what was published; the owner (and whoever edits it: `working_copy`) sees the
+    # working copy it edits.
+    editing = owned or working_copy
     definition = (
         template.definition
-        if owned or template.published_definition is None
+        if editing or template.published_definition is None
         else (template.published_definition)
     )
     config = (
         template.default_config
-        if owned or template.published_config is None
+        if editing or template.published_config is None
         else (template.published_config)
     )
     return TemplateRead.model_validate(
@@ -68,6 +80,15 @@ def to_read(template: ConnectorTemplate, tenant_id: str | None) -> TemplateRead:
             ),
         }
     )
+
+
+def read_for(
+    template: ConnectorTemplate, scope: WorkspaceScope, principal: Principal | None
+) -> TemplateRead:
+    """As `to_read`; platform roles see the working copy of official templates (they edit it),
+    as an owner workspace sees its own."""
+    editing = template.is_official and principal is not None and principal.authors_official
+    return to_read(template, scope.tenant_id, working_copy=editing)
 
 
 async def check_template(
@@ -93,19 +114,27 @@ async def check_template(
 
 
 def _may_edit(template: ConnectorTemplate, scope: WorkspaceScope, principal: Principal) -> bool:
+    """Edit the working copy: official ones any platform role (developers included)."""
+    if template.is_official:
+        return principal.authors_official
+    return template.owner_tenant_id == scope.tenant_id
+
+
+def _may_publish(template: ConnectorTemplate, scope: WorkspaceScope, principal: Principal) -> bool:
+    """Publish or unpublish as its author: official ones platform admins only (not developers)."""
     if template.is_official:
         return principal.is_platform_admin
     return template.owner_tenant_id == scope.tenant_id
 
 
-async def _get(scope: WorkspaceScope, principal: Principal | None, id_or_key: str):
+async def get_visible(scope: WorkspaceScope, principal: Principal | None, id_or_key: str):
     template = await repository_for(scope, principal).get(id_or_key)
     if template is None:
         raise NotFound("template not found")
     return template
 
 
-async def _to_change(
+async def locked_for_change(
     scope: WorkspaceScope,
     principal: Principal,
     id_or_key: str,
@@ -114,7 +143,7 @@ async def _to_change(
     """The template, locked for a change `check` allows (it raises Forbidden otherwise). The
     check runs before the lock, so a visible template of another workspace answers 403 (RLS
     leaves it out of FOR UPDATE), and again on the locked, fresh row."""
-    template = await _get(scope, principal, id_or_key)
+    template = await get_visible(scope, principal, id_or_key)
     check(template)
     if not await repository_for(scope, principal).lock(template):
         raise Forbidden("only the workspace that owns a template changes it")
@@ -126,19 +155,19 @@ async def _editable(scope: WorkspaceScope, principal: Principal, id_or_key: str)
     def check(template: ConnectorTemplate) -> None:
         if not _may_edit(template, scope, principal):
             raise Forbidden(
-                "only platform admins edit official templates"
+                "only platform developers and admins edit official templates"
                 if template.is_official
                 else "only the workspace that owns a template edits it"
             )
 
-    return await _to_change(scope, principal, id_or_key, check)
+    return await locked_for_change(scope, principal, id_or_key, check)
 
 
 async def create(scope: WorkspaceScope, principal: Principal, body: TemplateCreate) -> TemplateRead:
-    """A draft. Raises Forbidden (official without being a platform admin), Conflict (key taken),
+    """A draft. Raises Forbidden (official without a platform role), Conflict (key taken),
     ValidationFailed (literal secrets, bad placeholders)."""
-    if body.is_official and not principal.is_platform_admin:
-        raise Forbidden("only platform admins create official templates")
+    if body.is_official and not principal.authors_official:
+        raise Forbidden("only platform developers and admins create official templates")
     definition = await check_template(scope.session, body.definition, body.default_config)
     template = ConnectorTemplate(
         id=uuid.uuid4(), key=body.key, name=body.name, description=body.description,
@@ -152,7 +181,7 @@ async def create(scope: WorkspaceScope, principal: Principal, body: TemplateCrea
     )  # fmt: skip
     await repository_for(scope, principal).add_new(template)
     audit.record(scope, "template.created", "template", template.id, {"key": body.key})
-    return to_read(template, scope.tenant_id)
+    return read_for(template, scope, principal)
 
 
 async def update(
@@ -172,7 +201,7 @@ async def update(
     template.updated_by = scope.actor
     await scope.session.flush()
     audit.record(scope, "template.updated", "template", template.id, {"fields": sorted(fields)})
-    return to_read(template, scope.tenant_id)
+    return read_for(template, scope, principal)
 
 
 async def publish(
@@ -182,16 +211,30 @@ async def publish(
     older one are told an update is available (after commit, in the background). A template a
     platform admin took down is published again only by a platform admin."""
 
+    template = await locked_for_change(scope, principal, id_or_key, publish_check(scope, principal))
+    return await publish_locked(scope, principal, template, changelog)
+
+
+def publish_check(scope: WorkspaceScope, principal: Principal):
     def check(template: ConnectorTemplate) -> None:
+        if template.is_official and not principal.is_platform_admin:
+            raise Forbidden("only platform admins publish official templates")
         if template.moderated and not principal.is_platform_admin:
             raise Forbidden(
                 "a platform admin took this template down: "
                 "only a platform admin may publish it again"
             )
-        if not (_may_edit(template, scope, principal) or template.moderated):
+        if not (_may_publish(template, scope, principal) or template.moderated):
             raise Forbidden("only the workspace that owns a template publishes it")
 
-    template = await _to_change(scope, principal, id_or_key, check)
+    return check
+
+
+async def publish_locked(
+    scope: WorkspaceScope, principal: Principal, template: ConnectorTemplate, changelog: str
+) -> TemplateRead:
+    """Publish a template `_publish_check` allowed and `_to_change` locked: a changed working
+    copy becomes a new version, kept beside every earlier one."""
     changed = (
         template.version == 0
         or template.definition != template.published_definition
@@ -203,6 +246,13 @@ async def publish(
         template.published_config = template.default_config
         template.changelog = changelog
         template.published_at = utcnow()
+        await repository_for(scope, principal).add_version(
+            TemplateVersion(
+                template_id=template.id, version=template.version,
+                definition=template.definition, default_config=template.default_config,
+                changelog=changelog, published_at=template.published_at, published_by=scope.actor,
+            )
+        )  # fmt: skip
     elif template.status == TemplateStatus.published.value:
         raise Conflict(f"version {template.version} is already published and nothing changed")
     template.status = TemplateStatus.published.value
@@ -214,7 +264,7 @@ async def publish(
     audit.record(
         scope, "template.published", "template", template.id, {"version": template.version}
     )
-    return to_read(template, scope.tenant_id)
+    return read_for(template, scope, principal)
 
 
 def notify_job(template_id: uuid.UUID, version: int) -> Job:
@@ -226,17 +276,19 @@ async def unpublish(scope: WorkspaceScope, principal: Principal, id_or_key: str)
     connectors keep working)."""
 
     def check(template: ConnectorTemplate) -> None:
-        if not (_may_edit(template, scope, principal) or principal.is_platform_admin):
+        if not (_may_publish(template, scope, principal) or principal.is_platform_admin):
             raise Forbidden("only its owner or a platform admin unpublishes a template")
 
-    template = await _to_change(scope, principal, id_or_key, check)
+    template = await locked_for_change(scope, principal, id_or_key, check)
     template.status = TemplateStatus.unpublished.value
     template.featured = False
     # Moderation: the owner cannot simply publish it again.
-    template.moderated = principal.is_platform_admin and not _may_edit(template, scope, principal)
+    template.moderated = principal.is_platform_admin and not _may_publish(
+        template, scope, principal
+    )
     await scope.session.flush()
     audit.record(scope, "template.unpublished", "template", template.id, {"key": template.key})
-    return to_read(template, scope.tenant_id)
+    return read_for(template, scope, principal)
 
 
 async def feature(
@@ -244,16 +296,33 @@ async def feature(
 ) -> TemplateRead:
     if not principal.is_platform_admin:
         raise Forbidden("only platform admins feature templates")
-    template = await _to_change(scope, principal, id_or_key, lambda _template: None)
+    template = await locked_for_change(scope, principal, id_or_key, lambda _template: None)
     if featured and template.status != TemplateStatus.published.value:
         raise Conflict("only a published template can be featured")
     template.featured = featured
     await scope.session.flush()
-    return to_read(template, scope.tenant_id)
+    return read_for(template, scope, principal)
+
+
+async def moderation_queue(scope: WorkspaceScope, principal: Principal) -> list[TemplateRead]:
+    """Community templates, most recently published first. Raises Forbidden (not a platform
+    admin)."""
+    if not principal.is_platform_admin:
+        raise Forbidden("only platform admins moderate templates")
+    rows = await repository_for(scope, principal).recently_published(official=False)
+    return [read_for(row, scope, principal) for row in rows]
+
+
+async def official_templates(scope: WorkspaceScope, principal: Principal) -> list[TemplateRead]:
+    """Every official template, drafts included. Raises Forbidden (no platform role)."""
+    if not principal.authors_official:
+        raise Forbidden("only platform roles curate official templates")
+    rows = await repository_for(scope, principal).recently_published(official=True)
+    return [read_for(row, scope, principal) for row in rows]
 
 
 async def read(scope: WorkspaceScope, principal: Principal | None, id_or_key: str) -> TemplateRead:
-    return to_read(await _get(scope, principal, id_or_key), scope.tenant_id)
+    return read_for(await get_visible(scope, principal, id_or_key), scope, principal)
 
 
 async def search(
@@ -266,7 +335,7 @@ async def search(
         page=page, page_size=page_size,
     )  # fmt: skip
     return TemplatePage(
-        items=[to_read(t, scope.tenant_id) for t in found.items],
+        items=[read_for(t, scope, principal) for t in found.items],
         total=found.total, page=page, page_size=page_size,
     )  # fmt: skip
 
@@ -277,39 +346,65 @@ async def _missing_credentials(scope: WorkspaceScope, definition: dict[str, Any]
     return [name for name in wanted if name not in present]
 
 
+async def published_content(
+    scope: WorkspaceScope,
+    principal: Principal | None,
+    template: ConnectorTemplate,
+    version: int | None,
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """(number, definition, default config) of a published version: the latest by default.
+    Raises NotFound when the template has no such version."""
+    if version is None or version == template.version:
+        assert template.published_definition is not None
+        return template.version, template.published_definition, template.published_config or {}
+    kept = await repository_for(scope, principal).version(template.id, version)
+    if kept is None:
+        raise NotFound(f"version {version} of this template not found")
+    return kept.version, kept.definition, kept.default_config
+
+
 async def install(
     scope: WorkspaceScope, box, principal: Principal, id_or_key: str, body: TemplateInstall
 ) -> TemplateInstalled:
-    """A connector from the latest published version (status inactive). Raises NotFound,
-    Conflict (not published), and what installing a connector raises."""
-    template = await _get(scope, None, id_or_key)  # what this workspace may see, admin or not
+    """A connector from a published version, the latest unless `body.version` picks one (status
+    inactive). Raises NotFound (template or version), Conflict (not published), and what
+    installing a connector raises."""
+    template = await get_visible(
+        scope, None, id_or_key
+    )  # what this workspace may see, admin or not
     if template.status != TemplateStatus.published.value or template.published_definition is None:
         raise Conflict("only a published template can be installed")
+    number, definition, config = await published_content(scope, None, template, body.version)
     created = await connectors.install(
         scope, box,
         ConnectorCreate(
-            catalog_key=HTTP_CATALOG_KEY, name=body.name,
-            config={**(template.published_config or {}), **body.config},
-            definition=Definition.model_validate(template.published_definition), tags=body.tags,
+            catalog_key=HTTP_CATALOG_KEY, name=body.name, config={**config, **body.config},
+            definition=Definition.model_validate(definition), tags=body.tags,
         ),
     )  # fmt: skip
     row = await ConnectorRepository(scope).get(created.id)
     assert row is not None
-    row.template_id, row.template_version = template.id, template.version
+    row.template_id, row.template_version = template.id, number
     await repository_for(scope, principal).count_install(template.id)
     await scope.session.flush()
     return TemplateInstalled(
         connector=created.model_copy(
-            update={"template_id": template.id, "template_version": template.version}
+            update={"template_id": template.id, "template_version": number}
         ),
-        missing_credentials=await _missing_credentials(scope, template.published_definition),
+        missing_credentials=await _missing_credentials(scope, definition),
     )
 
 
 async def upgrade(
-    scope: WorkspaceScope, box, principal: Principal, connector_id: uuid.UUID
+    scope: WorkspaceScope,
+    box,
+    principal: Principal,
+    connector_id: uuid.UUID,
+    version: int | None = None,
 ) -> ConnectorRead:
-    """Move a connector to its template's latest published version (its config stays)."""
+    """Move a connector to a published version of its template: the latest by default, or the
+    one chosen (older ones too: a way back). Its config stays. Raises NotFound (connector or
+    version), Conflict (no template, or already on that version)."""
     row = await ConnectorRepository(scope).get(connector_id)
     if row is None:
         raise NotFound("connector not found")
@@ -318,12 +413,14 @@ async def upgrade(
     template = await repository_for(scope, principal).get(str(row.template_id))
     if template is None or template.published_definition is None:
         raise Conflict("its template is no longer available")
-    if template.version <= (row.template_version or 0):
+    if version is None and template.version <= (row.template_version or 0):
         raise Conflict(f"already on the latest version ({template.version})")
+    number, definition, _config = await published_content(scope, principal, template, version)
+    if number == row.template_version:
+        raise Conflict(f"already on version {number}")
     updated = await connectors.edit(
-        scope, box, connector_id,
-        ConnectorPatch(definition=Definition.model_validate(template.published_definition)),
-    )  # fmt: skip
-    row.template_version = template.version
+        scope, box, connector_id, ConnectorPatch(definition=Definition.model_validate(definition))
+    )
+    row.template_version = number
     await scope.session.flush()
-    return updated.model_copy(update={"template_version": template.version})
+    return updated.model_copy(update={"template_version": number})
