@@ -250,3 +250,23 @@ def test_users_on_internal_domains_are_created(data_dir, suffix):
     assert f"{email} is now owner of corp" in created.stdout
     token = run(data_dir, "tokens", "create", "--workspace", "corp", "--email", email)
     assert token.returncode == 0, token.stderr
+
+
+def test_users_role_grants_platform_roles_and_keeps_the_last_owner(data_dir):
+    assert run(data_dir, "workspaces", "create", "plat").returncode == 0
+    for email in ("first@example.com", "second@example.com"):
+        made = run(data_dir, "users", "create", email, "--workspace", "plat", "--role", "admin")
+        assert made.returncode == 0, made.stderr
+    owner = run(data_dir, "users", "role", "first@example.com", "owner")
+    assert owner.returncode == 0 and "first@example.com is now platform owner" in owner.stdout
+    last = run(data_dir, "users", "role", "first@example.com", "admin")
+    assert last.returncode == 1 and "last platform owner" in last.stderr
+    assert run(data_dir, "users", "role", "second@example.com", "owner").returncode == 0
+    demoted = run(data_dir, "users", "role", "first@example.com", "developer")
+    assert demoted.returncode == 0 and "is now platform developer" in demoted.stdout
+    gone = run(data_dir, "users", "role", "second@example.com", "none")
+    assert gone.returncode == 1  # second is the last owner now
+    nobody = run(data_dir, "users", "role", "nobody@example.com", "admin")
+    assert nobody.returncode == 1 and "no user" in nobody.stderr
+    bad = run(data_dir, "users", "role", "first@example.com", "god")
+    assert bad.returncode == 2 and "developer" in bad.stderr

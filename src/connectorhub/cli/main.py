@@ -19,6 +19,7 @@ from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import create_user, issue_token, set_password
 from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.catalog.service import seed as seed_catalog
+from connectorhub.cli.platform_roles import users_role
 from connectorhub.cli.serving import run_server, server_processes
 from connectorhub.config import Settings
 from connectorhub.connector.repository import ConnectorRepository
@@ -63,6 +64,7 @@ for sub, name in [
     (keys_app, "keys"),
 ]:
     app.add_typer(sub, name=name)
+users_app.command("role")(users_role)
 
 
 def _fail(message: str) -> typer.Exit:

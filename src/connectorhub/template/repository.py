@@ -218,3 +218,13 @@ class TemplateRepository:
         if official is False:
             statement = statement.where(ConnectorTemplate.version > 0)
         return list(await self.session.scalars(statement.limit(limit)))
+
+    async def categories(self) -> list[str]:
+        await self._admit()
+        statement = (
+            self.select(ConnectorTemplate.category)
+            .where(ConnectorTemplate.status == TemplateStatus.published.value)
+            .distinct()
+            .order_by(ConnectorTemplate.category)
+        )
+        return list(await self.session.scalars(statement))

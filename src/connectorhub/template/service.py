@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,7 @@ from connectorhub.template.schemas import (
     TemplatePatch,
     TemplateRead,
 )
+from connectorhub.tenant.models import Role
 from connectorhub.worker.queue import Job
 
 HTTP_CATALOG_KEY = "http"
@@ -79,6 +81,26 @@ def to_read(
                 or template.default_config != template.published_config
             ),
         }
+    )
+
+
+@dataclass(frozen=True)
+class TemplateRights:
+    """What a caller may do to a template, for the pages to offer only that (the service
+    functions check again)."""
+
+    edit: bool
+    publish: bool
+    moderate: bool
+
+
+def rights_on(template: TemplateRead, principal: Principal) -> TemplateRights:
+    admin_here = principal.effective_role.at_least(Role.admin)
+    own = not template.is_official and template.owned_by_you
+    return TemplateRights(
+        edit=admin_here and (own or (template.is_official and principal.authors_official)),
+        publish=admin_here and (own or (template.is_official and principal.is_platform_admin)),
+        moderate=principal.is_platform_admin,
     )
 
 
@@ -323,6 +345,11 @@ async def official_templates(scope: WorkspaceScope, principal: Principal) -> lis
 
 async def read(scope: WorkspaceScope, principal: Principal | None, id_or_key: str) -> TemplateRead:
     return read_for(await get_visible(scope, principal, id_or_key), scope, principal)
+
+
+async def categories(scope: WorkspaceScope, principal: Principal | None) -> list[str]:
+    """The categories of the templates on the marketplace, for its filter."""
+    return await repository_for(scope, principal).categories()
 
 
 async def search(
