@@ -190,3 +190,42 @@ async def test_platform_panel_moderates_and_grants_roles(tab, browser, server):
         assert "Only platform roles open the platform panel" in await member.page.inner_text("body")
     finally:
         await member.page.context.close()
+
+
+async def test_move_an_install_between_versions_and_roll_back(tab, server):
+    suffix = uuid.uuid4().hex[:6]
+    key = f"moving-{suffix}"
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
+        body = {"key": key, "name": f"Moving {suffix}", "definition": DEFINITION,
+                "default_config": {"base_url": "https://x.test"}}  # fmt: skip
+        assert (await http.post("/api/templates", json=body)).status_code == 201
+        await http.post(f"/api/templates/{key}/publish", json={"changelog": "One"})
+        second = {**DEFINITION, "output": {"count": "{{steps.search.n}}", "v": 2}}
+        await http.patch(f"/api/templates/{key}", json={"definition": second})
+        await http.post(f"/api/templates/{key}/publish", json={"changelog": "Two"})
+        installed = await http.post(
+            f"/api/templates/{key}/install", json={"name": f"Mover {suffix}", "version": 1}
+        )
+        assert installed.status_code == 201, installed.text
+    page = tab.page
+    await sign_in(tab, server)
+    await page.goto(f"{server.url}/templates/{key}")
+    move = page.locator(f"[data-testid=move-form][data-name='Mover {suffix}']")
+    assert await move.locator("[data-testid=runs-version]").inner_text() == "runs v1"
+    await move.locator("select").select_option("2")
+    await move.locator("button").click()
+    await _toast(page, f"Mover {suffix} now runs version 2")
+    await move.locator('[data-testid=runs-version]:text-is("runs v2")').wait_for()
+
+    await page.click('[aria-label="Roll back to version 1"]')
+    await _toast(page, "Version 1 published again as version 3")
+    await page.wait_for_selector("[data-testid=version-row][data-version='3']")
+    newest = page.locator("[data-testid=version-row]").first
+    assert "Rolled back to version 1" in await newest.inner_text()
+    await page.select_option("#diff-from", "1")
+    await page.select_option("#diff-to", "3")
+    await page.click("[data-testid=diff-form] button[type=submit]")
+    await page.wait_for_selector(
+        "[data-testid=version-diff] >> text=These two versions are the same"
+    )
+    await tab.screenshot("template-rolled-back")

@@ -48,6 +48,13 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         )
         return list((await self.session.scalars(statement)).all())
 
+    async def from_template(self, template_id: uuid.UUID) -> list[Connector]:
+        """This workspace's connectors installed from a template, by name."""
+        statement = (
+            self.select().where(Connector.template_id == template_id).order_by(Connector.name)
+        )
+        return list((await self.session.scalars(statement)).all())
+
     async def names_using_credential(self, credential: str) -> list[str]:
         """Connectors whose definition lists the workspace credential `credential`."""
         statement = self.select(Connector.name, Connector.definition).where(

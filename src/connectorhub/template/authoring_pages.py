@@ -195,3 +195,22 @@ async def diff(request: Request, page: PageViewer, key: str) -> Response:
         raise NotFound("version not found")
     compared = await versions.diff_versions(page.scope, page.principal, key, int(old), int(new))
     return render(request, "template/_diff.html", {"d": compared})
+
+
+@router.post("/templates/{key}/upgrade")
+async def move_to_version(request: Request, page: PageAdmin, key: str) -> Response:
+    """Move one of this workspace's connectors to the chosen published version."""
+    request.state.page = page
+    form = await request.form()
+    chosen = str(form.get("version", ""))
+    try:
+        connector_id = uuid.UUID(str(form.get("connector_id", "")))
+    except ValueError:
+        raise NotFound("connector not found") from None
+    moved = await service.upgrade(
+        page.scope, page.box, page.principal, connector_id,
+        int(chosen) if chosen.isdigit() else None,
+    )  # fmt: skip
+    return go_to(
+        request, f"/templates/{key}", f"{moved.name} now runs version {moved.template_version}."
+    )

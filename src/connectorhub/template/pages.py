@@ -58,8 +58,9 @@ def template_inputs(definition: dict[str, Any]) -> list[dict[str, Any]]:
 async def _detail(request: Request, page, key: str, **extra) -> Response:
     template = await service.read(page.scope, page.principal, key)
     history = await versions.list_versions(page.scope, page.principal, key)
+    installed = await versions.installed_here(page.scope, page.principal, key)
     context = {
-        "section": "templates", "t": template, "versions": history,
+        "section": "templates", "t": template, "versions": history, "installed": installed,
         "rights": service.rights_on(template, page.principal),
         "inputs": template_inputs(template.definition),
         "chosen_version": extra.pop("chosen_version", template.version),

@@ -158,3 +158,13 @@ class ConnectorUpgrade(BaseModel):
     version: int | None = Field(
         None, ge=1, le=1_000_000, description="A published version (default: the latest)."
     )
+
+
+class InstalledFromTemplate(BaseModel):
+    """One of this workspace's connectors made from a template, and the version it runs."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    template_version: int | None

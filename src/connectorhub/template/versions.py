@@ -16,6 +16,7 @@ from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.template import service
 from connectorhub.template.models import ConnectorTemplate
 from connectorhub.template.schemas import (
+    InstalledFromTemplate,
     TemplateCreate,
     TemplateDiff,
     TemplateFromConnector,
@@ -113,3 +114,12 @@ async def create_from_connector(
             default_config=_config_for_template(row.config or {}),
         ),
     )  # fmt: skip
+
+
+async def installed_here(
+    scope: WorkspaceScope, principal: Principal | None, id_or_key: str
+) -> list[InstalledFromTemplate]:
+    """This workspace's connectors made from the template, with the version each runs."""
+    template = await _template(scope, principal, id_or_key)
+    rows = await ConnectorRepository(scope).from_template(template.id)
+    return [InstalledFromTemplate.model_validate(row) for row in rows]
