@@ -119,3 +119,62 @@ async def test_a_key_taken_by_another_workspaces_draft_is_a_conflict(postgres_hu
     draft, _, _ = await _templates(client, b)
     clash = await client.post("/api/templates", json=template(draft), headers=a.owner.headers)
     assert clash.status_code == 409 and "already exists" in clash.json()["detail"]
+
+
+async def _version_template_ids(session) -> set[str]:
+    rows = await session.scalars(text("SELECT template_id::text FROM template_versions"))
+    return set(rows.all())
+
+
+async def test_versions_follow_their_template_and_developers_reach_official_rows_only(
+    postgres_hub, client
+):
+    a, b = await make_workspace(postgres_hub), await make_workspace(postgres_hub)
+    _, public, private = await _templates(client, b)
+    ids = {}
+    for key in (public, private):
+        read = await client.get(f"/api/templates/{key}", headers=b.owner.headers)
+        ids[key] = read.json()["id"]
+    async with postgres_hub.sessionmaker() as session, session.begin():
+        await bind_tenant(session, a.slug)
+        seen = await _version_template_ids(session)
+        assert ids[public] in seen and ids[private] not in seen
+        # Another workspace writes no version of a template it does not own.
+        changed = await session.execute(
+            text("UPDATE template_versions SET changelog = 'pwned' WHERE template_id = :t"),
+            {"t": ids[public]},
+        )
+        assert changed.rowcount == 0
+    async with postgres_hub.sessionmaker() as session:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with session.begin():
+                await bind_tenant(session, a.slug)
+                await session.execute(
+                    text(
+                        "INSERT INTO template_versions (id, template_id, version, definition,"
+                        " default_config, changelog, published_at, created_at, updated_at)"
+                        " VALUES (:id, :t, 99, '{}', '{}', '', now(), now(), now())"
+                    ),
+                    {"id": uuid.uuid4(), "t": ids[public]},
+                )
+    async with postgres_hub.sessionmaker() as session, session.begin():
+        await bind_tenant(session, b.slug)
+        assert {ids[public], ids[private]} <= await _version_template_ids(session)
+
+    # A platform developer's flag admits official rows, and never another workspace's draft.
+    async with postgres_hub.sessionmaker() as session, session.begin():
+        await bind_tenant(session, a.slug)
+        repository = TemplateRepository(session, a.slug, official_author=True)
+        official = await repository.get(OFFICIAL)
+        assert official is not None and await repository.lock(official)
+        assert await repository.get(private) is None
+        changed = await session.execute(
+            text("UPDATE connector_templates SET description = description WHERE key = ANY(:k)"),
+            {"k": [OFFICIAL, private, public]},
+        )
+        assert changed.rowcount == 1
+        versions = await session.execute(
+            text("UPDATE template_versions SET changelog = changelog WHERE template_id = :t"),
+            {"t": str(official.id)},
+        )
+        assert versions.rowcount == 0  # publishing (writing versions) is a platform admin's
