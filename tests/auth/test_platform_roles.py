@@ -17,6 +17,11 @@ async def test_a_platform_owner_grants_and_takes_away_roles(client, hub, workspa
     )  # fmt: skip
     assert granted.status_code == 200, granted.text
     assert granted.json() == {"email": someone.email, "platform_role": "developer"}
+    events = await client.get(
+        f"/api/audit-events?object_id={someone.user_id}", headers=workspace.owner.headers
+    )
+    changes = [e["changes"] for e in events.json()["items"] if e["action"].startswith("platform")]
+    assert changes == [{"role": "developer"}]
     listed = await client.get("/api/admin/platform-roles", headers=someone.headers)
     assert listed.status_code == 200
     assert {"email": someone.email, "platform_role": "developer"} in listed.json()

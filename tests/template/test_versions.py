@@ -127,6 +127,9 @@ async def test_rollback_publishes_the_old_content_as_a_new_version(client, works
     assert (
         rolled.json()["version"] == 3 and rolled.json()["changelog"] == "Rolled back to version 1"
     )
+    events = await client.get(f"/api/audit-events?object_id={t['id']}", headers=author)
+    rolled_back = [e for e in events.json()["items"] if e["action"] == "template.rolled_back"]
+    assert [e["changes"] for e in rolled_back] == [{"from_version": 1, "version": 3}]
     third = (await client.get(f"/api/templates/{t['key']}/versions/3", headers=author)).json()
     assert third["definition"]["output"]["mark"] == 1
     assert [v["version"] for v in (await client.get(

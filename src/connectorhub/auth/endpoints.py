@@ -84,6 +84,6 @@ async def list_platform_roles(context: ViewerContext) -> list[PlatformUserRead]:
 async def grant_platform_role(body: PlatformRoleGrant, context: WritableViewer) -> PlatformUserRead:
     """Platform owners: give a user a platform role, or `none` to take it away."""
     user = await platform_roles.set_platform_role(
-        context.scope.session, context.principal, body.email, body.role
+        context.scope.session, context.principal, body.email, body.role, context.scope
     )
     return PlatformUserRead.model_validate(user)

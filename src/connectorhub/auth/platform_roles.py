@@ -10,11 +10,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectorhub.audit import service as audit
 from connectorhub.auth.models import User
 from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.schemas import PlatformRole
 from connectorhub.auth.service import Principal
 from connectorhub.exceptions import Conflict, Forbidden, NotFound
+from connectorhub.kit.repository import WorkspaceScope
 
 
 async def platform_users(session: AsyncSession, principal: Principal | None) -> Sequence[User]:
@@ -25,11 +27,13 @@ async def platform_users(session: AsyncSession, principal: Principal | None) -> 
 
 
 async def set_platform_role(
-    session: AsyncSession, principal: Principal | None, email: str, role: PlatformRole
-) -> User:
+    session: AsyncSession, principal: Principal | None, email: str, role: PlatformRole,
+    scope: WorkspaceScope | None = None,
+) -> User:  # fmt: skip
     """Give `email` a platform role (`none` takes it away). `principal` None: an operator at the
-    CLI. Raises Forbidden (not a platform owner), NotFound (no such user), Conflict (demoting
-    the last platform owner)."""
+    CLI. The change is audited in `scope`, the granting owner's workspace (the CLI has none).
+    Raises Forbidden (not a platform owner), NotFound (no such user), Conflict (demoting the
+    last platform owner)."""
     if principal is not None and not principal.is_platform_owner:
         raise Forbidden("only platform owners grant platform roles")
     users = UserRepository(session)
@@ -43,4 +47,6 @@ async def set_platform_role(
             raise Conflict("this is the last platform owner: make someone else owner first")
     user.platform_role = value
     await session.flush()
+    if scope is not None:
+        audit.record(scope, "platform_role.changed", "user", user.id, {"role": role.value})
     return user

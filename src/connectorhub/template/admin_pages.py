@@ -71,7 +71,7 @@ async def grant_role(request: Request, page: PageViewer) -> Response:
     try:
         async with page.scope.session.begin_nested():
             user = await platform_roles.set_platform_role(
-                page.scope.session, page.principal, email, PlatformRole(role)
+                page.scope.session, page.principal, email, PlatformRole(role), page.scope
             )
     except ValueError:
         failure = "Pick a role: developer, admin, owner or none."

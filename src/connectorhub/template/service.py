@@ -255,8 +255,8 @@ def publish_check(scope: WorkspaceScope, principal: Principal):
 async def publish_locked(
     scope: WorkspaceScope, principal: Principal, template: ConnectorTemplate, changelog: str
 ) -> TemplateRead:
-    """Publish a template `_publish_check` allowed and `_to_change` locked: a changed working
-    copy becomes a new version, kept beside every earlier one."""
+    """Publish a template `publish_check` allowed and `locked_for_change` locked: a changed
+    working copy becomes a new version, kept beside every earlier one."""
     changed = (
         template.version == 0
         or template.definition != template.published_definition

@@ -8,6 +8,7 @@ import difflib
 import json
 from typing import Any
 
+from connectorhub.audit import service as audit
 from connectorhub.auth.service import Principal
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.definition.model import Definition
@@ -86,9 +87,12 @@ async def rollback(
     )
     old = await _content(scope, principal, template, number)
     template.definition, template.default_config = old.definition, old.default_config
-    return await service.publish_locked(
+    published = await service.publish_locked(
         scope, principal, template, changelog or f"Rolled back to version {number}"
     )
+    audit.record(scope, "template.rolled_back", "template", template.id,
+                 {"from_version": number, "version": published.version})  # fmt: skip
+    return published
 
 
 def _config_for_template(config: dict[str, Any]) -> dict[str, Any]:
