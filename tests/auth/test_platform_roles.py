@@ -54,3 +54,33 @@ async def test_plain_users_see_no_platform_roles(client, workspace):
         headers=owner,
     )  # fmt: skip
     assert granted.status_code == 403
+
+
+def _principal(platform_role: str | None, scopes: tuple[str, ...] = ("read", "write")):
+    import uuid
+
+    from connectorhub.auth.service import Principal
+
+    return Principal(
+        user_id=uuid.uuid4(), email="p@example.com", tenant_id="ws", role=Role.owner,
+        scopes=scopes, token_id=None, platform_role=platform_role,
+    )  # fmt: skip
+
+
+def test_each_platform_role_gets_exactly_its_rights():
+    rights = {
+        role: (p.has_platform_role, p.authors_official, p.is_platform_admin, p.is_platform_owner)
+        for role in (None, "developer", "admin", "owner")
+        for p in [_principal(role)]
+    }
+    assert rights == {
+        None: (False, False, False, False),
+        "developer": (True, True, False, False),
+        "admin": (True, True, True, False),
+        "owner": (True, True, True, True),
+    }
+    # A read-only token acts on nothing, whatever its user's platform role.
+    read_only = _principal("owner", ("read",))
+    assert read_only.has_platform_role and not (
+        read_only.authors_official or read_only.is_platform_admin or read_only.is_platform_owner
+    )

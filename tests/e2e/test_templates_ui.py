@@ -71,6 +71,13 @@ async def test_save_as_template_publish_diff_and_install_a_chosen_version(tab, s
     await page.wait_for_url(f"**/templates/{key}")
     await _toast(page, "saved")
     assert await page.inner_text("[data-testid=template-status]") == "draft"
+    # The draft is on the Yours tab only.
+    await page.click("nav >> text=Templates")
+    await page.click("[data-testid=source-mine]")
+    mine = page.locator(f"[data-testid=template-card][data-key='{key}']")
+    assert await mine.locator("[data-testid=card-status]").inner_text() == "draft"
+    await mine.locator(".card-footer a").click()
+    await page.wait_for_url(f"**/templates/{key}")
     inputs = await page.inner_text("[data-testid=template-inputs]")
     assert "Search words" in inputs and "What to look for" in inputs and "required" in inputs
     await page.fill("#publish-changelog", "First release")
@@ -173,9 +180,27 @@ async def test_platform_panel_moderates_and_grants_roles(tab, browser, server):
         assert await developer.page.locator("[data-testid=moderation-queue]").count() == 0
         assert await developer.page.locator("[data-testid=grant-form]").count() == 0
         assert await developer.page.locator("[data-testid=official-row]").count() >= 1
+        # They write an official draft; publishing it is an admin's.
+        await developer.page.click("[data-testid=new-official]")
+        official_key = f"official-{suffix}"
+        await developer.page.fill("#f-key", official_key)
+        await developer.page.fill("#f-name", f"Official {suffix}")
+        await developer.page.click("[data-testid=new-official-form] button[type=submit]")
+        await developer.page.wait_for_url(f"**/templates/{official_key}")
+        await developer.page.locator(
+            "text=A platform admin publishes official templates"
+        ).wait_for()
+        assert await developer.page.locator("[data-testid=publish-form]").count() == 0
+        assert await developer.page.locator("[data-testid=edit-draft]").count() == 1
         assert developer.problems == []
     finally:
         await developer.page.context.close()
+    await page.goto(f"{server.url}/admin/templates")
+    official_row = page.locator(f"[data-testid=official-row][data-key='{official_key}']")
+    await official_row.locator("input[name=changelog]").fill("Reviewed")
+    await official_row.locator('[aria-label="Publish Official ' + suffix + '"]').click()
+    await _toast(page, "Version 1 published")
+    await page.wait_for_selector('[data-testid=template-status]:text-is("published")')
 
     # A plain member gets the forbidden page, and no Platform link.
     member_email = f"member-{suffix}@example.com"

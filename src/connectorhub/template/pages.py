@@ -20,7 +20,7 @@ from connectorhub.web.templating import hx_target, render, toast_header, ui_pref
 router = page_router()
 router.include_router(authoring_pages.router)
 router.include_router(admin_pages.router)
-SOURCES = {"all": None, "official": True, "community": False}
+SOURCES = {"all": None, "official": True, "community": False, "mine": None}
 
 
 @router.get("/templates")
@@ -31,7 +31,8 @@ async def browse(
     request.state.page = page
     found = await service.search(
         page.scope, page.principal, search=search[:200] or None, category=category[:64] or None,
-        official=SOURCES.get(source), featured=True if featured else None, page_size=200,
+        official=SOURCES.get(source), featured=True if featured else None,
+        mine=source == "mine", page_size=200,
     )  # fmt: skip
     context = {
         "section": "templates", "templates": found.items, "source": source if source in SOURCES
