@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, status
+from fastapi import Query, Request, status
+from fastapi.responses import Response
 
 from connectorhub.auth.dependencies import AdminContext, ViewerContext
-from connectorhub.connector import bulk, service
+from connectorhub.connector import bulk, draft_test, service
 from connectorhub.connector.models import ConnectorStatus
 from connectorhub.connector.schemas import (
     BulkRequest,
@@ -15,9 +16,13 @@ from connectorhub.connector.schemas import (
     ConnectorPage,
     ConnectorPatch,
     ConnectorRead,
+    DraftTest,
     PublishTarget,
 )
+from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.kit.routing import hub_router
+from connectorhub.publish.schemas import PublisherTest
+from connectorhub.sync.schemas import ConnectionTest
 
 router = hub_router(tags=["connectors"])
 
@@ -63,6 +68,25 @@ async def get_installed(connector_id: uuid.UUID, context: ViewerContext) -> Conn
 )  # fmt: skip
 async def create_connector(body: ConnectorCreate, context: AdminContext) -> ConnectorRead:
     return await service.install(context.scope, context.box, body)
+
+
+@router.post(
+    "/connectors/test", response_model=ConnectionTest | PublisherTest,
+    responses={400: {"description": 'Invalid config or auth (`{"errors": {...}}`), or an '
+                     "entry with nothing to test before saving (HTTP, OAuth not connected)"}},
+)  # fmt: skip
+async def test_draft(body: DraftTest, context: AdminContext, request: Request) -> Response:
+    """Test a connector before saving it: sources run the tap's discovery, publishers the
+    provider's "who am I", with the config and auth given. Nothing is stored; the answer is
+    the saved connector's Test's (`ok`, streams or account, or the error, secrets masked)."""
+    draft = await draft_test.prepare(context.scope, body)
+    hub, tenant_id = request.app.state.hub, context.scope.tenant_id
+
+    async def test_and_answer() -> Response:  # once the request's transaction has ended
+        result = await draft_test.run(hub.context, tenant_id, draft)
+        return Response(result.model_dump_json(), media_type="application/json")
+
+    return AfterCommitResponse(test_and_answer)
 
 
 @router.put("/connectors/{connector_id}", response_model=ConnectorRead, responses=ERRORS)

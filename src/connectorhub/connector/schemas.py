@@ -54,6 +54,28 @@ class ConnectorCreate(BaseModel):
         return self
 
 
+class DraftTest(BaseModel):
+    """A connector not saved yet, to test: what `POST /api/connectors` would take, less its
+    name and tags."""
+
+    catalog_key: str | None = Field(
+        None, max_length=64, description="Catalog key (or give catalog_id)."
+    )
+    catalog_id: uuid.UUID | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    auth: dict[str, AuthValue] = Field(
+        default_factory=dict,
+        description="Auth fields by name, in clear (nothing is stored, and nothing is "
+        "returned: the answer never echoes them).",
+    )
+
+    @model_validator(mode="after")
+    def _one_catalog_reference(self) -> DraftTest:
+        if not self.catalog_key and not self.catalog_id:
+            raise ValueError("give catalog_key or catalog_id")
+        return self
+
+
 class ConnectorPatch(BaseModel):
     """PUT and PATCH alike: only the fields sent change; auth follows the mask rules field by
     field."""

@@ -183,8 +183,11 @@ def _status_warnings(
     return []
 
 
-async def _entry_for(scope: WorkspaceScope, body: ConnectorCreate) -> CatalogEntry:
-    reference = str(body.catalog_id) if body.catalog_id else str(body.catalog_key)
+async def entry_for(
+    scope: WorkspaceScope, catalog_key: str | None, catalog_id: uuid.UUID | None = None
+) -> CatalogEntry:
+    """The catalog entry named (by id, else key). Raises ValidationFailed (400) when none."""
+    reference = str(catalog_id) if catalog_id else str(catalog_key)
     try:
         return await catalog_service.entry_by_id_or_key(scope.session, reference)
     except NotFound as exc:
@@ -198,12 +201,20 @@ async def _flush_checking_name(scope: WorkspaceScope, name: str) -> None:
         raise Conflict(f"a connector named {name!r} already exists in this workspace") from exc
 
 
+def install_errors(
+    entry: CatalogEntry, config: dict[str, Any], auth: dict[str, Any] | None,
+    definition: Definition | None = None,
+) -> dict[str, list[str]]:  # fmt: skip
+    """What an install would refuse (config, auth and definition), by path: the same checks
+    for a connector saved now and for a draft tested before it is saved."""
+    errors = catalog_service.config_errors(entry, config) | _auth_errors(entry, auth)
+    return errors | _definition_errors(entry, definition)
+
+
 async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) -> ConnectorRead:
     """Create a connector (status `inactive`). Raises ValidationFailed (400), Conflict (409)."""
-    entry = await _entry_for(scope, body)
-    errors = catalog_service.config_errors(entry, body.config) | _auth_errors(entry, body.auth)
-    errors |= _definition_errors(entry, body.definition)
-    if errors:
+    entry = await entry_for(scope, body.catalog_key, body.catalog_id)
+    if errors := install_errors(entry, body.config, body.auth, body.definition):
         raise ValidationFailed(errors)
     repository = ConnectorRepository(scope)
     if await repository.by_name(body.name):

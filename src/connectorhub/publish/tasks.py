@@ -127,6 +127,22 @@ async def publish_publication(
             scope.defer(ended[1])
 
 
+async def account_of(
+    ctx: JobContext, tenant_id: str, catalog_key: str, config: dict[str, Any],
+    secrets: dict[str, Any],
+) -> Account:  # fmt: skip
+    """The provider's "who am I" for these settings and credentials (a stored connector's or a
+    draft's), nothing kept. Raises DriverError with the provider's words."""
+    driver = driver_for(catalog_key, ctx.outbound, config, secrets, ctx.settings)
+    if driver is None:
+        raise DriverError("testing this target is not available in this version yet")
+    try:
+        return await driver.check_account()
+    except (KeyError, TypeError, ValueError, AttributeError) as odd:  # an answer of another shape
+        log.warning("%s: unexpected account answer: %r", tenant_id, odd)
+        raise DriverError("the provider answered in a shape ConnectorHub does not know") from None
+
+
 async def check_account(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID) -> Account:
     """A publisher's test: the provider's "who am I", outside any transaction. The identity
     is stored on success; refused credentials set the connector to error and notify.
@@ -137,19 +153,13 @@ async def check_account(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID
     account = None
 
     async def who_am_i(secrets: dict[str, Any]) -> Account:
-        driver = driver_for(target.catalog_key, ctx.outbound, target.config, secrets, ctx.settings)
-        if driver is None:
-            raise DriverError("testing this target is not available in this version yet")
-        return await driver.check_account()
+        return await account_of(ctx, tenant_id, target.catalog_key, target.config, secrets)
 
     try:
         account = await _using_token(ctx, tenant_id, connector_id, target.secrets,
                                      target.renewable, who_am_i)  # fmt: skip
     except DriverError as failure:
         error = failure
-    except (KeyError, TypeError, ValueError, AttributeError) as odd:  # an answer of another shape
-        log.warning("%s: unexpected account answer: %r", tenant_id, odd)
-        error = DriverError("the provider answered in a shape ConnectorHub does not know")
     async with ctx.work.workspace(tenant_id, "test") as scope:
         await service.record_test(scope, connector_id, account=account, error=error)
     if error is not None:

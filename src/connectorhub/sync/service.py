@@ -52,7 +52,7 @@ UNREADABLE = "unreadable"
 
 @dataclass
 class Source:
-    connector: Connector
+    connector: Connector | None  # None: a draft, tested before it is saved
     entry: CatalogEntry
     plugin: dict[str, Any]
     tap_config: dict[str, Any]
@@ -70,13 +70,22 @@ async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID)
     if entry.kind != "source" or not entry.plugin:
         raise BadRequest("only source connectors (Singer taps) can be tested and synced")
     secrets = await open_auth(scope, box, connector)  # 409 when it does not decrypt
+    return source_of(entry, connector.config, secrets, connector)
+
+
+def source_of(
+    entry: CatalogEntry, config: dict[str, Any], secrets: dict[str, Any],
+    connector: Connector | None = None,
+) -> Source:  # fmt: skip
+    """The tap config of these settings and credentials: a stored connector's, or a draft's
+    (`connector` None) for a test before it is saved."""
     rename = entry.plugin.get("settings_rename") or {}
-    config = {rename.get(k, k): v for k, v in {**connector.config, **secrets}.items()}
+    tap_config = {rename.get(k, k): v for k, v in {**config, **secrets}.items()}
     # Only secret fields are masked in the tap's output: masking a user name like `postgres`
     # would blank out every `tap-postgres` in its log.
     hidden = {f["name"] for f in entry.auth_fields if f.get("secret", True)}
     return Source(
-        connector, entry, entry.plugin, config, [v for k, v in secrets.items() if k in hidden]
+        connector, entry, entry.plugin, tap_config, [v for k, v in secrets.items() if k in hidden]
     )
 
 

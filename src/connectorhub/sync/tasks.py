@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from connectorhub.exceptions import CredentialsUnreadable
 from connectorhub.kit.driver_errors import AuthFailed, DriverError, RetriableError
@@ -194,28 +197,50 @@ async def run_connection_test(
             unreadable = refused  # raised once the mark is committed
     if unreadable is not None:
         raise unreadable
+    found_out = await discovery(ctx, tenant_id, found, prefix=f"test-{connector_id}-")
+    async with ctx.work.workspace(tenant_id, "test") as scope:
+        await service.keep_rewritten_settings(
+            scope, ctx.box, connector_id, found_out.rewritten, found.tap_config
+        )
+        return await service.record_test(
+            scope, connector_id, catalog=found_out.catalog, error=found_out.error,
+            error_kind=found_out.kind, stderr_tail=found_out.tail,
+        )  # fmt: skip
+
+
+@dataclass
+class Discovery:
+    """What a tap's discovery found, or why not (its error and stderr tail masked)."""
+
+    catalog: dict[str, Any] | None
+    error: str | None = None
+    kind: str | None = None
+    tail: str = ""
+    rewritten: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+async def discovery(
+    ctx: JobContext, tenant_id: str, found: service.Source, *, prefix: str
+) -> Discovery:
+    """The tap installed if need be, then its discovery with `found`'s config (a stored
+    connector's, or a draft's), outside any transaction; nothing is stored."""
     catalog, error, kind, tail, rewritten = None, None, None, "", {}
     try:
-        await _with_live_token(ctx, tenant_id, found)
+        if found.connector is not None:  # a draft has no stored grant to renew
+            await _with_live_token(ctx, tenant_id, found)
         await ctx.plugins.install(found.plugin)
         catalog = await discover(
             ctx.plugins.executable(found.plugin), found.tap_config, secrets=found.secrets,
             seconds=ctx.settings.tap_discovery_timeout_seconds, rewritten=rewritten,
-            root=workdirs.root_of(ctx.settings.data_dir), prefix=f"test-{connector_id}-",
+            root=workdirs.root_of(ctx.settings.data_dir), prefix=prefix,
         )  # fmt: skip
     except PluginInstallFailed as failure:
         error, kind, tail = str(failure).splitlines()[0], "install", failure.output_tail
     except TapFailed as failure:
         error, kind, tail = failure.message, failure.kind, failure.stderr_tail
-    async with ctx.work.workspace(tenant_id, "test") as scope:
-        await service.keep_rewritten_settings(
-            scope, ctx.box, connector_id, rewritten, found.tap_config
-        )
-        mask = mask_of([*found.secrets, *(v for v in rewritten.values() if isinstance(v, str))])
-        tail, error = mask.text(tail), mask.text(error) if error else error
-        return await service.record_test(
-            scope, connector_id, catalog=catalog, error=error, error_kind=kind, stderr_tail=tail
-        )
+    mask = mask_of([*found.secrets, *(v for v in rewritten.values() if isinstance(v, str))])
+    tail, error = mask.text(tail), mask.text(error) if error else error
+    return Discovery(catalog, error, kind, tail, rewritten)
 
 
 @periodic(cron="* * * * *", embedded=True)
