@@ -19,6 +19,7 @@ from connectorhub.auth.pages import router as auth_pages
 from connectorhub.auth.sessions import LoginThrottle
 from connectorhub.catalog.endpoints import router as catalog_router
 from connectorhub.config import Settings
+from connectorhub.connector.add_flow import router as add_flow_pages
 from connectorhub.connector.bulk_pages import router as connector_bulk_pages
 from connectorhub.connector.endpoints import router as connector_router
 from connectorhub.connector.pages import router as connector_pages
@@ -107,7 +108,7 @@ def pages_router() -> APIRouter:
     """Every HTML page of the service (Jinja + HTMX), relative to the UI root."""
     router = APIRouter()
     for domain_router in (
-        auth_pages, connector_pages, tenant_pages, execution_pages, template_pages,
+        auth_pages, connector_pages, add_flow_pages, tenant_pages, execution_pages, template_pages,
         credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
         connector_bulk_pages, audit_pages,
     ):  # fmt: skip

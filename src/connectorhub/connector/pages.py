@@ -17,6 +17,8 @@ from connectorhub.auth.dependencies import PageAdmin, PageViewer
 from connectorhub.catalog import service as catalog_service
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector import card_summary, configure, service
+from connectorhub.connector.form_input import pydantic_errors as _pydantic_errors
+from connectorhub.connector.form_input import tags_of as _tags
 from connectorhub.connector.models import ConnectorStatus
 from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
 from connectorhub.exceptions import ValidationFailed
@@ -161,18 +163,6 @@ async def new_form(request: Request, page: PageAdmin, catalog_key: str) -> Respo
     return render(
         request, "connector/_form.html", _form_context(entry, action=f"/connectors/new/{entry.key}")
     )
-
-
-def _pydantic_errors(exc: ValidationError) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"]) or "$"
-        errors.setdefault(path, []).append(error["msg"])
-    return errors
-
-
-def _tags(raw: str) -> list[str]:
-    return [tag.strip() for tag in raw.split(",") if tag.strip()]
 
 
 @router.post("/connectors/new/{catalog_key}")
