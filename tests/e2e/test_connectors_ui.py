@@ -21,15 +21,18 @@ def _unique(name: str) -> str:
 
 async def _add_wordpress(page, name: str) -> None:
     await page.click("[data-testid=add-connector]")
-    await page.click("[data-testid=picker] [data-key=wordpress]")
-    await page.wait_for_selector("[data-testid=connector-form]")
+    await page.click("[data-testid=add-pick] [data-key=wordpress]")
+    await page.wait_for_selector("[data-testid=add-flow]")
     await page.fill("#f-name", name)
     await page.fill("#f-config-base_url", "https://blog.example.com")
     await page.fill("#f-config-site_label", "Company blog")
     await page.select_option("#f-config-default_status", "publish")
+    await page.click("[data-testid=add-next-configure]")  # the guided flow, its test skipped
     await page.fill("#f-auth-username", "editor")
     await page.fill("#f-auth-password", SECRET)
-    await page.click("[data-testid=connector-form] button[type=submit]")
+    await page.click("[data-testid=add-next-credentials]")
+    await page.click("[data-testid=add-next-test]")
+    await page.click("[data-testid=add-save]")
     await page.wait_for_selector(f"[data-testid=installed-card][data-name='{name}']")
 
 
@@ -74,11 +77,11 @@ async def test_schema_error_shows_inline_and_nothing_is_saved(tab, server):
     page = tab.page
     name = _unique("Broken")
     await page.click("[data-testid=add-connector]")
-    await page.click("[data-testid=picker] [data-key=wordpress]")
+    await page.click("[data-testid=add-pick] [data-key=wordpress]")
     await page.fill("#f-name", name)
     await page.fill("#f-config-base_url", "not a url")
     await page.fill("#f-config-site_label", "x")
-    await page.click("[data-testid=connector-form] button[type=submit]")
+    await page.click("[data-testid=add-next-configure]")
     error = page.locator("[data-error-for='config.base_url']")
     await error.wait_for()
     assert await error.inner_text() == "Must be a full URL, such as https://example.com."
@@ -229,8 +232,8 @@ async def test_inputs_are_labelled_and_reachable_by_keyboard(tab, server):
     await sign_in(tab, server)
     page = tab.page
     await page.click("[data-testid=add-connector]")
-    await page.click("[data-testid=picker] [data-key=twitter]")
-    await page.wait_for_selector("[data-testid=connector-form]")
+    await page.click("[data-testid=add-pick] [data-key=twitter]")
+    await page.wait_for_selector("[data-testid=add-flow]")
     unlabelled = await page.evaluate(
         """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
             .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
@@ -241,7 +244,7 @@ async def test_inputs_are_labelled_and_reachable_by_keyboard(tab, server):
     await page.wait_for_selector("#modal .modal", state="detached")
     await page.focus("[data-testid=add-connector]")
     await page.keyboard.press("Enter")
-    await page.wait_for_selector("[data-testid=picker]")
+    await page.wait_for_selector("[data-testid=add-pick]")
 
 
 async def test_usable_on_a_390px_phone_screen(browser, server):
@@ -259,8 +262,8 @@ async def test_usable_on_a_390px_phone_screen(browser, server):
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
             await phone.screenshot(shot)
         await phone.page.click("[data-testid=add-connector]")
-        await phone.page.click("[data-testid=picker] [data-key=twitter]")
-        await phone.page.wait_for_selector("[data-testid=connector-form]")
+        await phone.page.click("[data-testid=add-pick] [data-key=twitter]")
+        await phone.page.wait_for_selector("[data-testid=add-flow]")
         await phone.screenshot("phone-add-form")
         assert phone.problems == []
     finally:
@@ -268,18 +271,18 @@ async def test_usable_on_a_390px_phone_screen(browser, server):
 
 
 async def test_form_buttons_stay_reachable_in_a_short_window(browser, server):
-    """The modal body scrolls and its footer (Create) stays on screen, on a laptop and a phone."""
+    """The modal body scrolls and its footer (Next) stays on screen, on a laptop and a phone."""
     for width, height in [(1280, 600), (390, 664)]:
         short = await open_page(browser, width=width, height=height)
         try:
             await sign_in(short, server)
             await short.page.click("[data-testid=add-connector]")
-            await short.page.click("[data-testid=picker] [data-key=postgres]")
-            await short.page.wait_for_selector("[data-testid=connector-form]")
-            button = short.page.locator("[data-testid=connector-form] button[type=submit]")
+            await short.page.click("[data-testid=add-pick] [data-key=postgres]")
+            await short.page.wait_for_selector("[data-testid=add-flow]")
+            button = short.page.locator("[data-testid=add-next-configure]")
             box = await button.bounding_box()
             assert box is not None and box["y"] + box["height"] <= height, (
-                f"Create is off screen at {width}x{height}"
+                f"Next is off screen at {width}x{height}"
             )
             scrollable = await short.page.evaluate(
                 "(() => { const b = document.querySelector('#modal .modal-body'); return b.scrollHeight > b.clientHeight && getComputedStyle(b).overflowY === 'auto'; })()"

@@ -27,7 +27,7 @@ from connectorhub.exceptions import Conflict, HubError, ValidationFailed
 from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.web.routing import page_router
 from connectorhub.web.schema_form import editable_secrets, form_secrets, form_to_instance
-from connectorhub.web.templating import is_htmx, plural, render, toast_header, ui_prefix
+from connectorhub.web.templating import is_htmx, render, toast_header, ui_prefix
 
 router = page_router()
 BUILDER = "/connectors/build"  # the HTTP connector builder (its own page)
@@ -142,16 +142,10 @@ async def test(request: Request, page: PageAdmin, catalog_key: str) -> Response:
 
     async def test_and_render() -> Response:
         result = await draft_test.run(hub.context, tenant_id, prepared)
-        streams = getattr(result, "streams", [])
-        message = (
-            "The test passed." + (f" {plural(len(streams), 'stream')} found." if streams else "")
-            if result.ok
-            else "The test failed: nothing was saved."
-        )
+        # The outcome is shown in the step itself (no toast: it would only repeat it).
         return render(
-            request, "connector/add/_test_result.html", {"entry": entry, "result": result},
-            headers=toast_header(message, "success" if result.ok else "danger"),
-        )  # fmt: skip
+            request, "connector/add/_test_result.html", {"entry": entry, "result": result}
+        )
 
     return AfterCommitResponse(test_and_render)
 

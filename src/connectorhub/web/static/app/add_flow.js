@@ -9,8 +9,8 @@
     var form = document.getElementById("add-flow");
     if (!form || !form.querySelector('[data-step-panel="' + step + '"]')) return;
     form.setAttribute("data-step", step);
-    form.querySelectorAll("[data-step-panel]").forEach(function (panel) {
-      panel.hidden = panel.getAttribute("data-step-panel") !== step;
+    form.querySelectorAll("[data-step-panel], [data-step-buttons]").forEach(function (part) {
+      part.hidden = (part.getAttribute("data-step-panel") || part.getAttribute("data-step-buttons")) !== step;
     });
     var at = ORDER.indexOf(step);
     form.querySelectorAll("[data-step-item]").forEach(function (item) {
