@@ -62,11 +62,15 @@ async def test_a_test_then_save_with_activate_now(browser, owner_csrf, workspace
     assert await listed(browser, workspace, name) == []  # a test stores nothing
     saved = await browser.post(
         "/connectors/add/wordpress", headers=hx(owner_csrf),
-        data=wordpress_form(api.url, name, activate="on"),
+        data=wordpress_form(api.url, name, activate="on", tested="ok"),
     )  # fmt: skip
     assert saved.status_code == 200 and "added and active" in saved.headers["HX-Trigger"]
     [connector] = await listed(browser, workspace, name)
     assert connector["status"] == "active" and connector["auth"]["password"] == "********"
+    # Saved after a passing test: tested again as saved, so the card knows who it posts as.
+    assert connector["account"] == {"id": "7", "name": "Editor Ed", "handle": "editor"}
+    assert connector["last_test"]["ok"] is True
+    assert len(api.hits_to("/wp-json/wp/v2/users/me")) == 2
 
 
 async def test_a_failed_test_is_saved_inactive(browser, owner_csrf, workspace, api):
@@ -83,7 +87,7 @@ async def test_a_failed_test_is_saved_inactive(browser, owner_csrf, workspace, a
     )
     assert "inactive until you activate it" in saved.headers["HX-Trigger"]
     [connector] = await listed(browser, workspace, name)
-    assert connector["status"] == "inactive"
+    assert connector["status"] == "inactive" and connector["last_test"] is None
 
 
 async def test_save_refused_goes_back_to_configure_and_stores_nothing(

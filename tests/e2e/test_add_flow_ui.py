@@ -119,6 +119,7 @@ async def test_a_source_from_pick_to_active(tab, server):
     await card.wait_for()
     assert await card.get_attribute("data-status") == "active"
     assert "added and active" in await page.locator("#toasts").inner_text()
+    assert "Last test: ok" in await card.inner_text()  # tested again as saved
     assert _status(server, name) == "active"
 
 
@@ -159,6 +160,8 @@ async def test_a_publisher_from_pick_to_active(tab, server, api):
     card = page.locator(f"[data-testid=installed-card][data-name='{name}']")
     await card.wait_for()
     assert await card.get_attribute("data-status") == "active"
+    assert "Posts as Editor Ed" in await card.inner_text()
+    await _shoot(tab, "publisher-card-active-1280")
     assert PASSWORD not in await page.content()
 
 

@@ -46,6 +46,8 @@ def _read_form(entry: CatalogEntry, form: Any) -> dict[str, Any]:
         "config": form_to_instance(entry.default_config_schema, fields, "config"),
         "auth": editable_secrets(fields, [f["name"] for f in entry.auth_fields]),
         "activate": form.get("activate") == "on",
+        # Set by a passing Test of what is typed now (add_flow.js clears it on a change).
+        "tested": form.get("tested") == "ok",
     }
 
 
@@ -201,4 +203,14 @@ async def save(request: Request, page: PageAdmin, catalog_key: str) -> Response:
     headers["HX-Location"] = json.dumps(
         {"path": f"{ui_prefix(request)}/connectors/installed", "target": "#main"}
     )
-    return Response(status_code=200, headers=headers)
+    if not draft["tested"]:
+        return Response(status_code=200, headers=headers)
+    hub, tenant_id = request.app.state.hub, page.scope.tenant_id
+
+    async def test_then_answer() -> Response:  # once the connector is committed
+        if not await draft_test.test_saved(hub.context, tenant_id, created.id, entry.kind):
+            failed = f"{created.name} added, but its test as saved failed: see its card."
+            headers.update(toast_header(failed, "warning", close_modal=True))
+        return Response(status_code=200, headers=headers)
+
+    return AfterCommitResponse(test_then_answer)

@@ -5,6 +5,7 @@ draft's settings and credentials, with nothing stored and no secret in the answe
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,10 @@ from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import MASK
 from connectorhub.publish.schemas import PublisherTest
-from connectorhub.publish.tasks import account_of
+from connectorhub.publish.tasks import account_of, check_account
 from connectorhub.sync import service as sources
 from connectorhub.sync.schemas import ConnectionTest
-from connectorhub.sync.tasks import discovery
+from connectorhub.sync.tasks import discovery, run_connection_test
 from connectorhub.worker.context import JobContext
 
 log = logging.getLogger(__name__)
@@ -93,3 +94,16 @@ async def run(ctx: JobContext, tenant_id: str, draft: Draft) -> ConnectionTest |
         )  # fmt: skip
     log.info("%s: draft %s tested: %s", tenant_id, draft.entry.key, "ok" if result.ok else "failed")
     return result
+
+
+async def test_saved(ctx: JobContext, tenant_id: str, connector_id: uuid.UUID, kind: str) -> bool:
+    """Once a draft that passed its test is saved: the saved connector's own Test (the card's),
+    so what it found is kept as a test keeps it (who a publisher posts as, a source's streams
+    to pick from). Returns whether it passed; a failure is recorded as that Test records it."""
+    if kind == "publisher":
+        try:
+            await check_account(ctx, tenant_id, connector_id)
+        except DriverError:
+            return False
+        return True
+    return (await run_connection_test(ctx, tenant_id, connector_id)).ok

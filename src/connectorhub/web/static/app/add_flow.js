@@ -48,6 +48,8 @@
     result.appendChild(stale);
     var activate = document.getElementById("add-activate-now");
     if (activate) { activate.checked = false; activate.disabled = true; }
+    var tested = document.getElementById("add-tested");
+    if (tested) tested.value = "";
     var hint = document.querySelector("[data-testid=add-activate-hint]");
     if (hint) hint.textContent = "Changed since the last test: a passing test comes first.";
   });
