@@ -144,3 +144,34 @@ async def test_viewers_get_no_add_flow(browser, workspace):
         data=wordpress_form("https://blog.example.com", "Nope"),
     )  # fmt: skip
     assert tried.status_code == 403
+
+
+async def test_a_test_of_an_invalid_draft_names_the_fields_to_fix(browser, owner_csrf, api):
+    tested = await browser.post(
+        "/connectors/add/wordpress/test", headers=hx(owner_csrf),
+        data=wordpress_form("not a url", "Anything", password=""),
+    )  # fmt: skip
+    assert 'data-testid="add-test-refused"' in tested.text
+    assert (
+        '<a href="#" data-add-flow-go="configure">Site URL</a>: Must be a full URL' in tested.text
+    )
+    assert (
+        '<a href="#" data-add-flow-go="credentials">Application Password</a>: '
+        "Required to test the connection." in tested.text
+    )
+    assert api.hits == []  # nothing was called
+
+
+async def test_an_oauth_entry_saved_without_tokens_goes_on_to_connect(
+    browser, owner_csrf, workspace
+):
+    name = f"X {uuid.uuid4().hex[:6]}"
+    saved = await browser.post(
+        "/connectors/add/twitter", headers=hx(owner_csrf),
+        data={"name": name, "config.account_label": "@acme"},
+    )  # fmt: skip
+    assert saved.status_code == 200
+    assert saved.headers["HX-Redirect"].startswith("/oauth/connect/connector/")
+    [connector] = await listed(browser, workspace, name)
+    assert saved.headers["HX-Redirect"].endswith(connector["id"])
+    assert connector["status"] == "inactive"
