@@ -155,6 +155,8 @@ async def test_a_publisher_from_pick_to_active(tab, server, api):
     )
     await _shoot(tab, "publisher-test-ok-1280")
     await page.click("[data-testid=add-next-test]")
+    summary = await page.locator("[data-testid=add-summary]").inner_text()
+    assert f"Saves {name}, a WordPress publisher" in summary
     await _shoot(tab, "publisher-save-1280")
     await page.click("[data-testid=add-save]")
     card = page.locator(f"[data-testid=installed-card][data-name='{name}']")

@@ -55,11 +55,12 @@ def _configure(
     request: Request, entry: CatalogEntry, draft: dict[str, Any], errors: dict[str, list[str]],
     headers: dict[str, str] | None = None,
 ) -> Response:  # fmt: skip
+    """The Configure panel again; once it is right, Save's summary too (out of band)."""
     config_secret = form_secrets(entry.default_config_schema, "config")
     context = {
-        "entry": entry, "name": draft["name"], "tags": ", ".join(draft["tags"]),
+        "entry": entry, "name": draft["name"].strip(), "tags": ", ".join(draft["tags"]),
         "config": draft["config"], "errors": errors, "config_secret": config_secret,
-        "secrets_dropped": bool(config_secret) and bool(errors),
+        "secrets_dropped": bool(config_secret) and bool(errors), "summary": not errors,
     }  # fmt: skip
     return render(request, "connector/add/_configure.html", context, headers=headers)
 
