@@ -17,6 +17,7 @@ from connectorhub.audit.pages import router as audit_pages
 from connectorhub.auth.endpoints import router as auth_router
 from connectorhub.auth.pages import router as auth_pages
 from connectorhub.auth.sessions import LoginThrottle
+from connectorhub.builder.endpoints import router as builder_router
 from connectorhub.catalog.endpoints import router as catalog_router
 from connectorhub.config import Settings
 from connectorhub.connector.add_flow import router as add_flow_pages
@@ -67,6 +68,7 @@ def api_router() -> APIRouter:
         sync_router,
         publish_router,
         oauth_router,
+        builder_router,
     ):
         router.include_router(domain_router)
     return router

@@ -126,7 +126,7 @@ def _auth_errors(entry: CatalogEntry, auth: dict[str, Any] | None) -> dict[str, 
     return errors
 
 
-def _definition_errors(entry: CatalogEntry, definition: Definition | None) -> dict[str, list[str]]:
+def definition_errors(entry: CatalogEntry, definition: Definition | None) -> dict[str, list[str]]:
     if definition is None:
         return {}
     if entry.kind != "http":
@@ -208,7 +208,7 @@ def install_errors(
     """What an install would refuse (config, auth and definition), by path: the same checks
     for a connector saved now and for a draft tested before it is saved."""
     errors = catalog_service.config_errors(entry, config) | _auth_errors(entry, auth)
-    return errors | _definition_errors(entry, definition)
+    return errors | definition_errors(entry, definition)
 
 
 async def install(scope: WorkspaceScope, box: SecretBox, body: ConnectorCreate) -> ConnectorRead:
@@ -281,7 +281,7 @@ def _edit_errors(
         errors |= catalog_service.config_errors(entry, sent["config"])
     errors |= _auth_errors(entry, sent.get("auth"))
     if "definition" in sent:
-        errors |= _definition_errors(entry, body.definition)
+        errors |= definition_errors(entry, body.definition)
     return errors
 
 

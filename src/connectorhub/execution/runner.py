@@ -58,6 +58,8 @@ OnStep = Callable[[int, StepRecord], Awaitable[None]]
 OnExtracted = Callable[[int, dict[str, Any]], Awaitable[None]]
 # Renews a workspace credential the provider refused: (name, refused value) → the new value.
 Renew = Callable[[str, Any], Awaitable[Any]]
+# Each response body as read, by step (the builder's JSONPath preview; executions keep none).
+OnResponse = Callable[[Step, bytes], None]
 
 
 class Runner:
@@ -68,11 +70,13 @@ class Runner:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         renew: Renew | None = None,
+        on_response: OnResponse | None = None,
     ):
         self.session = session
         self.policy = policy
         self.sleep = sleep
         self.renew = renew
+        self.on_response = on_response
 
     async def run(
         self,
@@ -251,6 +255,8 @@ class Runner:
                         query = {}  # the Location carries its own query
                         continue
                     payload = await read_body(response)
+                    if self.on_response is not None:
+                        self.on_response(step, payload)
                     raise_for_status(step, response, payload, mask)
                     # Off the loop: a big document or a filter's regex must not stall other runs.
                     return await asyncio.to_thread(extract, step, response, payload)

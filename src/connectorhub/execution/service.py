@@ -36,7 +36,7 @@ from connectorhub.worker.queue import Job
 TABLE = Execution.__tablename__
 
 
-def _with_defaults(run_input: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+def with_defaults(run_input: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """Top-level input fields left out take the input schema's defaults."""
     properties = schema.get("properties") or {}
     defaults = {
@@ -82,7 +82,7 @@ async def start(
         if existing is not None:
             return existing, False
     _, definition = await _runnable(scope, connector_id)
-    run_input = _with_defaults(run_input, definition.input_schema)
+    run_input = with_defaults(run_input, definition.input_schema)
     errors = error_map(run_input, definition.input_schema, prefix="input")
     if errors:
         raise ValidationFailed(errors)

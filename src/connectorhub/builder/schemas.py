@@ -1,0 +1,52 @@
+"""Draft test requests and results."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DraftTest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    definition: dict[str, Any] = Field(
+        description="An unsaved definition, checked as saving one is: 400 with "
+        "`definition.<path>` keys when it has problems."
+    )
+    input: dict[str, Any] = Field(
+        default_factory=dict, description="Sample input, checked against its input schema."
+    )
+    connector_id: uuid.UUID | None = Field(
+        None, description="An HTTP connector of this workspace whose config and auth it may use."
+    )
+    config: dict[str, Any] | None = Field(
+        None,
+        description="Config given inline (base_url, default_headers…); replaces the connector's "
+        "when both are given. Checked against the Generic HTTP settings schema.",
+    )
+
+
+class DraftStep(BaseModel):
+    name: str
+    status: str
+    attempt: int
+    request: dict[str, Any] | None = Field(None, description="What was sent, secrets redacted")
+    status_code: int | None = None
+    duration_ms: float | None = None
+    extracted: dict[str, Any] | None = None
+    error: str | None = None
+    response: Any = Field(
+        None,
+        description="The response body (JSON when it parses, else text), every secret the run "
+        "knows redacted and cut at 64 KiB; for trying JSONPaths against",
+    )
+
+
+class DraftResult(BaseModel):
+    status: Literal["succeeded", "failed"]
+    steps: list[DraftStep]
+    output: Any = None
+    error: str | None = None
+    duration_ms: float
