@@ -18,6 +18,7 @@ from connectorhub.auth.endpoints import router as auth_router
 from connectorhub.auth.pages import router as auth_pages
 from connectorhub.auth.sessions import LoginThrottle
 from connectorhub.builder.endpoints import router as builder_router
+from connectorhub.builder.pages import router as builder_pages
 from connectorhub.catalog.endpoints import router as catalog_router
 from connectorhub.config import Settings
 from connectorhub.connector.add_flow import router as add_flow_pages
@@ -110,7 +111,8 @@ def pages_router() -> APIRouter:
     """Every HTML page of the service (Jinja + HTMX), relative to the UI root."""
     router = APIRouter()
     for domain_router in (
-        auth_pages, connector_pages, add_flow_pages, tenant_pages, execution_pages, template_pages,
+        auth_pages, builder_pages, connector_pages, add_flow_pages, tenant_pages, execution_pages,
+        template_pages,
         credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
         connector_bulk_pages, audit_pages,
     ):  # fmt: skip

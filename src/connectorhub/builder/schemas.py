@@ -50,3 +50,21 @@ class DraftResult(BaseModel):
     output: Any = None
     error: str | None = None
     duration_ms: float
+
+
+class DraftCheck(BaseModel):
+    """The builder's draft as the wizard holds it: checked as saving would check it."""
+
+    definition: dict[str, Any]
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class DraftSave(DraftCheck):
+    connector_id: uuid.UUID | None = None
+    name: str = ""
+    activate: bool = False
+
+
+class PathPreview(BaseModel):
+    path: str = Field(max_length=2000)
+    document: Any = None

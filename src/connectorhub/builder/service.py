@@ -54,7 +54,7 @@ def shape_errors(exc: ValidationError, prefix: str) -> dict[str, list[str]]:
         for part in error["loc"]:
             if previous == "auth" and part in _AUTH_TAGS:
                 continue
-            path += f"[{part}]" if isinstance(part, int) else f".{part}"
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
             previous = part
         errors.setdefault(path, []).append(error["msg"].removeprefix("Value error, "))
     return errors
