@@ -3,10 +3,12 @@ as saving one is, stored nowhere, secrets redacted."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
 import pytest
+from aiohttp import web
 
 from connectorhub.tenant.models import Role
 from tests.fixtures.third_party import ThirdParty
@@ -239,3 +241,28 @@ async def test_viewers_and_members_may_not_test_drafts(client, workspace, api, r
 async def test_the_endpoint_is_in_openapi_with_its_statuses(client):
     operation = (await client.get("/openapi.json")).json()["paths"]["/api/definitions/test"]["post"]
     assert {"200", "400", "401", "403", "409", "422"} <= set(operation["responses"])
+
+
+async def test_a_run_is_bounded_by_its_timeout(client, workspace, api):
+    release = asyncio.Event()
+
+    async def never_answers(request: web.Request) -> web.Response:
+        await release.wait()  # set once the test is done
+        return web.json_response({})
+
+    api.route("/v1/login", never_answers)
+    try:
+        response = await client.post(
+            "/api/definitions/test", params={"timeout": 0.5}, json=draft(api),
+            headers=workspace.owner.headers,
+        )  # fmt: skip
+    finally:
+        release.set()
+    result = response.json()
+    assert result["status"] == "failed" and "stopped after 0.5 s" in result["error"]
+    assert [s["status"] for s in result["steps"]] == ["failed"]
+    over = await client.post(
+        "/api/definitions/test", params={"timeout": 500}, json=draft(api),
+        headers=workspace.owner.headers,
+    )  # fmt: skip
+    assert over.status_code == 422

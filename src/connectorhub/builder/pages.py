@@ -28,7 +28,7 @@ router = page_router()
 
 NEW_DRAFT: dict[str, Any] = {
     "name": "",
-    "config": {"base_url": "https://", "default_headers": {}},
+    "config": {"base_url": "", "default_headers": {}},
     "definition": {
         "input_schema": {"type": "object", "properties": {}},
         "steps": [{"name": "step1", "method": "GET", "url": "/"}],
