@@ -266,3 +266,28 @@ async def test_a_run_is_bounded_by_its_timeout(client, workspace, api):
         headers=workspace.owner.headers,
     )  # fmt: skip
     assert over.status_code == 422
+
+
+async def test_an_oauth2_credential_is_made_usable_as_a_run_makes_it(client, workspace, api):
+    # One that names a provider goes through the runs' renewal: never connected, it says so.
+    name = f"oauth_{uuid.uuid4().hex[:6]}"
+    created = await client.post(
+        "/api/credentials",
+        json={"name": name, "kind": "oauth2", "provider": "twitter",
+              "allowed_hosts": ["127.0.0.1"], "values": {}},
+        headers=workspace.owner.headers,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    body = draft(api, input={})
+    body["definition"] = {
+        "credentials": [name],
+        "steps": [{"name": "me", "url": "/me", "auth": {"type": "bearer",
+                   "token": f"{{{{workspace.{name}}}}}"}}],
+    }  # fmt: skip
+    response = await client.post(
+        "/api/definitions/test", json=body, headers=workspace.owner.headers
+    )
+    result = response.json()
+    assert response.status_code == 200, response.text
+    assert result["status"] == "failed" and "is not connected yet" in result["error"]
+    assert result["steps"] == [] and api.hits == []

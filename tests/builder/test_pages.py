@@ -160,10 +160,13 @@ async def test_save_creates_and_activates_or_names_each_problem(
     assert connector["name"] == name and connector["catalog_key"] == "http"
     assert connector["definition"]["steps"][0]["url"] == "/users/{{input.user}}"
 
-    body.update(connector_id=connector["id"], activate=False)
+    body.update(connector_id=connector["id"], activate=True)
     body["definition"]["steps"][0]["url"] = "/people/{{input.user}}"
     edited = await browser.post("/connectors/build/save", json=body, headers=headers(owner_csrf))
-    assert edited.json()["status"] == "active"  # not asked to activate: the status stays
+    assert edited.json()["status"] == "active"
+    body["activate"] = False  # the box unticked: deactivated
+    edited = await browser.post("/connectors/build/save", json=body, headers=headers(owner_csrf))
+    assert edited.json()["status"] == "inactive"
     connector = (
         await client.get(f"/api/installed/{connector['id']}", headers=workspace.owner.headers)
     ).json()

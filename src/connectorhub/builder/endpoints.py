@@ -22,13 +22,13 @@ class DraftRunResponse(Response):
 
     media_type = "application/json"
 
-    def __init__(self, hub: Hub, prepared: service.Prepared, seconds: float):
+    def __init__(self, hub: Hub, tenant_id: str, prepared: service.Prepared, seconds: float):
         super().__init__(status_code=200)
-        self.hub, self.prepared, self.seconds = hub, prepared, seconds
+        self.hub, self.tenant_id, self.prepared, self.seconds = hub, tenant_id, prepared, seconds
 
     async def __call__(self, scope, receive, send) -> None:
         result = await service.run(
-            self.prepared, self.hub.outbound, self.hub.address_policy, seconds=self.seconds
+            self.hub.context, self.tenant_id, self.prepared, seconds=self.seconds
         )
         self.body = self.render(result.model_dump_json())
         self.init_headers()
@@ -57,4 +57,4 @@ async def try_definition(
     """Run an unsaved definition once with sample `input`, through the same runner, outbound
     guard, placeholder rules and masking as executions; nothing is stored."""
     prepared = await service.prepare(context.scope, context.box, body)
-    return DraftRunResponse(request.app.state.hub, prepared, seconds)
+    return DraftRunResponse(request.app.state.hub, context.scope.tenant_id, prepared, seconds)

@@ -86,12 +86,12 @@ async def test_run(request: Request, page: PageAdmin, body: DraftTest) -> Respon
         return JSONResponse(failure.to_json())
     hub = request.app.state.hub
     return StreamingResponse(
-        _lines(hub, prepared), media_type="application/x-ndjson",
+        _lines(hub, page.scope.tenant_id, prepared), media_type="application/x-ndjson",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )  # fmt: skip
 
 
-async def _lines(hub: Any, prepared: service.Prepared) -> AsyncIterator[str]:
+async def _lines(hub: Any, tenant_id: str, prepared: service.Prepared) -> AsyncIterator[str]:
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     async def on_step(index: int, step: DraftStep) -> None:
@@ -99,7 +99,7 @@ async def _lines(hub: Any, prepared: service.Prepared) -> AsyncIterator[str]:
 
     async def go() -> None:
         try:
-            result = await service.run(prepared, hub.outbound, hub.address_policy, on_step=on_step)
+            result = await service.run(hub.context, tenant_id, prepared, on_step=on_step)
             await queue.put(json.dumps({"event": "result", "result": result.model_dump()}))
         finally:
             await queue.put(None)

@@ -21,6 +21,11 @@ from connectorhub.kit.repository import WorkspaceScope
 async def save(scope: WorkspaceScope, box: SecretBox, body: DraftSave) -> ConnectorRead:
     """Raises ValidationFailed (400 paths as the API gives), NotFound, Conflict (name)."""
     status = ConnectorStatus.active if body.activate else None
+    if body.connector_id is not None and not body.activate:
+        # The box starts ticked for an active connector: unticked, it is deactivated.
+        current = await connector_service.read(scope, body.connector_id)
+        if current.status == ConnectorStatus.active:
+            status = ConnectorStatus.inactive
     try:
         if body.connector_id is None:
             created = ConnectorCreate(

@@ -62,7 +62,9 @@ class DraftCheck(BaseModel):
 class DraftSave(DraftCheck):
     connector_id: uuid.UUID | None = None
     name: str = ""
-    activate: bool = False
+    activate: bool = Field(
+        False, description="Active after saving; for an edited connector, false deactivates it"
+    )
 
 
 class PathPreview(BaseModel):

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from pydantic import ValidationError
 
 from connectorhub.builder.schemas import DraftResult, DraftStep, DraftTest
@@ -28,13 +27,14 @@ from connectorhub.definition.values import RunValues
 from connectorhub.exceptions import ValidationFailed
 from connectorhub.execution.runner import Runner, StepRecord
 from connectorhub.execution.service import with_defaults
+from connectorhub.execution.tasks import renewing_credentials
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.driver_errors import DriverError
 from connectorhub.kit.masking import SecretMask
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.schema_validation import error_map
 from connectorhub.kit.secret_schema import secret_paths
-from connectorhub.kit.ssrf import AddressPolicy
+from connectorhub.worker.context import JobContext
 
 HTTP_KEY = "http"
 DEFAULT_SECONDS = 60.0
@@ -155,15 +155,16 @@ def _response_shown(payload: bytes | None, mask: SecretMask) -> Any:
 
 
 async def run(
+    ctx: JobContext,
+    tenant_id: str,
     prepared: Prepared,
-    session: aiohttp.ClientSession,
-    policy: AddressPolicy,
     *,
     seconds: float = DEFAULT_SECONDS,
     on_step: OnStep | None = None,
 ) -> DraftResult:
-    """Run the draft's steps once, at most `seconds` in all; a failing step is a `failed`
-    result (never an exception). Outbound calls only: call it outside any transaction."""
+    """Run the draft's steps once, at most `seconds` in all, with the executions' outbound
+    client and token renewal (`ctx`); a failing step is a `failed` result (never an
+    exception). Call it outside any transaction: renewal opens short ones of its own."""
     mask = prepared.values.secret_mask()
     mask.add(prepared.config_secrets)
     responses: dict[str, bytes] = {}
@@ -185,9 +186,12 @@ async def run(
     output, error = None, None
     try:
         async with asyncio.timeout(seconds):
-            output = await Runner(session, policy, on_response=seen).run(
-                prepared.definition, prepared.values, on_record, mask=mask
-            )
+            # oauth2 workspace credentials naming a provider: renewed when due, as for a run.
+            renew = await renewing_credentials(ctx, tenant_id, prepared.values)
+            mask.add([credential.value for credential in prepared.values.workspace.values()])
+            runner = Runner(ctx.outbound.session, ctx.outbound.policy, renew=renew,
+                            on_response=seen)  # fmt: skip
+            output = await runner.run(prepared.definition, prepared.values, on_record, mask=mask)
     except DriverError as failure:
         error = mask.text(failure.message)
     except TimeoutError:

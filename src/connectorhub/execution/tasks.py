@@ -110,7 +110,7 @@ class _Progress:
                 raise _Stopped
 
 
-async def _renewing_credentials(ctx: JobContext, tenant_id: str, values: RunValues) -> Renew:
+async def renewing_credentials(ctx: JobContext, tenant_id: str, values: RunValues) -> Renew:
     """oauth2 workspace credentials that name a provider: renewed now when due, and the
     runner's way to renew one the provider refuses (oauth/tokens.py). Raises DriverError."""
     keeper = TokenKeeper.of(ctx)
@@ -149,7 +149,7 @@ async def run_execution(
     try:
         if claimed.problem:
             raise FatalError(claimed.problem)
-        renew = await _renewing_credentials(ctx, tenant_id, claimed.values)
+        renew = await renewing_credentials(ctx, tenant_id, claimed.values)
         mask.add([credential.value for credential in claimed.values.workspace.values()])
         output = await Runner(ctx.outbound.session, ctx.outbound.policy, renew=renew).run(
             claimed.definition, claimed.values, progress.on_step, mask=mask,

@@ -76,7 +76,15 @@
     root.addEventListener("input", function (event) {
       if (event.target.matches("input[data-placeholders], textarea[data-placeholders]")) self.suggest(event.target);
     });
-    root.addEventListener("focusout", function () { setTimeout(function () { self.hideSuggestions(); }, 150); });
+    // The JSON tab is checked as it is typed: its syntax here, the rest by the server.
+    root.querySelector("[data-json]").addEventListener("input", function () {
+      clearTimeout(self.jsonTimer);
+      self.jsonTimer = setTimeout(function () { if (self.takeJson()) self.check(); }, 400);
+    });
+    // Leaving the field closes its list (after a click on the list has landed).
+    root.addEventListener("focusout", function () {
+      setTimeout(function () { if (document.activeElement !== self.suggestingFor) self.hideSuggestions(); }, 150);
+    });
     this.render();
   }
 
@@ -200,7 +208,10 @@
     // Problems of a part no tab shows as a field (say, config_schema): listed with their path.
     var box = root.querySelector("[data-builder-other-errors]");
     box.innerHTML = "";
-    var shownHere = other.filter(function (path) { return paneOf(path) === "json" || root.querySelector("[data-pane='" + paneOf(path) + "']:not([hidden])"); });
+    // On the JSON tab, every problem is listed there with its path.
+    var onJson = this.pane === "json";
+    var shownHere = (onJson ? Object.keys(errors).filter(function (p) { return p !== "definition"; }) : other)
+      .filter(function (path) { return onJson || paneOf(path) === "json" || root.querySelector("[data-pane='" + paneOf(path) + "']:not([hidden])"); });
     shownHere.forEach(function (path) { box.appendChild(el("div", { text: path + ": " + errors[path].join(" ") })); });
     box.classList.toggle("d-none", !shownHere.length);
   };
@@ -652,6 +663,7 @@
     var typed = open[1];
     var matches = this.known(input.dataset.stepIndex).filter(function (n) { return n.indexOf(typed) === 0; }).slice(0, 12);
     var list = this.suggestions;
+    this.suggestingFor = input;
     list.innerHTML = "";
     if (!matches.length) { this.hideSuggestions(); return; }
     matches.forEach(function (name) {
