@@ -5,11 +5,13 @@ existing connector's requests edited."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
 
 import httpx
+from aiohttp import web
 
 from tests.e2e.conftest import E2E, install_active, open_page, sign_in
 
@@ -24,13 +26,22 @@ async def shoot(tab, name: str) -> None:
         await tab.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def play(api) -> None:
+def play(api) -> asyncio.Event:
+    """The third party; its second call waits for the returned event (the test sees the first
+    step done while the second runs)."""
+    release = asyncio.Event()
+
+    async def profile(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({"name": "Ada", "team": {"name": "core"}})
+
     api.json("/v1/login", {"token": "sess-e2e-9999"})
-    api.json("/v1/users/7", {"name": "Ada", "team": {"name": "core"}})
+    api.route("/v1/users/7", profile)
+    return release
 
 
 async def test_build_a_two_step_connector_from_scratch(tab, server, api):
-    play(api)
+    release = play(api)
     page = tab.page
     name = f"Built {uuid.uuid4().hex[:6]}"
     await sign_in(tab, server)
@@ -112,6 +123,10 @@ async def test_build_a_two_step_connector_from_scratch(tab, server, api):
     await page.click("[data-testid=tab-test]")
     await page.fill('[data-path="input.user"]', "7")
     await page.click("[data-testid=run-test]")
+    # Steps appear as they finish: the first is done while the second still waits.
+    await page.locator('[data-testid=test-step][data-status="running"]').wait_for()
+    assert await page.locator('[data-testid=test-step][data-status="succeeded"]').count() == 1
+    release.set()
     outcome = page.locator('[data-testid=test-outcome][data-status="succeeded"]')
     await outcome.wait_for(timeout=20000)
     steps = page.locator("[data-testid=test-step]")
@@ -177,6 +192,7 @@ async def test_edit_an_existing_connectors_requests(tab, server, api, browser):
     await page.click("[data-testid=tab-test]")
     await page.click("[data-testid=run-test]")
     await page.locator('[data-testid=test-outcome][data-status="succeeded"]').wait_for()
+    await shoot(tab, "edit-test-run")
     await page.click("[data-testid=tab-mapping]")
     await page.click("[data-testid=mapping-card] >> text=Add field")
     await page.locator("[aria-label='Field name']").nth(1).fill("first_title")
@@ -210,6 +226,13 @@ async def test_edit_an_existing_connectors_requests(tab, server, api, browser):
         await shoot(narrow, "narrow-basics")
         await narrow.page.click("[data-testid=tab-requests]")
         await shoot(narrow, "narrow-requests")
+        await narrow.page.click("[data-testid=tab-test]")
+        await narrow.page.click("[data-testid=run-test]")
+        await narrow.page.locator("[data-testid=test-outcome]").wait_for()
+        await shoot(narrow, "narrow-test-run")
+        await narrow.page.click("[data-testid=tab-mapping]")
+        await narrow.page.locator("[data-testid=jsonpath-preview]", has_text='"First"').wait_for()
+        await shoot(narrow, "narrow-mapping")
         width = await narrow.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390
         assert narrow.problems == []
