@@ -20,7 +20,7 @@ from connectorhub.hub import Hub
 from connectorhub.sync import workdirs
 from connectorhub.worker.registry import AT_EVERY_START, AT_STARTUP
 from tests.conftest import TEST_KEYS
-from tests.fixtures.live_server import CLI, free_port, hub_env
+from tests.fixtures.live_server import CLI, free_port, hub_env, wait_healthy
 from tests.sync.test_tap_lifetime import dead_owner, sleeper, stale_directory, until
 from tests.worker.conftest import worker_process
 
@@ -80,11 +80,7 @@ def test_serve_on_postgresql_runs_several_processes_on_one_port(queue_database, 
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(serve.stdout), daemon=True).start()  # type: ignore[arg-type]
     try:
-        for _ in range(600):  # each process says so once it is serving
-            if sum("Application startup complete" in line for line in output) == 2:
-                break
-            assert serve.poll() is None, "".join(output)
-            time.sleep(0.1)
+        wait_healthy(f"http://127.0.0.1:{port}", time.monotonic() + 120, serve, output)
         children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
         servers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(servers) == 2, [Path(f"/proc/{c}/cmdline").read_bytes() for c in children]
