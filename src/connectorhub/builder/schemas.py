@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectorhub.execution.schemas import StepRead
+
 
 class DraftTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -28,15 +30,9 @@ class DraftTest(BaseModel):
     )
 
 
-class DraftStep(BaseModel):
-    name: str
-    status: str
-    attempt: int
-    request: dict[str, Any] | None = Field(None, description="What was sent, secrets redacted")
-    status_code: int | None = None
-    duration_ms: float | None = None
-    extracted: dict[str, Any] | None = None
-    error: str | None = None
+class DraftStep(StepRead):
+    """An execution's step record, plus the response body (for trying JSONPaths against)."""
+
     response: Any = Field(
         None,
         description="The response body (JSON when it parses, else text), every secret the run "
