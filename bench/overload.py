@@ -24,7 +24,7 @@ import uuid
 import aiohttp
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from executions import definition, free_port, psql, serve_third_party, start_hub  # noqa: E402
+from executions import definition, free_port, psql, serve_third_party, start_hub
 
 
 def rss_mib(pid: int) -> float:
@@ -35,7 +35,9 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def burst(url: str, headers: dict[str, str], callers: int, method: str) -> collections.Counter:
+async def burst(
+    url: str, headers: dict[str, str], callers: int, method: str
+) -> collections.Counter:
     outcomes: collections.Counter = collections.Counter()
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=300)
@@ -110,10 +112,14 @@ async def main() -> int:
                 process.terminate()
         clean = outcomes["202"] + outcomes["503 +Retry-After"]
         bad = {k: v for k, v in outcomes.items() if k not in ("202", "503 +Retry-After")}
-        print(f"backend: {'postgresql' if args.postgres else 'sqlite'}; {args.callers} callers at once")
+        print(
+            f"backend: {'postgresql' if args.postgres else 'sqlite'}; {args.callers} callers at once"
+        )
         print(f"GET /healthz burst (baseline): {dict(health)} in {health_s:.1f} s")
         print(f"POST /execute burst: {dict(outcomes)} in {execute_s:.1f} s")
-        print(f"queued or refused with 503 + Retry-After: {clean}/{args.callers} = {clean / args.callers:.3f} (goal 1.000)")
+        print(
+            f"queued or refused with 503 + Retry-After: {clean}/{args.callers} = {clean / args.callers:.3f} (goal 1.000)"
+        )
         print(f"other answers: {bad or 'none'}")
         errors = collections.Counter(line.strip()[:160] for line in log if "Error" in line)
         for line, count in errors.most_common(5):
