@@ -197,7 +197,7 @@ async def test_another_workspaces_connector_is_not_found(client, workspace, othe
 async def test_the_add_flow_goes_on_to_connect(client, workspace, x_app):
     csrf = await sign_in(client, workspace.owner)
     added = await client.post(
-        "/connectors/new/twitter", headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+        "/connectors/add/twitter", headers={"HX-Request": "true", "X-CSRF-Token": csrf},
         data={"name": "X added", "config.account_label": "@acme"},
     )  # fmt: skip
     assert added.status_code == 200, added.text

@@ -20,7 +20,7 @@ from connectorhub.connector import card_summary, configure, service
 from connectorhub.connector.form_input import pydantic_errors as _pydantic_errors
 from connectorhub.connector.form_input import tags_of as _tags
 from connectorhub.connector.models import ConnectorStatus
-from connectorhub.connector.schemas import ConnectorCreate, ConnectorPatch, ConnectorRead
+from connectorhub.connector.schemas import ConnectorPatch, ConnectorRead
 from connectorhub.exceptions import ValidationFailed
 from connectorhub.kit.secret_schema import secret_paths
 from connectorhub.tenant.models import Role
@@ -127,13 +127,6 @@ async def installed_tab(
     )
 
 
-@router.get("/connectors/new")
-async def picker(request: Request, page: PageAdmin) -> Response:
-    request.state.page = page
-    entries = await catalog_service.search_entries(page.scope.session, None, None, None)
-    return render(request, "connector/_picker.html", {"entries": entries})
-
-
 def _form_context(
     entry: CatalogEntry,
     *,
@@ -154,55 +147,6 @@ def _form_context(
         "auth_kept": kept, "secrets_dropped": bool(errors) and any(k in secret for k in auth or {}),
         "config_secret": form_secrets(entry.default_config_schema, "config"),
     }  # fmt: skip
-
-
-@router.get("/connectors/new/{catalog_key}")
-async def new_form(request: Request, page: PageAdmin, catalog_key: str) -> Response:
-    request.state.page = page
-    entry = await catalog_service.entry_by_id_or_key(page.scope.session, catalog_key)
-    return render(
-        request, "connector/_form.html", _form_context(entry, action=f"/connectors/new/{entry.key}")
-    )
-
-
-@router.post("/connectors/new/{catalog_key}")
-async def create(request: Request, page: PageAdmin, catalog_key: str) -> Response:
-    request.state.page = page
-    entry = await catalog_service.entry_by_id_or_key(page.scope.session, catalog_key)
-    form = await request.form()
-    fields = {key: form.getlist(key) for key in form}  # type: ignore[misc]
-    name, tags = str(form.get("name", "")), _tags(str(form.get("tags", "")))
-    config = form_to_instance(entry.default_config_schema, fields, "config")
-    auth = editable_secrets(fields, [f["name"] for f in entry.auth_fields])
-    try:
-        body = ConnectorCreate(
-            catalog_key=entry.key, name=name, config=config, auth=auth, tags=tags
-        )
-        async with page.scope.session.begin_nested():  # a refused create leaves nothing behind
-            created = await service.install(page.scope, page.box, body)
-    except (ValidationFailed, ValidationError) as exc:
-        errors = exc.errors if isinstance(exc, ValidationFailed) else _pydantic_errors(exc)
-        context = _form_context(
-            entry,
-            action=f"/connectors/new/{entry.key}",
-            name=name,
-            tags=tags,
-            config=config,
-            errors=errors,
-            auth=auth,
-        )
-        # 200: a form shown again with its messages is a successful answer for the browser.
-        return render(request, "connector/_form.html", context)
-    headers = toast_header(
-        f"{created.name} added. It is inactive until you activate it.", close_modal=True
-    )
-    if entry.oauth and not created.auth:  # the Add flow goes on to Connect
-        headers["HX-Redirect"] = f"{ui_prefix(request)}/oauth/connect/connector/{created.id}"
-        return Response(status_code=200, headers=headers)
-    headers["HX-Location"] = (
-        f'{{"path": "{ui_prefix(request)}/connectors/installed", "target": "#main"}}'
-    )
-    return Response(status_code=200, headers=headers)
 
 
 @router.get("/connectors/{connector_id}/edit")
