@@ -46,10 +46,12 @@ LOCAL_APIS = {"outbound_allow_networks": "127.0.0.0/8"}
 
 def _plugins_dir() -> Path:
     """Singer taps are installed once per machine for the tests, in a directory named by the
-    catalog's pins: an unchanged pin is reused across runs, a changed one installs anew (and two
-    checkouts with different pins never share a venv)."""
+    catalog's pins and the plugin manager's layout (a venv per pin, which itself reuses an
+    unchanged pin and installs a changed one anew): two checkouts with different pins or
+    layouts never share, nor prune, each other's venvs."""
     pins = sorted(e.data["plugin"]["pip_url"] for e in load_entries() if e.data.get("plugin"))
-    digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:12]
+    layout = "a venv per pin: <name>--<digest of its pip_url>"
+    digest = hashlib.sha256("\n".join([*pins, layout]).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "connectorhub-test-plugins" / digest
 
 

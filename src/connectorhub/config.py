@@ -46,6 +46,8 @@ _OAUTH_VARIABLE = re.compile(
     r"^CONNECTORHUB_OAUTH_(?P<provider>[A-Z0-9_-]+?)_(?P<field>CLIENT_ID|CLIENT_SECRET|AUTHORIZE_URL|TOKEN_URL)$"
 )
 
+_PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")  # as entry.schema.json has it
+
 
 class OAuthAppsSource(PydanticBaseSettingsSource):
     """`CONNECTORHUB_OAUTH_<PROVIDER>_CLIENT_ID` and friends, from the environment and the `.env`
@@ -209,6 +211,12 @@ class Settings(BaseSettings):
         description="Where Singer taps get their own virtual environments "
         "(default: `<data_dir>/plugins`).",
     )
+    plugin_pins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Overrides of the catalog's plugin pins, JSON: plugin name → pip_url, e.g. "
+        '`{"meltanolabs-tap-postgres": "meltanolabs-tap-postgres==0.9.0"}` (see "Plugins and '
+        'pins").',
+    )
     warehouse_url: str | None = Field(
         None,
         description="Where source syncs load: a PostgreSQL URL (a schema per workspace and "
@@ -244,6 +252,14 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
         return (init_settings, env_settings, dotenv_settings, OAuthAppsSource(settings_cls),
                 file_secret_settings)  # fmt: skip
+
+    @field_validator("plugin_pins")
+    @classmethod
+    def _pins(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, pip_url in value.items():
+            if not _PLUGIN_NAME.match(name) or not pip_url.strip():
+                raise ValueError(f"{name!r}: a plugin name and a non-empty pip_url are needed")
+        return {name: pip_url.strip() for name, pip_url in value.items()}
 
     @field_validator("outbound_allow_networks", "trusted_proxies")
     @classmethod

@@ -42,7 +42,7 @@ class Hub:
         self.work = UnitOfWork(self.sessionmaker, self._defer, workspace_ids)
         self.http = Outbound(AddressPolicy(settings.outbound_allowed))
         self.plugins = PluginManager(
-            (settings.plugins_dir or settings.data_dir / "plugins").resolve()
+            (settings.plugins_dir or settings.data_dir / "plugins").resolve(), settings.plugin_pins
         )
         # Who this process is when it claims a run itself (see run/lifecycle.py).
         self.context = JobContext(

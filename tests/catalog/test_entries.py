@@ -15,6 +15,7 @@ from connectorhub.catalog.loader import (
     CatalogFileError,
     load_entries,
 )
+from connectorhub.kit.plugin_pins import is_pinned
 from connectorhub.kit.schema_validation import error_map
 
 ENTRIES = {entry.key: entry.data for entry in load_entries()}
@@ -114,3 +115,18 @@ def test_malformed_entries_are_refused_naming_the_file(tmp_path, mutate, message
     _write(tmp_path, "custom.yaml", data)
     with pytest.raises(CatalogFileError, match=rf"custom.yaml: .*({message})"):
         load_entries(tmp_path)
+
+
+PLUGINS = {key: e["plugin"] for key, e in ENTRIES.items() if e.get("plugin")}
+
+
+@pytest.mark.parametrize("key", sorted(PLUGINS))
+def test_every_plugin_is_pinned_to_one_version(key):
+    """Taps and targets alike: an exact version (or a git tag or commit), never a range or a
+    branch, so what the tests installed is what an operator gets."""
+    pip_url = PLUGINS[key]["pip_url"]
+    assert is_pinned(pip_url), f"{key}: {pip_url!r} is not pinned to one version"
+
+
+def test_the_catalog_has_plugins_to_pin():
+    assert {"postgres", "salesforce"} <= set(PLUGINS)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -17,23 +15,22 @@ from pydantic import ValidationError
 from connectorhub.auth.passwords import generate_password
 from connectorhub.auth.repository import UserRepository
 from connectorhub.auth.service import create_user, issue_token, set_password
-from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.catalog.service import seed as seed_catalog
+from connectorhub.cli.common import fail as _fail
+from connectorhub.cli.common import run_with_hub as _run
 from connectorhub.cli.platform_roles import users_role
+from connectorhub.cli.plugins import plugins_app
 from connectorhub.cli.serving import run_server, server_processes
 from connectorhub.config import Settings
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.keys import append_key_to_file, new_key_entry
-from connectorhub.exceptions import HubError, StartupRefused, ValidationFailed
 from connectorhub.execution import service as execution_service
 from connectorhub.execution.models import Trigger
 from connectorhub.execution.schemas import ExecutionRead
 from connectorhub.execution.tasks import run_execution
-from connectorhub.hub import Hub
 from connectorhub.key_rotation import rotate
 from connectorhub.kit.emails import EmailNotValidError, normalized_email
 from connectorhub.kit.models import utcnow
-from connectorhub.kit.plugins import PluginInstallFailed
 from connectorhub.lifecycle import bootstrap_first_owner, migrate_and_seed
 from connectorhub.publish import service as publish_service
 from connectorhub.publish.schemas import PublishRequest
@@ -44,8 +41,6 @@ from connectorhub.tenant.models import Role
 from connectorhub.tenant.repository import MembershipRepository, WorkspaceRepository
 from connectorhub.tenant.service import add_membership, create_workspace
 
-T = TypeVar("T")
-
 app = typer.Typer(
     help="ConnectorHub: a self-hostable, multi-tenant connectors service.", no_args_is_help=True
 )
@@ -54,7 +49,6 @@ workspaces_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for stored secrets.", no_args_is_help=True)
-plugins_app = typer.Typer(help="Singer taps, each in its own virtualenv.", no_args_is_help=True)
 for sub, name in [
     (plugins_app, "plugins"),
     (db_app, "db"),
@@ -65,34 +59,6 @@ for sub, name in [
 ]:
     app.add_typer(sub, name=name)
 users_app.command("role")(users_role)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
-
-
-def _run(make: Callable[..., Awaitable[T]], *args: object, start: bool = True) -> T:
-    """Run `make(hub, *args)` with a started Hub; errors become a message and exit code 1."""
-
-    async def main() -> T:
-        hub = Hub(Settings())
-        try:
-            if start:
-                await hub.start()
-            return await make(hub, *args)
-        finally:
-            await hub.stop()
-
-    try:
-        return asyncio.run(main())
-    except ValidationFailed as exc:
-        details = "; ".join(
-            f"{path}: {' '.join(messages)}" for path, messages in exc.errors.items()
-        )
-        raise _fail(f"{exc.message}: {details}") from None
-    except (StartupRefused, HubError) as exc:
-        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -349,30 +315,6 @@ def keys_rotate() -> None:
         for row in report.unreadable:
             typer.echo(f"  {row}", err=True)
         raise typer.Exit(code=1)
-
-
-@plugins_app.command("install")
-def plugins_install(name: str) -> None:
-    """Install the Singer tap a catalog entry names (idempotent) into its own virtualenv."""
-
-    async def run(hub):
-        async with hub.work.transaction() as session:
-            entries = await CatalogRepository(session).all_by_key()
-        plugins = {e.plugin["name"]: e.plugin for e in entries.values() if e.plugin}
-        plugin = plugins.get(name) or next(
-            (e.plugin for e in entries.values() if e.key == name and e.plugin), None
-        )
-        if plugin is None:
-            raise _fail(f"no plugin {name!r}; known: {', '.join(sorted(plugins))}")
-        typer.echo(f"installing {plugin['name']} ({plugin['pip_url']}) …")
-        changed = await hub.plugins.install(plugin, progress=typer.echo)
-        return plugin, changed
-
-    try:
-        plugin, changed = _run(run)
-    except PluginInstallFailed as exc:  # pip's own error, as pip printed it
-        raise _fail(str(exc)) from None
-    typer.echo(f"{plugin['name']} {'installed' if changed else 'is already installed'}")
 
 
 @app.command("publish")

@@ -1,22 +1,29 @@
-"""Singer taps, each in its own virtual environment under `<data_dir>/plugins/<name>/`, never in
-the app's. Installing is idempotent (a marker records what was installed) and safe to run from
-two processes at once (a lock file); a failed install reports pip's own error. The UI installs
-in the background and shows pip's output as it comes (`install_in_background`)."""
+"""Singer taps, each in its own virtual environment under `<data_dir>/plugins/`, never in the
+app's: one per pin (see kit/plugin_pins.py), so an unchanged pin is reused, a changed one installs
+beside the old one, and a failed install leaves the old one as it was. Installing is idempotent
+and safe to run from two processes at once (a lock file); a failed install reports pip's own
+error. The UI installs in the background and shows pip's output as it comes
+(`install_in_background`)."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import fcntl
-import hashlib
+import json
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MARKER = ".connectorhub-installed"
+from connectorhub.kit import plugin_pins
+from connectorhub.kit.plugin_pins import MARKER, Pins
+
+__all__ = ["MARKER", "PluginInstallFailed", "PluginManager", "clean_env"]
 
 
 class PluginInstallFailed(Exception):
@@ -45,8 +52,9 @@ class InstallProgress:
 
 
 class PluginManager:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, pins: dict[str, str] | None = None):
         self.root = root
+        self.pins = Pins(root, pins)  # the operator's overrides of the catalog's pins
         self.installs: dict[str, InstallProgress] = {}
 
     def install_in_background(
@@ -71,21 +79,23 @@ class PluginManager:
         run_soon(work())
         return progress
 
-    def venv(self, plugin: dict[str, Any]) -> Path:
-        return self.root / plugin["name"]
+    def pip_url(self, plugin: dict[str, Any]) -> str:
+        """What `plugin` runs at: its catalog pin unless the operator overrides it."""
+        return self.pins.of(plugin).pip_url
 
-    def executable(self, plugin: dict[str, Any]) -> Path:
-        return self.venv(plugin) / "bin" / plugin["executable"]
+    def venv(self, plugin: dict[str, Any], pip_url: str | None = None) -> Path:
+        return plugin_pins.venv_for(self.root, plugin["name"], pip_url or self.pip_url(plugin))
 
-    def _fingerprint(self, plugin: dict[str, Any]) -> str:
-        return hashlib.sha256(plugin["pip_url"].encode()).hexdigest()
+    def executable(self, plugin: dict[str, Any], pip_url: str | None = None) -> Path:
+        return self.venv(plugin, pip_url) / "bin" / plugin["executable"]
 
-    def installed(self, plugin: dict[str, Any]) -> bool:
-        marker = self.venv(plugin) / MARKER
+    def installed(self, plugin: dict[str, Any], pip_url: str | None = None) -> bool:
+        pip_url = pip_url or self.pip_url(plugin)
+        found = plugin_pins.read_install(self.venv(plugin, pip_url))
         return (
-            marker.exists()
-            and marker.read_text().strip() == self._fingerprint(plugin)
-            and self.executable(plugin).exists()
+            found is not None
+            and found.pip_url == pip_url
+            and self.executable(plugin, pip_url).exists()
         )
 
     async def install(
@@ -93,42 +103,87 @@ class PluginManager:
         plugin: dict[str, Any],
         *,
         progress: Callable[[str], Awaitable[None] | None] | None = None,
+        pip_url: str | None = None,
     ) -> bool:
-        """Install if needed; returns whether anything was installed. Raises PluginInstallFailed."""
-        if self.installed(plugin):
+        """Install at its pin (or at `pip_url`) if need be, in that pin's own virtualenv; returns
+        whether anything was installed. Raises PluginInstallFailed (the partial virtualenv
+        removed, every other one untouched)."""
+        pip_url = pip_url or self.pip_url(plugin)
+        if self.installed(plugin, pip_url):
             return False
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock_path = self.root / f".{plugin['name']}.lock"
         with lock_path.open("w") as lock:
             await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
             try:
-                if self.installed(plugin):  # another process finished it meanwhile
+                if self.installed(plugin, pip_url):  # another process finished it meanwhile
                     return False
-                venv = self.venv(plugin)
+                venv = self.venv(plugin, pip_url)
+                python = str(venv / "bin" / "python")
                 steps = [
                     [sys.executable, "-m", "venv", "--clear", str(venv)],
-                    [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar",
-                     "off", "--disable-pip-version-check", "--no-input", plugin["pip_url"]],
+                    [python, "-m", "pip", "install", "--progress-bar", "off",
+                     "--disable-pip-version-check", "--no-input", pip_url],
                 ]  # fmt: skip
-                for command in steps:
-                    if progress is not None:
-                        shown = progress(f"$ {' '.join(command[2:])}")
-                        if asyncio.iscoroutine(shown):
-                            await shown
-                    await _run(command, plugin["name"], progress)
-                if not self.executable(plugin).exists():
-                    raise PluginInstallFailed(
-                        plugin["name"], f"pip finished but {plugin['executable']} is missing"
-                    )
-                (venv / MARKER).write_text(self._fingerprint(plugin))
+                try:
+                    for command in steps:
+                        if progress is not None:
+                            shown = progress(f"$ {' '.join(command[2:])}")
+                            if asyncio.iscoroutine(shown):
+                                await shown
+                        await _run(command, plugin["name"], progress)
+                    if not self.executable(plugin, pip_url).exists():
+                        raise PluginInstallFailed(
+                            plugin["name"], f"pip finished but {plugin['executable']} is missing"
+                        )
+                    which = [python, "-c", plugin_pins.WHICH_DISTRIBUTION, plugin["executable"]]
+                    distribution, version = json.loads(await _run(which, plugin["name"], None))
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        shutil.rmtree(venv)
+                    raise
+                plugin_pins.write_marker(venv, pip_url, distribution, version)  # complete now
+                plugin_pins.prune(self.root, plugin["name"], keep=venv)
                 return True
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def state(self, plugin: dict[str, Any]) -> plugin_pins.State:
+        """Its pin, the version installed and whether an upgrade is pending."""
+        pin = self.pins.of(plugin)
+        return plugin_pins.state_of(self.root, plugin["name"], pin, plugin["executable"])
+
+    async def upgrade(
+        self,
+        plugin: dict[str, Any],
+        *,
+        to: str | None = None,
+        reset: bool = False,
+        progress: Callable[[str], Awaitable[None] | None] | None = None,
+    ) -> tuple[str, bool]:
+        """Install at its pin, or at version `to` (recorded in the pins file), or with `reset` at
+        the catalog's pin (the recorded one dropped); returns (pip_url, whether anything was
+        installed). The new virtualenv is complete before the pin moves to it: a failure
+        (PluginInstallFailed) leaves the old one in use. Raises PinFixedBySetting, ValueError."""
+        name, catalog = plugin["name"], plugin["pip_url"]
+        if (to is not None or reset) and name in self.pins.setting:
+            raise plugin_pins.PinFixedBySetting(name)
+        if reset:
+            target = catalog
+        elif to is not None:
+            target = plugin_pins.at_version(self.pip_url(plugin), to)
+        else:
+            target = self.pip_url(plugin)
+        changed = await self.install(plugin, pip_url=target, progress=progress)
+        if to is not None or reset:
+            self.pins.record(name, None if target == catalog else target)
+        return target, changed
+
 
 async def _run(
     command: list[str], name: str, progress: Callable[[str], Awaitable[None] | None] | None
-) -> None:
+) -> str:
+    """Run `command`, passing each line of its output to `progress`; returns its last line."""
     process = await asyncio.create_subprocess_exec(
         *command,
         stdout=asyncio.subprocess.PIPE,
@@ -147,3 +202,4 @@ async def _run(
                     await shown
     if await process.wait() != 0:
         raise PluginInstallFailed(name, "\n".join(tail))
+    return tail[-1] if tail else ""

@@ -1,0 +1,66 @@
+"""Pins read from pip_urls, moved to another version, and the operator's pins file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from connectorhub.kit.plugin_pins import Pins, at_version, digest, pinned_version, venv_for
+
+PLUGIN = {"name": "tap-x", "pip_url": "tap-x==1.2.3", "executable": "tap-x"}
+
+
+@pytest.mark.parametrize(
+    ("pip_url", "version"),
+    [
+        ("tap-x==1.2.3", "1.2.3"),
+        ("tap-x[s3]==0.10.0", "0.10.0"),
+        ("meltanolabs-tap-postgres===0.10.0", "0.10.0"),
+        ("git+https://github.com/org/tap-x.git@v1.4.0", "v1.4.0"),
+        ("git+https://github.com/org/tap-x.git@0f1e2d3c4b5a69788796a5b4c3d2e1f001122334", "0f1e2d3c4b5a69788796a5b4c3d2e1f001122334"),
+        ("tap-x @ git+https://github.com/org/tap-x.git@2.0.1#egg=tap-x", "2.0.1"),
+        ("/wheels/tap_x-1.0.0-py3-none-any.whl", "1.0.0"),
+        ("tap-x", None),
+        ("tap-x>=1.2", None),
+        ("tap-x~=1.2", None),
+        ("git+https://github.com/org/tap-x.git", None),
+        ("git+https://github.com/org/tap-x.git@main", None),
+        ("git+ssh://git@github.com/org/tap-x.git", None),
+        ("/srv/taps/tap-x", None),
+    ],
+)  # fmt: skip
+def test_the_version_a_pip_url_pins(pip_url, version):
+    assert pinned_version(pip_url) == version
+
+
+def test_a_pin_moves_to_another_version_keeping_its_form():
+    assert at_version("tap-x[s3]==1.2.3", "1.3.0") == "tap-x[s3]==1.3.0"
+    assert (
+        at_version("git+https://github.com/org/tap-x.git@v1.4.0#egg=tap-x", "v1.5.0")
+        == "git+https://github.com/org/tap-x.git@v1.5.0#egg=tap-x"
+    )
+    assert at_version("tap-x==1.2.3", "tap-y==2.0") == "tap-y==2.0"  # a whole pip_url as given
+    with pytest.raises(ValueError, match="no version to change"):
+        at_version("/srv/taps/tap-x", "2.0")
+
+
+def test_the_setting_wins_over_the_pins_file_which_wins_over_the_catalog(tmp_path):
+    pins = Pins(tmp_path)
+    assert (pins.of(PLUGIN).pip_url, pins.of(PLUGIN).source) == ("tap-x==1.2.3", "catalog")
+    pins.record("tap-x", "tap-x==1.3.0")
+    assert json.loads((tmp_path / "pins.json").read_text()) == {"tap-x": "tap-x==1.3.0"}
+    assert (pins.of(PLUGIN).version, pins.of(PLUGIN).source) == ("1.3.0", "pins file")
+    overridden = Pins(tmp_path, {"tap-x": "tap-x==0.9.0"})
+    assert (overridden.of(PLUGIN).version, overridden.of(PLUGIN).source) == ("0.9.0", "setting")
+    pins.record("tap-x", None)
+    assert pins.of(PLUGIN).source == "catalog" and pins.recorded() == {}
+
+
+def test_each_pin_has_a_virtualenv_of_its_own(tmp_path):
+    one, other = (
+        venv_for(tmp_path, "tap-x", "tap-x==1.2.3"),
+        venv_for(tmp_path, "tap-x", "tap-x==1.3.0"),
+    )
+    assert one != other and one.name == f"tap-x--{digest('tap-x==1.2.3')}"
+    assert venv_for(tmp_path, "tap-x", "tap-x==1.2.3") == one
