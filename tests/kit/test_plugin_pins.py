@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from connectorhub.kit.plugin_pins import Pins, at_version, digest, pinned_version, venv_for
+from connectorhub.kit.plugin_pins import (
+    Pins,
+    at_version,
+    digest,
+    installs_of,
+    pinned_version,
+    prune,
+    venv_for,
+    write_marker,
+)
 
 PLUGIN = {"name": "tap-x", "pip_url": "tap-x==1.2.3", "executable": "tap-x"}
 
@@ -64,3 +74,28 @@ def test_each_pin_has_a_virtualenv_of_its_own(tmp_path):
     )
     assert one != other and one.name == f"tap-x--{digest('tap-x==1.2.3')}"
     assert venv_for(tmp_path, "tap-x", "tap-x==1.2.3") == one
+
+
+def test_prune_keeps_the_new_venv_and_the_newest_other_and_removes_the_rest(tmp_path):
+    made = []
+    for n, pip_url in enumerate(["tap-x==1.0.0", "tap-x==1.1.0", "tap-x==1.2.0"]):
+        venv = venv_for(tmp_path, "tap-x", pip_url)
+        venv.mkdir()
+        write_marker(venv, pip_url, "tap-x", pip_url.split("==")[1])
+        os.utime(venv / ".connectorhub-installed", (1000 + n, 1000 + n))
+        made.append(venv)
+    legacy = tmp_path / "tap-x"  # the layout before a venv per pin: marker = a hash
+    legacy.mkdir()
+    (legacy / ".connectorhub-installed").write_text("ab" * 32)
+    os.utime(legacy / ".connectorhub-installed", (999, 999))
+    unfinished = venv_for(tmp_path, "tap-x", "tap-x==2.0.0")
+    unfinished.mkdir()  # no marker: not an install (under way elsewhere, say), left alone
+    other = venv_for(tmp_path, "tap-y", "tap-y==1.0.0")
+    other.mkdir()
+    write_marker(other, "tap-y==1.0.0", "tap-y", "1.0.0")
+    assert [i.version for i in installs_of(tmp_path, "tap-x")] == ["1.2.0", "1.1.0", "1.0.0", None]
+
+    removed = prune(tmp_path, "tap-x", keep=made[0])
+    assert sorted(removed) == sorted([made[1], legacy])
+    assert [p.exists() for p in made] == [True, False, True]
+    assert unfinished.exists() and other.exists() and not legacy.exists()

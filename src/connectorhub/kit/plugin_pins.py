@@ -11,6 +11,7 @@ complete)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -132,17 +133,20 @@ class Pins:
         return Pin(plugin["pip_url"], "catalog")
 
     def record(self, name: str, pip_url: str | None) -> None:
-        """Write (or with None remove) `name`'s pin in the pins file, atomically."""
-        pins = self.recorded()
-        if pip_url is None:
-            pins.pop(name, None)
-        else:
-            pins[name] = pip_url
+        """Write (or with None remove) `name`'s pin in the pins file, atomically (readers see
+        the old file or the new one) and one writer at a time (no other plugin's pin lost)."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(dir=self.root, prefix=".pins-", suffix=".json")
-        with os.fdopen(handle, "w") as out:
-            json.dump(dict(sorted(pins.items())), out, indent=2)
-        os.replace(staging, self.file)
+        with (self.root / ".pins.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            pins = self.recorded()
+            if pip_url is None:
+                pins.pop(name, None)
+            else:
+                pins[name] = pip_url
+            handle, staging = tempfile.mkstemp(dir=self.root, prefix=".pins-", suffix=".json")
+            with os.fdopen(handle, "w") as out:
+                json.dump(dict(sorted(pins.items())), out, indent=2)
+            os.replace(staging, self.file)
 
 
 def venv_for(root: Path, name: str, pip_url: str) -> Path:
