@@ -6,7 +6,9 @@ import json
 import os
 
 import pytest
+from pydantic import ValidationError
 
+from connectorhub.config import Settings
 from connectorhub.kit.plugin_pins import (
     Pins,
     at_version,
@@ -99,3 +101,13 @@ def test_prune_keeps_the_new_venv_and_the_newest_other_and_removes_the_rest(tmp_
     assert sorted(removed) == sorted([made[1], legacy])
     assert [p.exists() for p in made] == [True, False, True]
     assert unfinished.exists() and other.exists() and not legacy.exists()
+
+
+def test_the_setting_is_json_from_the_environment_and_refuses_a_bad_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONNECTORHUB_PLUGIN_PINS", '{"tap-x": " tap-x==0.9.0 "}')
+    settings = Settings(data_dir=tmp_path)
+    assert settings.plugin_pins == {"tap-x": "tap-x==0.9.0"}
+    assert Pins(tmp_path, settings.plugin_pins).of(PLUGIN).version == "0.9.0"
+    monkeypatch.setenv("CONNECTORHUB_PLUGIN_PINS", '{"Tap X": "tap-x==0.9.0"}')
+    with pytest.raises(ValidationError, match="a plugin name and a non-empty pip_url"):
+        Settings(data_dir=tmp_path)
