@@ -4,7 +4,7 @@ Webhook (POST, answers when the last node has run) → HTTP Request POST /token 
 /items with `Authorization: Bearer <token>` → HTTP Request POST /hook with the item ids. One n8n
 instance on its default SQLite database in a throwaway user folder, saving every execution
 (success and error), as the hub persists every run. n8n is installed with npm into a cache
-directory the first time (`npm install n8n@1`, a few minutes), then reused.
+directory the first time (`npm install n8n@1.123.0`, a few minutes), then reused.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ from pathlib import Path
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "connectorhub-bench"
 WEBHOOK_PATH = "chub-bench"
+# Pinned: later 1.123.x patch releases add @n8n/expression-runtime, whose isolated-vm does not
+# build against Debian's Node 20 (and no prebuilt binary is reachable from here).
+N8N_VERSION = "1.123.0"
 
 
 def n8n_binary(cache: Path = CACHE) -> Path:
     """The cached n8n CLI, installed with npm when missing."""
-    prefix = cache / "n8n"
+    prefix = cache / f"n8n-{N8N_VERSION}"
     binary = prefix / "node_modules" / ".bin" / "n8n"
     if binary.exists():
         return binary
@@ -35,9 +38,13 @@ def n8n_binary(cache: Path = CACHE) -> Path:
     # n8n's spreadsheet node pins `xlsx` to a tarball on cdn.sheetjs.com, which a machine that
     # reaches only the npm registry cannot fetch; the registry's xlsx 0.18.5 stands in (the
     # chain never uses it).
-    manifest = {"private": True, "dependencies": {"n8n": "^1"}, "overrides": {"xlsx": "0.18.5"}}
+    manifest = {
+        "private": True,
+        "dependencies": {"n8n": N8N_VERSION},
+        "overrides": {"xlsx": "0.18.5"},
+    }
     (prefix / "package.json").write_text(json.dumps(manifest))
-    print(f"installing n8n@1 into {prefix} (once; a few minutes)…", flush=True)
+    print(f"installing n8n@{N8N_VERSION} into {prefix} (once; a few minutes)…", flush=True)
     subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=prefix, check=True
     )
