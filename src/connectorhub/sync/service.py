@@ -3,10 +3,13 @@ per connector, claiming and ending sync runs, failure notifications."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +20,7 @@ from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.connector.unreadable import open_auth
+from connectorhub.db import UnitOfWork
 from connectorhub.exceptions import (
     BadRequest,
     Conflict,
@@ -406,3 +410,60 @@ async def search(
     return await SyncRunRepository(scope).search(
         connector_id=connector_id, status=status, page=page, page_size=page_size
     )
+
+
+async def per_day(
+    scope: WorkspaceScope, since: datetime, *, connector_id: uuid.UUID | None = None
+) -> list[tuple[str, str, int]]:
+    """(day, status, sync runs) since `since`, for the charts."""
+    return await SyncRunRepository(scope).per_day(since, connector_id=connector_id)
+
+
+async def latest_per_connector(
+    scope: WorkspaceScope, connector_ids: list[uuid.UUID], limit: int
+) -> list[Any]:
+    """The `limit` newest sync runs of each connector, oldest first (connector_id, created_at,
+    status, duration_ms, rows: rows loaded per stream)."""
+    return await SyncRunRepository(scope).latest_per_connector(connector_ids, limit, SyncRun.rows)
+
+
+# --- Following a sync from outside its transaction (SSE) --------------------------------------
+
+FOLLOW_POLL_SECONDS = 0.25
+
+
+async def read_now(work: UnitOfWork, tenant_id: str, run_id: uuid.UUID) -> SyncRun:
+    """The sync run as committed now, in a short transaction of its own. Raises NotFound."""
+    async with work.workspace(tenant_id, None) as scope:
+        return await read(scope, run_id)
+
+
+async def follow(
+    work: UnitOfWork,
+    tenant_id: str,
+    run_id: uuid.UUID,
+    shown: Callable[[SyncRun], dict[str, Any]],
+    *,
+    stop: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Live progress as `(event, data)`: `rows` (rows loaded per stream) whenever they grow,
+    `status` on each change (as `shown` renders the run), then `end` — also when the run is
+    deleted meanwhile. Stops early once `stop()` says so (the client went away)."""
+    sent_rows: dict[str, Any] | None = None
+    sent_status = None
+    while not await stop():
+        try:
+            run = await read_now(work, tenant_id, run_id)
+        except NotFound:
+            yield "end", {"status": "deleted"}
+            return
+        if run.rows != sent_rows:
+            sent_rows = dict(run.rows)
+            yield "rows", {"rows": sent_rows, "total": sum(sent_rows.values())}
+        if run.status != sent_status:
+            sent_status = run.status
+            yield "status", shown(run)
+        if SyncStatus(run.status).finished:
+            yield "end", {"status": run.status}
+            return
+        await asyncio.sleep(FOLLOW_POLL_SECONDS)
