@@ -10,13 +10,13 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from connectorhub.auth.dependencies import PageAdmin, PageViewer
 from connectorhub.catalog import service as catalog_service
 from connectorhub.catalog.models import CatalogEntry
-from connectorhub.connector import card_summary, configure, service
+from connectorhub.connector import card_summary, configure, run_charts, service
 from connectorhub.connector.form_input import pydantic_errors as _pydantic_errors
 from connectorhub.connector.form_input import tags_of as _tags
 from connectorhub.connector.models import ConnectorStatus
@@ -117,8 +117,9 @@ async def installed_tab(
         page=p,
         page_size=PAGE_SIZE,
     )
+    charts = await run_charts.card_charts(page.scope, found.items)
     context = {
-        "tab": "installed", "found": found, "summaries": summaries, "status": status.value if status else "", "search": search,
+        "tab": "installed", "found": found, "summaries": summaries, "charts": charts, "status": status.value if status else "", "search": search,
         "statuses": [s.value for s in ConnectorStatus], "has_next": p * PAGE_SIZE < found.total,
         "initial_toast": _connected_toast(found.items, connected),
     }  # fmt: skip
@@ -228,6 +229,14 @@ async def set_status(request: Request, page: PageAdmin, connector_id: uuid.UUID)
         {"c": updated, "can_edit": True, "can_run": True},
         headers=headers,
     )
+
+
+@router.get("/connectors/{connector_id}/chart")
+async def card_chart(request: Request, page: PageViewer, connector_id: uuid.UUID) -> Response:
+    """A card's chart on its own: what a card re-drawn after an action fetches."""
+    connector = await service.read(page.scope, connector_id)
+    charts = await run_charts.card_charts(page.scope, [connector])
+    return HTMLResponse(str(charts.get(connector.id, "")))
 
 
 @router.post("/connectors/{connector_id}/delete")

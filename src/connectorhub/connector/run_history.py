@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from connectorhub.connector import run_charts
 from connectorhub.connector import service as connectors
 from connectorhub.kit.repository import Page
 from connectorhub.web.templating import render, toast_header, ui_prefix
@@ -24,6 +25,7 @@ async def render_history(
     context = {
         "section": kind, "kind": kind, "runs": found.items, "total": found.total,
         "connector": connector, "names": names, "status": status, "statuses": statuses,
+        "chart": await run_charts.history_chart(page.scope, kind, connector),
     }  # fmt: skip
     return render(request, f"{kind.rstrip('s')}/history.html", context)
 

@@ -13,6 +13,7 @@ from connectorhub.connector.run_history import go_to_run, render_history
 from connectorhub.exceptions import HubError, ValidationFailed
 from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus, Trigger
+from connectorhub.kit.sse import event_stream
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
 from connectorhub.web.schema_form import form_secrets, form_to_instance
@@ -92,6 +93,19 @@ async def detail(request: Request, page: PageViewer, execution_id: uuid.UUID) ->
     if hx_target(request) == "execution-live":
         return render(request, "execution/_live.html", context)
     return render(request, "execution/detail.html", context)
+
+
+@router.get("/executions/{execution_id}/events")
+async def events(request: Request, page: PageViewer, execution_id: uuid.UUID) -> Response:
+    """The live page's stream: each step and status change, then `end` (the page then fetches
+    what changed; while the stream is down it polls instead)."""
+    await service.read(page.scope, execution_id)  # 404 before the stream starts
+    return event_stream(
+        service.follow(
+            request.app.state.hub.work, page.scope.tenant_id, execution_id,
+            lambda e: {"status": e.status}, stop=request.is_disconnected,
+        )
+    )  # fmt: skip
 
 
 @router.post("/executions/{execution_id}/cancel")

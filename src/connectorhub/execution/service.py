@@ -405,3 +405,18 @@ async def follow(
             yield "end", {"status": execution.status}
             return
         await asyncio.sleep(FOLLOW_POLL_SECONDS)
+
+
+async def per_day(
+    scope: WorkspaceScope, since: datetime, *, connector_id: uuid.UUID | None = None
+) -> list[tuple[str, str, int]]:
+    """(day, status, executions) since `since`, for the charts."""
+    return await ExecutionRepository(scope).per_day(since, connector_id=connector_id)
+
+
+async def latest_per_connector(
+    scope: WorkspaceScope, connector_ids: list[uuid.UUID], limit: int
+) -> list[Any]:
+    """The `limit` newest executions of each connector, oldest first (connector_id,
+    created_at, status, duration_ms)."""
+    return await ExecutionRepository(scope).latest_per_connector(connector_ids, limit)

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,26 @@ class PluginManager:
 
         run_soon(work())
         return progress
+
+    async def follow_install(
+        self, name: str, *, stop: Callable[[], Awaitable[bool]], every: float = 0.25
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """An install running here as `(event, data)`: `progress` whenever pip prints, then
+        `end` (also at once when no install of `name` runs in this process)."""
+        sent: tuple[str, ...] | None = None
+        while not await stop():
+            progress = self.installs.get(name)
+            if progress is None:
+                yield "end", {"installing": False}
+                return
+            lines = tuple(progress.lines)
+            if lines != sent:
+                sent = lines
+                yield "progress", {"lines": len(lines)}
+            if progress.done:
+                yield "end", {"error": progress.error is not None}
+                return
+            await asyncio.sleep(every)
 
     def pip_url(self, plugin: dict[str, Any]) -> str:
         """What `plugin` runs at: its catalog pin unless the operator overrides it."""

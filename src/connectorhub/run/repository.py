@@ -1,5 +1,5 @@
-"""SQL every run table shares: the row lock for claiming, fenced progress writes, and the
-look-ups recovery needs."""
+"""SQL every run table shares: the row lock for claiming, fenced progress writes, the look-ups
+recovery needs, and the aggregates the charts draw."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, Date, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,6 +74,56 @@ class RunRepository(TenantRepository[R]):
             model.status == RunStatus.queued.value, model.created_at < cutoff
         )
         return list((await self.session.scalars(statement)).all())
+
+    async def per_day(
+        self, since: datetime, *, connector_id: uuid.UUID | None = None
+    ) -> list[tuple[str, str, int]]:
+        """(day as `YYYY-MM-DD`, status, how many runs) of the runs created since `since`, by
+        day (UTC) and status, oldest day first."""
+        model: Any = self.model
+        # CAST AS DATE: a date on PostgreSQL, an ISO string on SQLite (stored as text there).
+        day = func.date(model.created_at) if self._sqlite else cast(model.created_at, Date)
+        statement = (
+            self.select(day.label("day"), model.status, func.count().label("runs"))
+            .where(model.created_at >= since)
+            .group_by(day, model.status)
+            .order_by(day)
+        )
+        if connector_id is not None:
+            statement = statement.where(model.connector_id == connector_id)
+        rows = await self.session.execute(statement)
+        return [(str(row.day)[:10], row.status, int(row.runs)) for row in rows]
+
+    async def latest_per_connector(
+        self, connector_ids: Sequence[uuid.UUID], limit: int, *extra: Any
+    ) -> list[Any]:
+        """The `limit` newest runs of each of `connector_ids` (one statement: a window over the
+        connector), oldest first, as rows of connector_id, created_at, status, duration_ms and
+        the `extra` columns."""
+        if not connector_ids:
+            return []
+        model: Any = self.model
+        newest = func.row_number().over(
+            partition_by=model.connector_id, order_by=(model.created_at.desc(), model.id)
+        )
+        ranked = (
+            self.select(
+                model.connector_id, model.created_at, model.status, model.duration_ms, *extra,
+                newest.label("newest"),
+            )
+            .where(model.connector_id.in_(connector_ids))
+            .subquery()
+        )  # fmt: skip
+        statement = (
+            select(ranked)
+            .where(ranked.c.newest <= limit)
+            .order_by(ranked.c.connector_id, ranked.c.created_at)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    @property
+    def _sqlite(self) -> bool:
+        return not is_postgres(self.session)
 
 
 class SealedRunRepository(RunRepository[R], SealedColumnRepository[R]):

@@ -3,18 +3,16 @@ publish/endpoints.py's, for sources and publishers alike)."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Query, Request, status
 from fastapi.responses import StreamingResponse
-from fastapi.sse import format_sse_event
 
 from connectorhub.auth.dependencies import AdminContext, MemberContext, ViewerContext
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.routing import hub_router
+from connectorhub.kit.sse import SSE_CONTENT, event_stream
 from connectorhub.sync import schedule, service
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.schemas import (
@@ -91,7 +89,7 @@ async def cancel_run(run_id: uuid.UUID, context: MemberContext) -> SyncRunRead:
 
 @router.get(
     "/sync-runs/{run_id}/events",
-    responses={**NOT_FOUND, 200: {"content": {"text/event-stream": {}},
+    responses={**NOT_FOUND, 200: {"content": SSE_CONTENT,
                                   "description": "`rows`, `status` and a final `end` event"}},
 )  # fmt: skip
 async def sync_run_events(
@@ -99,20 +97,13 @@ async def sync_run_events(
 ) -> StreamingResponse:
     """Server-Sent Events: rows loaded per stream as they grow, status changes, then `end`."""
     await service.read(context.scope, run_id)  # 404 before the stream starts
-    return StreamingResponse(
-        _events(request, context.scope.tenant_id, run_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(
+        service.follow(
+            request.app.state.hub.work, context.scope.tenant_id, run_id, _json,
+            stop=request.is_disconnected,
+        )
+    )  # fmt: skip
 
 
 def _json(run: Any) -> dict[str, Any]:
     return SyncRunRead.model_validate(run).model_dump(mode="json")
-
-
-async def _events(request: Request, tenant_id: str, run_id: uuid.UUID) -> AsyncIterator[str]:
-    progress = service.follow(
-        request.app.state.hub.work, tenant_id, run_id, _json, stop=request.is_disconnected
-    )
-    async for event, data in progress:
-        yield format_sse_event(event=event, data_str=json.dumps(data))

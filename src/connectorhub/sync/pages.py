@@ -20,6 +20,7 @@ from connectorhub.connector.run_history import go_to_run, render_history
 from connectorhub.exceptions import BadRequest, Conflict, HubError, ValidationFailed
 from connectorhub.kit.after_commit import AfterCommitResponse
 from connectorhub.kit.models import utcnow
+from connectorhub.kit.sse import event_stream
 from connectorhub.sync import schedule, service
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.schemas import ScheduleUpdate, StreamChoice, StreamSelection
@@ -86,6 +87,14 @@ async def install_progress(request: Request, page: PageMember, connector_id: uui
     if hx_target(request) == "install-progress":
         return render(request, "sync/_install_progress.html", context)
     return render(request, "sync/_install_modal.html", context)
+
+
+@router.get("/connectors/{connector_id}/install/events")
+async def install_events(request: Request, page: PageMember, connector_id: uuid.UUID) -> Response:
+    """The install modal's stream: `progress` as pip prints, then `end`."""
+    found = await service.source(page.scope, page.box, connector_id)
+    plugins = request.app.state.hub.plugins
+    return event_stream(plugins.follow_install(found.plugin["name"], stop=request.is_disconnected))
 
 
 async def _picker(request: Request, page: PageAdmin, connector_id: uuid.UUID, **extra: Any):
@@ -227,6 +236,18 @@ async def detail(request: Request, page: PageViewer, run_id: uuid.UUID) -> Respo
     if hx_target(request) == "sync-live":
         return render(request, "sync/_live.html", context)
     return render(request, "sync/detail.html", context)
+
+
+@router.get("/syncs/{run_id}/events")
+async def events(request: Request, page: PageViewer, run_id: uuid.UUID) -> Response:
+    """The live page's stream: rows as they load, status changes, then `end`."""
+    await service.read(page.scope, run_id)  # 404 before the stream starts
+    return event_stream(
+        service.follow(
+            request.app.state.hub.work, page.scope.tenant_id, run_id,
+            lambda r: {"status": r.status}, stop=request.is_disconnected,
+        )
+    )  # fmt: skip
 
 
 @router.post("/syncs/{run_id}/cancel")

@@ -176,3 +176,29 @@ document.addEventListener("change", function (event) {
   document.addEventListener("DOMContentLoaded", refresh);
   document.addEventListener("htmx:afterSettle", refresh);
 })();
+
+// Live pages: an open event stream marks its element, and the live part polls only while no
+// stream is open around it (the stream refused, dropped, or not yet open).
+(function () {
+  window.liveStreamOpen = function (element) {
+    return !!element.closest("[data-stream-open]");
+  };
+  document.addEventListener("htmx:sseOpen", function (event) {
+    event.target.setAttribute("data-stream-open", "");
+  });
+  ["htmx:sseError", "htmx:sseClose"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      event.target.removeAttribute("data-stream-open");
+    });
+  });
+  // Once the run shown has finished (learnt by either way), its stream is closed for good:
+  // no reconnecting to a stream that has nothing more to say.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[sse-connect]").forEach(function (element) {
+      if (element.querySelector("[data-run-live][data-finished]")) {
+        element.removeAttribute("sse-connect");
+        htmx.trigger(element, "htmx:beforeCleanupElement");  // the extension closes it
+      }
+    });
+  });
+})();
