@@ -5,6 +5,7 @@ whose rows fill in; a failed test shows the tap's own error. Browser flow in tes
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 
 import pytest
@@ -150,7 +151,8 @@ async def test_a_first_test_installs_the_tap_in_the_background_showing_pips_outp
     browser, client, workspace, source_db, hub, tmp_path, monkeypatch
 ):
     """A hub whose plugin directory is empty: Test answers at once with the install's progress;
-    polling shows pip's lines; once the tap is there, the test runs."""
+    its event stream tells each line pip prints, then the end; polling shows pip's lines; once
+    the tap is there, the test runs."""
     monkeypatch.setattr(hub, "plugins", PluginManager(tmp_path / "plugins"))
     connector = await add_source(client, workspace, source_db)
     csrf = await sign_in(browser, workspace.owner)
@@ -159,7 +161,14 @@ async def test_a_first_test_installs_the_tap_in_the_background_showing_pips_outp
         'data-testid="install-progress"' in started.text
         and "Installing meltanolabs-tap-postgres" in started.text
     )
-    assert 'hx-trigger="every 1s"' in started.text
+    # The modal follows the install's event stream, polling only while it is down.
+    assert f'sse-connect="/connectors/{connector["id"]}/install/events"' in started.text
+    assert 'hx-trigger="sse:progress, sse:end, every 1s [!liveStreamOpen(this)]"' in started.text
+    stream = await browser.get(f"/connectors/{connector['id']}/install/events")
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    kinds = re.findall(r"^event: (.*)$", stream.text, re.M)
+    assert kinds[-1] == "end" and "progress" in kinds  # pip's lines came as they were printed
+    assert stream.text.rstrip().endswith('data: {"error": false}')
     for _ in range(3000):
         polled = await browser.get(
             f"/connectors/{connector['id']}/install", headers=hx(target="install-progress")
