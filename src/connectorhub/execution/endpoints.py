@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Body, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.sse import format_sse_event
 
 from connectorhub.auth.dependencies import MemberContext, ViewerContext
 from connectorhub.execution import service
@@ -20,6 +18,7 @@ from connectorhub.execution.schemas import ExecuteRequest, ExecutionPage, Execut
 from connectorhub.execution.tasks import run_execution
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
+from connectorhub.kit.sse import SSE_CONTENT, event_stream
 
 router = hub_router(tags=["executions"])
 NOT_FOUND = {404: {"description": "No such connector or execution in this workspace"}}
@@ -138,7 +137,7 @@ async def cancel_execution(execution_id: uuid.UUID, context: MemberContext) -> E
 
 @router.get(
     "/executions/{execution_id}/events",
-    responses={**NOT_FOUND, 200: {"content": {"text/event-stream": {}},
+    responses={**NOT_FOUND, 200: {"content": SSE_CONTENT,
                                   "description": "`step`, `status` and a final `end` event"}},
 )  # fmt: skip
 async def execution_events(
@@ -146,16 +145,9 @@ async def execution_events(
 ) -> StreamingResponse:
     """Server-Sent Events: each step as it starts and ends, status changes, then `end`."""
     await service.read(context.scope, execution_id)  # 404 before the stream starts
-    return StreamingResponse(
-        _events(request, context.scope.tenant_id, execution_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-
-
-async def _events(request: Request, tenant_id: str, execution_id: uuid.UUID) -> AsyncIterator[str]:
-    progress = service.follow(
-        request.app.state.hub.work, tenant_id, execution_id, _json, stop=request.is_disconnected
-    )
-    async for event, data in progress:
-        yield format_sse_event(event=event, data_str=json.dumps(data))
+    return event_stream(
+        service.follow(
+            request.app.state.hub.work, context.scope.tenant_id, execution_id, _json,
+            stop=request.is_disconnected,
+        )
+    )  # fmt: skip
