@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import WorkspaceScope
@@ -131,3 +132,22 @@ async def test_the_execution_pages_stream_ends_with_the_run(
     assert "sse-connect" not in page  # a finished run's page opens no stream
     await sign_in(browser, other_workspace.owner)
     assert (await browser.get(f"/executions/{done['id']}/events")).status_code == 404
+
+
+@pytest.mark.both_backends
+async def test_runs_per_day_are_counted_by_the_utc_day(client, hub, workspace, backend):
+    created = await client.post("/api/connectors", json={
+        "catalog_key": "postgres", "name": "Late shop", "auth": {"username": "u", "password": "p"},
+        "config": {"host": "db.example.com", "port": 5432, "database": "shop"},
+    }, headers=workspace.owner.headers)  # fmt: skip
+    late = utcnow().replace(hour=23, minute=30, second=0, microsecond=0) - timedelta(days=1)
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        runs = SyncRunRepository(scope)
+        runs.add(SyncRun(connector_id=uuid.UUID(created.json()["id"]), created_at=late,
+                         status="succeeded"))  # fmt: skip
+        await session.flush()
+        if backend == "postgresql":  # a session far east of UTC: 23:30 UTC is tomorrow there
+            await session.execute(text("SET LOCAL TIME ZONE 'Pacific/Kiritimati'"))
+        counted = await runs.per_day(late - timedelta(days=1))
+    assert counted == [(f"{late:%Y-%m-%d}", "succeeded", 1)]

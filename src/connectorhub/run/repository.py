@@ -81,8 +81,13 @@ class RunRepository(TenantRepository[R]):
         """(day as `YYYY-MM-DD`, status, how many runs) of the runs created since `since`, by
         day (UTC) and status, oldest day first."""
         model: Any = self.model
-        # CAST AS DATE: a date on PostgreSQL, an ISO string on SQLite (stored as text there).
-        day = func.date(model.created_at) if self._sqlite else cast(model.created_at, Date)
+        # The UTC day whatever the session's time zone: a date on PostgreSQL (timestamptz read
+        # at UTC), an ISO string on SQLite (where the time is stored as UTC text).
+        day = (
+            func.date(model.created_at)
+            if self._sqlite
+            else cast(func.timezone("UTC", model.created_at), Date)
+        )
         statement = (
             self.select(day.label("day"), model.status, func.count().label("runs"))
             .where(model.created_at >= since)
