@@ -91,6 +91,9 @@ async def test_execution_steps_fill_in_live_without_a_reload(tab, server, api):
     assert await page.evaluate("window.sameDocument") is True
     assert streams == [f"{server.url}/executions/{execution_id}/events"]
     await tab.screenshot("live-execution-done")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await tab.screenshot("live-execution-done-390")
 
 
 async def test_a_refused_stream_still_finishes_by_polling(tab, server, api):
@@ -157,6 +160,9 @@ async def test_the_sync_run_page_finishes_live(tab, tap_server, tmp_path):
     assert await page.evaluate("window.sameDocument") is True
     assert TAP_PASSWORD not in await page.content()
     await tab.screenshot("live-sync-done")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await tab.screenshot("live-sync-done-390")
 
 
 async def test_charts_on_the_card_and_the_history_page(browser, tab, server, api):
