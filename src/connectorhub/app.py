@@ -49,6 +49,7 @@ from connectorhub.web.forwarded import TrustedProxyHeaders
 from connectorhub.web.limits import RequestLimits
 from connectorhub.web.openapi_statuses import install_openapi_statuses
 from connectorhub.web.templating import STATIC_DIR
+from connectorhub.webhook.endpoints import router as webhook_router
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def api_router() -> APIRouter:
         publish_router,
         oauth_router,
         builder_router,
+        webhook_router,
     ):
         router.include_router(domain_router)
     return router

@@ -129,6 +129,15 @@ class Settings(BaseSettings):
         5, ge=1, le=50, description="Attempts at a publication before a retriable failure fails it."
     )
 
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=50, description="Attempts at a webhook delivery before it is logged as failed."
+    )
+    webhook_retry_seconds: float = Field(
+        30.0, gt=0, le=3600,
+        description="A webhook's first retry waits about this long; each later one twice as "
+        "long (with jitter), at most an hour. A `Retry-After` on 429/503 is honoured instead.",
+    )  # fmt: skip
+
     x_api_url: str = Field(
         "https://api.x.com", description="X API v2 base URL (tests point it at a local server)."
     )

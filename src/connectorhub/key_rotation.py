@@ -1,5 +1,5 @@
 """Key rotation: re-seal every stored secret (connector auth, workspace credentials, sealed
-execution inputs) under the active key, then retire the older keys' checks. It spans the
+execution inputs, webhook signing secrets) under the active key, then retire the older keys' checks. It spans the
 domains that keep sealed fields, so it lives beside them rather than in one of them."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from connectorhub.execution.repository import ExecutionRepository
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import SealedColumnRepository
 from connectorhub.kit.sealing import SecretsUnreadable, reseal
+from connectorhub.webhook.repository import WebhookRepository
 
 ACTOR = "key-rotation"
 
@@ -26,6 +27,7 @@ SEALED_HOLDERS: list[type[SealedColumnRepository]] = [
     ConnectorRepository,
     WorkspaceCredentialRepository,
     ExecutionRepository,
+    WebhookRepository,
 ]
 
 

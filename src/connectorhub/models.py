@@ -13,6 +13,7 @@ from connectorhub.publish.models import Publication
 from connectorhub.sync.models import SyncRun
 from connectorhub.template.models import ConnectorTemplate
 from connectorhub.tenant.models import Membership, Workspace
+from connectorhub.webhook.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -30,6 +31,8 @@ __all__ = [
     "SyncRun",
     "User",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
     "Workspace",
     "WorkspaceApiCredential",
 ]

@@ -9,6 +9,7 @@ from connectorhub.oauth import tasks as oauth_tasks
 from connectorhub.publish import tasks as publish_tasks
 from connectorhub.sync import tasks as sync_tasks
 from connectorhub.template import tasks as template_tasks
+from connectorhub.webhook import tasks as webhook_tasks
 
 __all__ = [
     "execution_tasks",
@@ -16,4 +17,5 @@ __all__ = [
     "publish_tasks",
     "sync_tasks",
     "template_tasks",
+    "webhook_tasks",
 ]

@@ -9,6 +9,7 @@ from connectorhub.worker.registry import AT_STARTUP, JOBS, PERIODIC
 
 def test_the_registered_jobs_are_the_domains_jobs():
     assert sorted(JOBS) == [
+        "deliver_webhook",
         "notify_template_update",
         "publish_publication",
         "run_execution",
@@ -16,6 +17,7 @@ def test_the_registered_jobs_are_the_domains_jobs():
     ]
     assert sorted(PERIODIC) == [
         "keep_tokens_alive", "requeue_lost_execution_jobs", "requeue_lost_publications",
-        "resolve_stalled_publications", "start_scheduled_syncs",
+        "requeue_lost_webhook_deliveries", "resolve_stalled_publications",
+        "start_scheduled_syncs",
     ]  # fmt: skip
     assert all(not name.startswith("_") for name in [*JOBS, *PERIODIC, *AT_STARTUP])

@@ -26,6 +26,7 @@ from connectorhub.exceptions import Conflict, NotFound, ValidationFailed
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.sealing import masked, merge_secrets, shown
+from connectorhub.webhook import events as webhooks
 
 TABLE = Connector.__tablename__
 
@@ -385,7 +386,9 @@ async def edit(
         # Tokens pasted by hand replace a connected grant (a dead one too): its facts go, and
         # the pasted `expires_at` (if any) says when the new token ends.
         connector.oauth, connector.token_expires_at = None, None
+    previous = connector.status
     connector.status = target.value
+    await webhooks.connector_status_changed(scope, connector, previous)
     if changed:
         ConnectorRepository(scope).touch(connector)
         await _flush_checking_name(scope, connector.name)

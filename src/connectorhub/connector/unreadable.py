@@ -15,6 +15,7 @@ from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import SecretsUnreadable, open_secrets
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
+from connectorhub.webhook import events as webhooks
 
 REASON = "credentials unreadable — re-enter them"
 
@@ -29,8 +30,10 @@ async def mark_unreadable(
 ) -> str:
     """Put `connector` in error and tell the workspace; returns the reason recorded."""
     reason = reason_for(error)
+    previous = connector.status
     connector.status = ConnectorStatus.error.value
     connector.status_reason = reason[:500]
+    await webhooks.connector_status_changed(scope, connector, previous)
     ConnectorRepository(scope).touch(connector)
     await notifications.raise_(
         scope, kind="connector.credentials_unreadable", subject_id=connector.id,

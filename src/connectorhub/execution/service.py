@@ -31,6 +31,7 @@ from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
 from connectorhub.run.models import end_run
+from connectorhub.webhook import events as webhooks
 from connectorhub.worker.queue import Job
 
 TABLE = Execution.__tablename__
@@ -299,9 +300,19 @@ async def finish(
         )
     if status == ExecutionStatus.failed and not auth_failed:  # that one says so below, once
         await _notify_failed(scope, execution, error)
+    if status in (ExecutionStatus.succeeded, ExecutionStatus.failed):
+        await webhooks.emit(
+            scope, webhooks.Event(f"execution.{status.value}"),
+            {
+                "execution_id": str(execution.id), "connector_id": str(execution.connector_id),
+                "status": status.value, "trigger": execution.trigger, "error": error,
+                "duration_ms": execution.duration_ms, "attempt": execution.attempt,
+            },
+        )  # fmt: skip
     if auth_failed:
         connector = await connectors.get_with_catalog(execution.connector_id, for_update=True)
         if connector is not None:
+            previous = connector.status
             connector.status = ConnectorStatus.error.value
             connector.status_reason = (error or "credentials refused")[:500]
             connectors.touch(connector)
@@ -315,6 +326,7 @@ async def finish(
                 "until its credentials are fixed and it is activated again.",
                 link=f"/connectors/installed?search={quote(connector.name)}",
             )
+            await webhooks.connector_status_changed(scope, connector, previous)
 
 
 async def read(scope: WorkspaceScope, execution_id: uuid.UUID) -> Execution:

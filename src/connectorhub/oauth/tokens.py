@@ -48,6 +48,7 @@ from connectorhub.oauth.repository import (
     CredentialHolderRepository,
     TokenHolderRepository,
 )
+from connectorhub.webhook import events as webhooks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -249,8 +250,10 @@ async def _declare_dead(scope: WorkspaceScope, held: Held, why: str) -> None:
     }
     what = "connector" if held.holder.kind == "connector" else "credential"
     if isinstance(held.row, Connector):
+        previous = held.row.status
         held.row.status = ConnectorStatus.error.value
         held.row.status_reason = f"{RECONNECT_REASON}: {why}"[:500]
+        await webhooks.connector_status_changed(scope, held.row, previous)
         TokenHolderRepository(scope).touch(held.row)
     else:
         CredentialHolderRepository(scope).touch(held.row)

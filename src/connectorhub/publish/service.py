@@ -29,6 +29,7 @@ from connectorhub.publish.drivers.base import Account
 from connectorhub.publish.models import Publication, PublicationStatus
 from connectorhub.publish.repository import PublicationRepository
 from connectorhub.publish.schemas import PublishRequest
+from connectorhub.webhook import events as webhooks
 from connectorhub.worker.claimants import same_job
 from connectorhub.worker.queue import Job
 
@@ -244,15 +245,27 @@ async def finish(
             title=f"{connector.name}: publication {publication.status}",
             body=publication.error or "", link=f"/publications/{publication.id}",
         )  # fmt: skip
+    if publication.status in (PublicationStatus.published.value, PublicationStatus.failed.value):
+        await webhooks.emit(
+            scope, webhooks.Event(f"publication.{publication.status}"),
+            {
+                "publication_id": str(publication.id), "connector_id": str(connector.id),
+                "status": publication.status, "provider_post_id": publication.provider_post_id,
+                "url": publication.url, "attempts": publication.attempts,
+                "error": publication.error, "error_kind": publication.error_kind,
+            },
+        )  # fmt: skip
     audit.record(scope, f"publication.{publication.status}", "publication", publication.id,
                  {"attempts": publication.attempts, "post_id": publication.provider_post_id})  # fmt: skip
     return publication, retry
 
 
 async def _credentials_refused(scope: WorkspaceScope, connector: Connector, error: str) -> None:
+    previous = connector.status
     connector.status = ConnectorStatus.error.value
     connector.status_reason = error[:500]
     ConnectorRepository(scope).touch(connector)
+    await webhooks.connector_status_changed(scope, connector, previous)
     await notifications.raise_(
         scope, kind="connector.auth_failed", subject_id=connector.id, level=Level.error,
         title=f"{connector.name}: the credentials were refused",

@@ -39,6 +39,7 @@ from connectorhub.run.models import end_run
 from connectorhub.sync.models import SyncRun, SyncStatus
 from connectorhub.sync.repository import SyncRunRepository
 from connectorhub.sync.schemas import ConnectionTest, StreamInfo, StreamSelection
+from connectorhub.webhook import events as webhooks
 from connectorhub.worker.claimants import holder_is_gone
 from connectorhub.worker.queue import Job
 
@@ -195,8 +196,10 @@ async def record_test(
 async def _mark_broken(
     scope: WorkspaceScope, connector: Connector, error: str, kind: str, *, what: str
 ) -> None:
+    previous = connector.status
     connector.status = ConnectorStatus.error.value
     connector.status_reason = f"{what} failed ({kind}): {error}"[:500]
+    await webhooks.connector_status_changed(scope, connector, previous)
     await notifications.raise_(
         scope, kind=f"source.{kind}_failed", subject_id=connector.id, level=Level.error,
         title=f"{connector.name}: {what} failed ({'credentials' if kind == 'auth' else kind})",
@@ -361,6 +364,15 @@ async def finish(
     assert run is not None
     end_run(run, status, error)
     run.rows, run.log_tail, run.error_kind = rows, log_tail[-8000:], error_kind
+    if status in (SyncStatus.succeeded, SyncStatus.failed):
+        await webhooks.emit(
+            scope, webhooks.Event(f"sync.{status.value}"),
+            {
+                "sync_run_id": str(run.id), "connector_id": str(run.connector_id),
+                "status": status.value, "trigger": run.trigger, "error": error,
+                "error_kind": error_kind, "rows": rows, "duration_ms": run.duration_ms,
+            },
+        )  # fmt: skip
     if status != SyncStatus.failed or error_kind == RECONNECT:
         return
     connector = await ConnectorRepository(scope).get_with_catalog(run.connector_id, for_update=True)
