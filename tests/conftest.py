@@ -42,6 +42,8 @@ from tests.fixtures.wordpress import WordPressSite, wordpress_site
 TEST_KEYS = f"ktest1:{generate_key()}"
 # Tests play third-party APIs on loopback, which only an operator allow-list opens.
 LOCAL_APIS = {"outbound_allow_networks": "127.0.0.0/8"}
+# Webhook retries a test can wait for: the first after about 50 ms, four attempts in all.
+FAST_RETRIES = {"webhook_retry_seconds": 0.05, "webhook_max_attempts": 4}
 
 
 def _plugins_dir() -> Path:
@@ -156,6 +158,7 @@ async def _make_shared_postgres_hub() -> Hub:
             plugins_dir=TEST_PLUGINS_DIR,
             warehouse_url=database.admin_url,
             **LOCAL_APIS,
+            **FAST_RETRIES,
         )
     )
     await hub.start()
@@ -195,7 +198,11 @@ async def sqlite_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     data_dir: Path = tmp_path_factory.mktemp("sqlite")
     hub = Hub(
         Settings(
-            data_dir=data_dir, secret_keys=TEST_KEYS, plugins_dir=TEST_PLUGINS_DIR, **LOCAL_APIS
+            data_dir=data_dir,
+            secret_keys=TEST_KEYS,
+            plugins_dir=TEST_PLUGINS_DIR,
+            **LOCAL_APIS,
+            **FAST_RETRIES,
         )
     )
     await migrate_and_seed(hub)
