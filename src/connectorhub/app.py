@@ -50,6 +50,7 @@ from connectorhub.web.limits import RequestLimits
 from connectorhub.web.openapi_statuses import install_openapi_statuses
 from connectorhub.web.templating import STATIC_DIR
 from connectorhub.webhook.endpoints import router as webhook_router
+from connectorhub.webhook.pages import router as webhook_pages
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def pages_router() -> APIRouter:
         auth_pages, builder_pages, connector_pages, add_flow_pages, tenant_pages, execution_pages,
         template_pages,
         credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
-        connector_bulk_pages, audit_pages,
+        connector_bulk_pages, audit_pages, webhook_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router

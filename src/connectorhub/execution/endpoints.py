@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Body, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -81,16 +81,23 @@ async def execute(
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="Repeats return the same execution")
     ] = None,
+    x_connectorhub_trigger: Annotated[
+        Literal["api", "flow"] | None,
+        Header(description="`flow`: a flow builder starts it (recorded as its trigger)"),
+    ] = None,
 ) -> Response:
     """Run a connector's definition with `input`: 202 and the queued execution, or with
-    `?wait=true` the finished one (202 if it outlasts `timeout`)."""
+    `?wait=true` the finished one (202 if it outlasts `timeout`). A flow builder says so with
+    `X-ConnectorHub-Trigger: flow` or `"trigger": "flow"`: the execution records trigger `flow`."""
     hub: Hub = request.app.state.hub
+    body = body or ExecuteRequest()
+    trigger = Trigger(body.trigger or x_connectorhub_trigger or Trigger.api.value)
     # The embedded default runs a waited-for execution right here; on PostgreSQL it goes to the
     # workers like any other, so a `serve` process that dies meanwhile loses nothing.
     run_here = wait and hub.settings.is_sqlite
     execution, created = await service.start(
-        context.scope, context.box, connector_id, (body or ExecuteRequest()).input,
-        trigger=Trigger.api, idempotency_key=idempotency_key, defer=not run_here,
+        context.scope, context.box, connector_id, body.input,
+        trigger=trigger, idempotency_key=idempotency_key, defer=not run_here,
     )  # fmt: skip
     if wait:
         return ExecutionResultResponse(

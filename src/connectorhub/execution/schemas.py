@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,11 @@ class ExecuteRequest(BaseModel):
 
     input: dict[str, Any] = Field(
         default_factory=dict, description="Checked against the definition's input schema."
+    )
+    trigger: Literal["api", "flow"] | None = Field(
+        default=None,
+        description="`flow` when a flow builder starts it (as the `X-ConnectorHub-Trigger` "
+        "header says too); default `api`.",
     )
 
 

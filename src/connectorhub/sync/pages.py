@@ -180,11 +180,12 @@ async def set_schedule(request: Request, page: PageAdmin, connector_id: uuid.UUI
         errors = {"cron": ["At most 100 characters."], "timezone": ["At most 64 characters."]}
         return await _schedule_form(request, page, connector_id, values=values, errors=errors)
     connector = await connectors.read(page.scope, connector_id)
+    verb = "runs" if connector.kind == "http" else "syncs"
     message = (
-        f"{connector.name} syncs on “{saved.cron}”; next at "
+        f"{connector.name} {verb} on “{saved.cron}”; next at "
         f"{saved.next_sync_at:%Y-%m-%d %H:%M} UTC."
         if saved.cron and saved.next_sync_at
-        else f"{connector.name} no longer syncs on a schedule."
+        else f"{connector.name} no longer {verb} on a schedule."
     )
     return render(
         request, "connector/_card_oob.html", {"c": connector, **CARD_RIGHTS},

@@ -1,4 +1,5 @@
-"""Cron schedules for source connectors: when the next sync is due, and starting the due ones.
+"""Cron schedules for source and HTTP connectors: when the next run is due, and starting the
+due ones (a sync for a source, an execution with trigger `schedule` for an HTTP connector).
 
 A connector keeps its cron expression, the time zone it is read in, and `next_sync_at`. Workers
 look for due connectors every minute (a Procrastinate periodic task on PostgreSQL, a loop in
@@ -20,6 +21,9 @@ from connectorhub.audit import service as audit
 from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from connectorhub.execution import service as executions
+from connectorhub.execution.models import Trigger
+from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
@@ -76,8 +80,10 @@ async def set_schedule(
     connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
     if connector is None:
         raise NotFound("connector not found")
-    if connector.catalog.kind != "source":
-        raise BadRequest("only source connectors (Singer taps) sync on a schedule")
+    if connector.catalog.kind not in ("source", "http"):
+        raise BadRequest(
+            "only source connectors (Singer taps) and HTTP connectors run on a schedule"
+        )
     cron = (body.cron or "").strip() or None
     before = (connector.schedule, connector.schedule_timezone)
     if cron is None:
@@ -102,15 +108,43 @@ async def set_schedule(
     return read(connector)
 
 
-async def start_due(scope: WorkspaceScope, now: datetime) -> int:
-    """Start a sync for each active connector whose schedule is due; move each to its next
-    time. A connector still syncing skips this turn. Returns how many started."""
+async def _start_execution(scope: WorkspaceScope, box: SecretBox, connector: Connector) -> bool:
+    """A scheduled run of an HTTP connector, with its input schema's defaults as input. One the
+    input schema refuses (a required field without a default) is skipped and told."""
+    try:
+        await executions.start(
+            scope, box, connector.id, {}, trigger=Trigger.schedule, idempotency_key=None
+        )
+        return True
+    except (ValidationFailed, BadRequest, Conflict) as refused:
+        why = refused.message
+        if isinstance(refused, ValidationFailed):
+            why = "; ".join(f"{k}: {' '.join(v)}" for k, v in refused.errors.items())
+        await notifications.raise_(
+            scope, kind="connector.schedule_skipped", subject_id=connector.id,
+            level=Level.warning, title=f"{connector.name}: scheduled run skipped",
+            body=f"{why}. A scheduled run has no input but its input schema's defaults: give "
+            "the required fields defaults.",
+            link=f"/connectors/installed?search={quote(connector.name)}",
+        )  # fmt: skip
+        return False
+
+
+async def start_due(scope: WorkspaceScope, now: datetime, box: SecretBox | None = None) -> int:
+    """Start a sync for each active source connector whose schedule is due, and (given `box`)
+    an execution for each due HTTP connector; move each to its next time. A connector still
+    syncing skips this turn. Returns how many started."""
     started = 0
     for connector in await ConnectorRepository(scope).due_for_sync(now):
         assert connector.schedule is not None
+        if connector.definition is not None and box is None:
+            continue  # an HTTP connector: started by a caller that can seal its input
         connector.next_sync_at = next_after(
             connector.schedule, connector.schedule_timezone or "UTC", now
         )
+        if connector.definition is not None:
+            started += await _start_execution(scope, box, connector)
+            continue
         try:
             await service.start(scope, connector.id, trigger="schedule")
             started += 1

@@ -245,12 +245,12 @@ async def discovery(
 
 @periodic(cron="* * * * *", embedded=True)
 async def start_scheduled_syncs(ctx: JobContext, now: datetime | None = None) -> int:
-    """Start every scheduled sync that is due, workspace by workspace (each in its own
+    """Start every scheduled sync (and scheduled HTTP connector run) that is due, workspace by workspace (each in its own
     transaction, so one workspace's trouble never holds up another's)."""
     now = now or utcnow()
 
     async def start_due(scope) -> int:
-        return await schedule.start_due(scope, now)
+        return await schedule.start_due(scope, now, ctx.box)
 
     started = await ctx.work.for_each_workspace("schedule", start_due, keep_going=True)
     return sum(started.values())
