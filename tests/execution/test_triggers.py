@@ -34,11 +34,11 @@ async def test_a_flow_says_so_by_header_or_field(client, workspace, api):
     assert refused.status_code == 422
 
 
-def _scheduled(api, **input_properties):
+def _scheduled(api):
     body = http_connector(api)
     body["definition"]["input_schema"]["properties"]["user"]["default"] = 7
+    body["definition"]["input_schema"]["properties"]["password"]["default"] = "pw"
     body["definition"]["input_schema"]["required"] = []
-    body["definition"]["input_schema"]["properties"].update(input_properties)
     return body
 
 
@@ -58,7 +58,7 @@ async def test_an_http_connector_runs_on_its_schedule(client, workspace, api, hu
     listed = (await client.get(f"/api/executions?connector_id={cid}", headers=headers)).json()
     assert listed["total"] == 1
     run = await wait_finished(client, workspace, listed["items"][0]["id"])
-    assert run["trigger"] == "schedule" and run["status"] == "succeeded"
+    assert run["trigger"] == "schedule" and run["status"] == "succeeded", run["error"]
     assert run["output"] == {"user": 7, "name": "Ada"}
     after = (await client.get(f"/api/installed/{cid}", headers=headers)).json()
     assert datetime.fromisoformat(after["next_sync_at"]) > later  # moved on to the next time

@@ -69,14 +69,16 @@ async def test_setting_a_schedule(client, workspace, other_workspace, source_db)
     removed = await client.put(url, json={"cron": None}, headers=headers)
     assert removed.json() == {"cron": None, "timezone": None, "next_sync_at": None}
 
-    http = await client.post(
+    publisher = await client.post(
         "/api/connectors",
-        json={"catalog_key": "http", "name": "Not a source", "config": {"base_url": "https://x.example"}},
+        json={"catalog_key": "wordpress", "name": "Not a source",
+              "config": {"base_url": "https://x.example", "site_label": "Blog"}},
         headers=headers,
     )  # fmt: skip
     not_source = await client.put(
-        f"/api/connectors/{http.json()['id']}/schedule", json={"cron": "@daily"}, headers=headers
-    )
+        f"/api/connectors/{publisher.json()['id']}/schedule", json={"cron": "@daily"},
+        headers=headers,
+    )  # fmt: skip
     assert not_source.status_code == 400
 
 

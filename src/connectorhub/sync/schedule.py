@@ -135,14 +135,18 @@ async def start_due(scope: WorkspaceScope, now: datetime, box: SecretBox | None 
     an execution for each due HTTP connector; move each to its next time. A connector still
     syncing skips this turn. Returns how many started."""
     started = 0
-    for connector in await ConnectorRepository(scope).due_for_sync(now):
-        assert connector.schedule is not None
-        if connector.definition is not None and box is None:
-            continue  # an HTTP connector: started by a caller that can seal its input
+    repository = ConnectorRepository(scope)
+    for due in await repository.due_for_sync(now):
+        connector = await repository.get_with_catalog(due.id)
+        assert connector is not None and connector.schedule is not None
+        http = connector.catalog.kind == "http"
+        if http and box is None:
+            continue  # started by a caller that can seal its input
         connector.next_sync_at = next_after(
             connector.schedule, connector.schedule_timezone or "UTC", now
         )
-        if connector.definition is not None:
+        if http:
+            assert box is not None
             started += await _start_execution(scope, box, connector)
             continue
         try:
