@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
 
+from connectorhub.kit.models import utcnow
+from connectorhub.webhook.models import WebhookDelivery
+from connectorhub.webhook.repository import DeliveryRepository
+from connectorhub.webhook.tasks import requeue_lost_webhook_deliveries
 from tests.execution.test_endpoints import (
     SECRET_INPUT,
     execute,
@@ -193,3 +199,21 @@ async def test_redelivery_sends_the_same_event_again(client, workspace, api):
     one, two = api.hits_to(HOOK)
     assert one.body == two.body and signed_correctly(two, hook["secret"])
     assert one.headers["X-ConnectorHub-Delivery"] != two.headers["X-ConnectorHub-Delivery"]
+
+
+async def test_a_delivery_whose_job_was_lost_is_sent_by_the_next_turn(client, workspace, api, hub):
+    api.json(HOOK, {"ok": True})
+    hook = await register(client, workspace, f"{api.url}{HOOK}")
+    async with hub.work.workspace(workspace.slug, "test") as scope:
+        # As a process killed between the commit and the queue leaves it: a row, no job.
+        DeliveryRepository(scope).add(
+            WebhookDelivery(
+                id=uuid.uuid4(), webhook_id=uuid.UUID(hook["id"]), event="webhook.test",
+                event_id=uuid.uuid4(), payload={"type": "webhook.test"}, status="pending",
+                attempt=0, created_at=utcnow() - timedelta(minutes=5),
+            )
+        )  # fmt: skip
+    assert await requeue_lost_webhook_deliveries(hub.context) >= 1
+    [delivery] = await settled(client, workspace, hook["id"])
+    assert delivery["status"] == "succeeded" and len(api.hits_to(HOOK)) == 1
+    assert signed_correctly(api.hits_to(HOOK)[0], hook["secret"])

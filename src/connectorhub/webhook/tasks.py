@@ -78,7 +78,7 @@ async def _send(ctx: JobContext, url: str, headers: dict[str, str], body: bytes)
     return attempt
 
 
-def _request(webhook: Webhook, secret: str, delivery_id: uuid.UUID, event: str, body: bytes):
+def _headers(secret: str, delivery_id: uuid.UUID, event: str, body: bytes) -> dict[str, str]:
     timestamp = str(int(time.time()))
     return {
         "Content-Type": "application/json",
@@ -113,7 +113,7 @@ async def deliver_webhook(ctx: JobContext, tenant_id: str, delivery_id: str) -> 
         result = Attempt(error="the webhook's signing secret cannot be decrypted: delete it and "
                          "register it again")  # fmt: skip
     else:
-        headers = _request(webhook, secret, delivery_uuid, event, body)
+        headers = _headers(secret, delivery_uuid, event, body)
         result = await _send(ctx, url, headers, body)
     await _record(ctx, tenant_id, delivery_uuid, result)
 
