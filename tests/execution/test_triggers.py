@@ -10,6 +10,7 @@ import pytest
 from connectorhub.kit.models import utcnow
 from connectorhub.sync.tasks import start_scheduled_syncs
 from tests.execution.test_endpoints import http_connector, install, play_api, wait_finished
+from tests.fixtures.browser_session import hx, sign_in
 
 RUN = {"user": 7, "password": "pw"}
 
@@ -96,3 +97,19 @@ async def test_a_publisher_cannot_be_scheduled(client, workspace):
         headers=workspace.owner.headers,
     )  # fmt: skip
     assert refused.status_code == 400 and "HTTP connectors" in refused.json()["detail"]
+
+
+async def test_the_http_card_sets_a_schedule(browser, client, workspace, api):
+    connector = await install(client, workspace, _scheduled(api))
+    csrf = await sign_in(browser, workspace.owner)
+    form = await browser.get(f"/connectors/{connector['id']}/schedule", headers=hx())
+    assert 'data-testid="schedule-form"' in form.text
+    saved = await browser.post(
+        f"/connectors/{connector['id']}/schedule", data={"cron": "@hourly", "timezone": "UTC"},
+        headers=hx(csrf),
+    )  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    assert "runs on" in saved.headers["HX-Trigger"]
+    assert (
+        "<code>@hourly</code> UTC" in saved.text and 'data-testid="schedule-button"' in saved.text
+    )
