@@ -119,6 +119,7 @@ def workflow(third_party: str) -> dict:
     }
     return {
         "id": "chubBench0000001", "name": "ConnectorHub bench chain", "active": False,
+        "versionId": "6f1c3a0e-0b1e-4c55-9a7e-3c3b1d2e4f50",
         "nodes": nodes, "connections": connections, "settings": {
             "saveDataSuccessExecution": "all", "saveDataErrorExecution": "all",
             "saveManualExecutions": True, "executionOrder": "v1",
@@ -150,6 +151,7 @@ def start_n8n(third_party: str, port: int, user_folder: Path) -> tuple[subproces
     flow.write_text(json.dumps(workflow(third_party)))
     quiet = {"env": env, "check": True, "capture_output": True, "text": True}
     subprocess.run([str(binary), "import:workflow", f"--input={flow}"], **quiet)
+    _record_version(user_folder, workflow(third_party))
     subprocess.run(
         [str(binary), "update:workflow", f"--id={workflow(third_party)['id']}", "--active=true"],
         **quiet,
@@ -168,6 +170,18 @@ def start_n8n(third_party: str, port: int, user_folder: Path) -> tuple[subproces
             time.sleep(0.5)
     process.kill()
     raise SystemExit("n8n did not answer /healthz within 180 s")
+
+
+def _record_version(user_folder: Path, flow: dict) -> None:
+    """The imported version in n8n's workflow history: 1.123's `update:workflow --active=true`
+    points the workflow's active version at it, and `import:workflow` does not write it."""
+    with sqlite3.connect(user_folder / ".n8n" / "database.sqlite") as db:
+        db.execute(
+            "INSERT OR IGNORE INTO workflow_history (versionId, workflowId, authors, nodes,"
+            " connections) VALUES (?, ?, ?, ?, ?)",
+            (flow["versionId"], flow["id"], "bench", json.dumps(flow["nodes"]),
+             json.dumps(flow["connections"])),
+        )  # fmt: skip
 
 
 def saved_executions(user_folder: Path) -> int:
