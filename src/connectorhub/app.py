@@ -32,6 +32,7 @@ from connectorhub.execution.endpoints import router as execution_router
 from connectorhub.execution.pages import router as execution_pages
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
+from connectorhub.meltano.endpoints import router as meltano_router
 from connectorhub.notification.endpoints import router as notification_router
 from connectorhub.notification.pages import router as notification_pages
 from connectorhub.oauth.endpoints import router as oauth_router
@@ -73,6 +74,7 @@ def api_router() -> APIRouter:
         oauth_router,
         builder_router,
         webhook_router,
+        meltano_router,
     ):
         router.include_router(domain_router)
     return router

@@ -226,6 +226,11 @@ class Settings(BaseSettings):
         '`{"meltanolabs-tap-postgres": "meltanolabs-tap-postgres==0.9.0"}` (see "Plugins and '
         'pins").',
     )
+    meltano_custom_taps: bool = Field(
+        False,
+        description="Let a meltano.yml import install taps the catalog lacks (from the "
+        "file's `pip_url`). Off by default: pip runs that package's code on this host.",
+    )
     warehouse_url: str | None = Field(
         None,
         description="Where source syncs load: a PostgreSQL URL (a schema per workspace and "

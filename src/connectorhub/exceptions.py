@@ -43,6 +43,19 @@ class ValidationFailed(BadRequest):
         return {"detail": self.message, "errors": self.errors}
 
 
+class UnreadableFile(BadRequest):
+    """An uploaded file that cannot be read (a meltano.yml): says where, when the parser knows."""
+
+    default_message = "The file cannot be read"
+
+    def __init__(self, message: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+    def to_json(self) -> dict[str, Any]:
+        return {"detail": self.message, "line": self.line}
+
+
 class NotAuthenticated(HubError):
     status_code = 401
     default_message = "Authentication required"

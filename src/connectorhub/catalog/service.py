@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectorhub.catalog.custom_taps import CUSTOM_TAP_KEY, custom_tap_row
 from connectorhub.catalog.loader import load_entries
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.catalog.repository import CatalogRepository
@@ -53,6 +54,9 @@ async def seed(session: AsyncSession, extra_dir: Path | None = None) -> SeedRepo
             report.updated.append(loaded.key)
         else:
             report.unchanged.append(loaded.key)
+    if CUSTOM_TAP_KEY not in existing and CUSTOM_TAP_KEY not in report.created:
+        repository.add(custom_tap_row())  # taps from a meltano.yml point here (custom_taps.py)
+        report.created.append(CUSTOM_TAP_KEY)
     await session.flush()
     if report.created or report.updated:
         log.info("catalog seeded: created=%s updated=%s", report.created, report.updated)

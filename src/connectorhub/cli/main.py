@@ -18,6 +18,7 @@ from connectorhub.auth.service import create_user, issue_token, set_password
 from connectorhub.catalog.service import seed as seed_catalog
 from connectorhub.cli.common import fail as _fail
 from connectorhub.cli.common import run_with_hub as _run
+from connectorhub.cli.meltano import meltano_app
 from connectorhub.cli.platform_roles import users_role
 from connectorhub.cli.plugins import plugins_app
 from connectorhub.cli.serving import run_server, server_processes
@@ -56,6 +57,7 @@ for sub, name in [
     (users_app, "users"),
     (tokens_app, "tokens"),
     (keys_app, "keys"),
+    (meltano_app, "meltano"),
 ]:
     app.add_typer(sub, name=name)
 users_app.command("role")(users_role)

@@ -37,6 +37,10 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         result = await self.session.execute(statement)
         return result.scalar_one_or_none()
 
+    async def get_with_catalog_by_name(self, name: str) -> Connector | None:
+        result = await self.session.execute(self._with_catalog().where(Connector.name == name))
+        return result.scalar_one_or_none()
+
     async def by_name(self, name: str) -> Connector | None:
         result = await self.session.execute(self.select().where(Connector.name == name))
         return result.scalar_one_or_none()
@@ -99,13 +103,19 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         return await self.paginate(statement, page, page_size)
 
     async def active_of_kind(self, kind: str) -> Sequence[Connector]:
+        return await self.of_kind(kind, active_only=True)
+
+    async def of_kind(self, kind: str, *, active_only: bool = False) -> Sequence[Connector]:
+        """This workspace's connectors of one catalog kind, with their entries, by name."""
         statement = (
             self.select()
             .join(CatalogEntry, CatalogEntry.id == Connector.catalog_id)
             .options(contains_eager(Connector.catalog))
-            .where(Connector.status == "active", CatalogEntry.kind == kind)
+            .where(CatalogEntry.kind == kind)
             .order_by(Connector.name)
         )
+        if active_only:
+            statement = statement.where(Connector.status == "active")
         return (await self.session.scalars(statement)).unique().all()
 
     async def due_for_sync(self, now) -> Sequence[Connector]:

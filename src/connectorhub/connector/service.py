@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectorhub.audit import service as audit
 from connectorhub.catalog import service as catalog_service
+from connectorhub.catalog.custom_taps import effective_entry
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
@@ -41,7 +42,7 @@ def _auth_shown(connector: Connector, box: SecretBox | None) -> dict[str, str]:
     no secret (a username) in clear."""
     if box is None:
         return masked(connector.auth)
-    clear = clear_auth_fields(connector.catalog.auth_fields)
+    clear = clear_auth_fields(effective_entry(connector.catalog, connector.definition).auth_fields)
     return shown(
         box, tenant_id=connector.tenant_id, table=TABLE, row_id=connector.id,
         stored=connector.auth, clear_fields=clear,
@@ -351,7 +352,7 @@ async def edit(
     Everything is checked before anything changes, so a refused edit leaves the row untouched.
     """
     connector = await _get(scope, connector_id, for_update=True)
-    entry = connector.catalog
+    entry = effective_entry(connector.catalog, connector.definition)
     sent = body.model_dump(exclude_unset=True)
     if errors := _edit_errors(entry, sent, body):
         raise ValidationFailed(errors)

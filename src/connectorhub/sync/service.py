@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlalchemy.exc import IntegrityError
 
 from connectorhub.audit import service as audit
+from connectorhub.catalog.custom_taps import effective_entry
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
@@ -32,6 +33,7 @@ from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.repository import Page, WorkspaceScope
 from connectorhub.kit.sealing import merge_secrets, open_secrets
+from connectorhub.meltano import selection
 from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
@@ -71,7 +73,7 @@ async def source(scope: WorkspaceScope, box: SecretBox, connector_id: uuid.UUID)
     connector = await ConnectorRepository(scope).get_with_catalog(connector_id)
     if connector is None:
         raise NotFound("connector not found")
-    entry = connector.catalog
+    entry = effective_entry(connector.catalog, connector.definition)
     if entry.kind != "source" or not entry.plugin:
         raise BadRequest("only source connectors (Singer taps) can be tested and synced")
     secrets = await open_auth(scope, box, connector)  # 409 when it does not decrypt
@@ -107,7 +109,7 @@ async def keep_rewritten_settings(
     connector = await ConnectorRepository(scope).get_with_catalog(connector_id, for_update=True)
     if connector is None:
         return []
-    entry = connector.catalog
+    entry = effective_entry(connector.catalog, connector.definition)
     rename = (entry.plugin or {}).get("settings_rename") or {}
     original = {v: k for k, v in rename.items()}
     auth_fields = {f["name"] for f in entry.auth_fields}
@@ -187,10 +189,23 @@ async def record_test(
     connector.last_test = tested.model_dump(mode="json", exclude={"streams"})
     if catalog is not None:
         connector.discovered_catalog = catalog
+        _select_as_imported(connector, catalog)
     if error_kind in FIXABLE:
         await _mark_broken(scope, connector, error or "", error_kind or "", what="connection test")
     ConnectorRepository(scope).touch(connector)
     return tested
+
+
+def _select_as_imported(connector: Connector, catalog: dict[str, Any]) -> None:
+    """A connector imported from a meltano.yml whose `select` needed the discovered streams
+    (a glob like `*.*`) picks them on its first discovery."""
+    meltano = (connector.definition or {}).get("meltano") or {}
+    if connector.selected_streams is not None or not meltano.get("select"):
+        return
+    names = [s.get("tap_stream_id") or s.get("stream") for s in catalog.get("streams") or []]
+    connector.selected_streams = selection.choices(
+        meltano["select"], meltano.get("metadata") or {}, names
+    )
 
 
 async def _mark_broken(
