@@ -1,7 +1,7 @@
 """Singer taps a workspace brought that the catalog lacks (from a meltano.yml).
 
 The catalog is global, so such a tap is not a catalog row of its own: its connector points at
-one shared entry (`CUSTOM_TAP_KEY`, made on first use) and carries the plugin and its auth
+one shared entry (`CUSTOM_TAP_KEY`, added by seeding) and carries the plugin and its auth
 fields in `definition["plugin"]` / `definition["auth_fields"]`. `effective_entry` gives the
 entry a connector really has, for the rules that read the plugin and the auth fields."""
 
@@ -12,10 +12,9 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectorhub.catalog.models import CatalogEntry
+from connectorhub.catalog.models import CUSTOM_TAP_KEY, CatalogEntry
 from connectorhub.catalog.repository import CatalogRepository
 
-CUSTOM_TAP_KEY = "singer-custom"
 _COLUMNS = (
     "id", "key", "name", "description", "category", "icon", "auth_type", "kind", "capabilities",
     "default_config_schema", "auth_fields", "docs_url", "plugin", "publishing", "oauth",

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from connectorhub.kit.models import Base, TimestampMixin, UUIDType, new_id
 
+# The one entry with no file: taps a workspace imports from a meltano.yml point at it
+# (catalog/custom_taps.py). Browsing leaves it out: nobody installs it by hand.
+CUSTOM_TAP_KEY = "singer-custom"
+
 
 class CatalogEntry(TimestampMixin, Base):
     __tablename__ = "connector_catalog"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectorhub.catalog.models import CatalogEntry
+from connectorhub.catalog.models import CUSTOM_TAP_KEY, CatalogEntry
 from connectorhub.kit.repository import escape_like
 
 
@@ -19,7 +19,11 @@ class CatalogRepository:
     async def search(
         self, category: str | None = None, kind: str | None = None, search: str | None = None
     ) -> Sequence[CatalogEntry]:
-        statement = select(CatalogEntry).order_by(CatalogEntry.name)
+        statement = (
+            select(CatalogEntry)
+            .where(CatalogEntry.key != CUSTOM_TAP_KEY)
+            .order_by(CatalogEntry.name)
+        )
         if category:
             statement = statement.where(func.lower(CatalogEntry.category) == category.lower())
         if kind:

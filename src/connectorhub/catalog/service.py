@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectorhub.catalog.custom_taps import CUSTOM_TAP_KEY, custom_tap_row
+from connectorhub.catalog.custom_taps import custom_tap_row
 from connectorhub.catalog.loader import load_entries
-from connectorhub.catalog.models import CatalogEntry
+from connectorhub.catalog.models import CUSTOM_TAP_KEY, CatalogEntry
 from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.exceptions import NotFound, ValidationFailed
 from connectorhub.kit.schema_validation import error_map
@@ -54,7 +54,9 @@ async def seed(session: AsyncSession, extra_dir: Path | None = None) -> SeedRepo
             report.updated.append(loaded.key)
         else:
             report.unchanged.append(loaded.key)
-    if CUSTOM_TAP_KEY not in existing and CUSTOM_TAP_KEY not in report.created:
+    if CUSTOM_TAP_KEY in existing:
+        report.unchanged.append(CUSTOM_TAP_KEY)
+    elif CUSTOM_TAP_KEY not in report.created:
         repository.add(custom_tap_row())  # taps from a meltano.yml point here (custom_taps.py)
         report.created.append(CUSTOM_TAP_KEY)
     await session.flush()
