@@ -52,6 +52,8 @@ def _extractor(connector: Connector) -> dict[str, Any] | None:
         setting = rename.get(field, field)
         config[setting] = templates.get(field) or f"${default_env_name(name, setting)}"
         settings.append({"name": setting, "kind": "password", "sensitive": True})
+    declared = {s["name"]: s for s in meltano.get("settings") or [] if s.get("name")}
+    settings = [declared.pop(s["name"], s) for s in settings] + list(declared.values())
     extractor: dict[str, Any] = {"name": name}
     if meltano.get("variant"):
         extractor["variant"] = meltano["variant"]
@@ -94,7 +96,6 @@ async def export_project(scope: WorkspaceScope, *, loader: str = "target-jsonl")
                 }
             )
     document: dict[str, Any] = {
-        "version": 1,
         "project_id": f"connectorhub-{scope.tenant_id}",
         "default_environment": "dev",
         "environments": [{"name": "dev"}],

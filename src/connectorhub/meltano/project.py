@@ -66,6 +66,7 @@ class Extractor:
     select: list[str]
     metadata: dict[str, Any]
     capabilities: list[str]
+    declared: list[dict[str, Any]] = field(default_factory=list)  # its `settings:` as written
     schedule: str | None = None
     schedule_name: str | None = None
 
@@ -196,6 +197,12 @@ def _settings(name: str, config: dict[str, Any], secret_names: set[str]) -> list
     return settings
 
 
+def _declared(item: dict[str, Any]) -> dict[str, Any]:
+    """A setting's declaration as kept for the export: a secret's default value never is."""
+    secret = item.get("kind") == "password" or item.get("sensitive") is True
+    return {k: v for k, v in item.items() if not (secret and k == "value")}
+
+
 def _extractor(name: str, raw: dict[str, Any], override: dict[str, Any]) -> Extractor:
     line = _line(raw, 1)
     if not _NAME.match(name):
@@ -219,6 +226,7 @@ def _extractor(name: str, raw: dict[str, Any], override: dict[str, Any]) -> Extr
         base_name=raw["_base"], settings=_settings(name, config, _secret_names(raw, line)),
         select=_strings(select, f"{name}: select", line), metadata=metadata,
         capabilities=_strings(raw.get("capabilities"), f"{name}: capabilities", line),
+        declared=[_declared(item) for item in raw.get("settings") or []],
     )  # fmt: skip
 
 

@@ -189,7 +189,7 @@ def _definition(planned: Planned) -> dict[str, Any]:
         "name": extractor.name, "variant": extractor.variant, "pip_url": extractor.pip_url,
         "executable": extractor.executable, "namespace": extractor.namespace,
         "select": extractor.select, "metadata": extractor.metadata, "env": planned.env,
-        "schedule_name": extractor.schedule_name,
+        "schedule_name": extractor.schedule_name, "settings": extractor.declared,
     }  # fmt: skip
     definition: dict[str, Any] = {"meltano": meltano}
     if planned.entry is None:
