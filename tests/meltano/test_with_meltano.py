@@ -14,12 +14,14 @@ import pytest
 import yaml
 
 from connectorhub.kit.plugins import PluginManager, clean_env
-from tests.cli.test_cli import data_dir, migrated_data_dir, run  # noqa: F401 (fixtures)
+from tests.cli import test_cli
 from tests.conftest import TEST_PLUGINS_DIR
 from tests.fixtures import fake_tap
 from tests.sync.test_sync import sync_and_wait
 
 pytestmark = [pytest.mark.tap, pytest.mark.slow]
+# The CLI tests' data dir: migrated once per session, copied per test.
+migrated_data_dir, data_dir, run = test_cli.migrated_data_dir, test_cli.data_dir, test_cli.run
 
 MELTANO = {"name": "meltano-4.4.1", "pip_url": "meltano==4.4.1", "executable": "meltano"}
 TOKEN = "tok-Secret-42"
