@@ -33,6 +33,7 @@ from connectorhub.execution.pages import router as execution_pages
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 from connectorhub.meltano.endpoints import router as meltano_router
+from connectorhub.meltano.pages import router as meltano_pages
 from connectorhub.notification.endpoints import router as notification_router
 from connectorhub.notification.pages import router as notification_pages
 from connectorhub.oauth.endpoints import router as oauth_router
@@ -120,6 +121,7 @@ def pages_router() -> APIRouter:
         template_pages,
         credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
         connector_bulk_pages, audit_pages, webhook_pages,
+        connector_bulk_pages, audit_pages, meltano_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router
