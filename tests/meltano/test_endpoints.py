@@ -72,6 +72,7 @@ async def stored(hub, ws, name: str) -> Connector:
         return found
 
 
+@pytest.mark.both_backends
 async def test_an_import_seals_env_references_and_secrets(client, hub, workspace, caplog):
     caplog.set_level(logging.DEBUG)
     answered = await upload(client, workspace)
@@ -105,6 +106,7 @@ async def test_a_dry_run_shows_what_is_needed_and_creates_nothing(client, worksp
     body = answered.json()
     assert body["dry_run"] is True
     assert body["connectors"][0]["needs"] == ["SHOP_PORT", "SHOP_USER", "SHOP_PASSWORD"]
+    assert body["connectors"][0]["sealed"] == ["password", "username"]
     assert body["connectors"][0]["schedule"] == "@hourly"
     assert any("loaders" in note for note in body["notes"])
     assert await connectors(client, workspace) == []
@@ -179,6 +181,7 @@ async def test_a_connector_not_from_meltano_is_not_overwritten(client, workspace
     assert answered.status_code == 400 and "tap-postgres.name" in answered.json()["errors"]
 
 
+@pytest.mark.both_backends
 async def test_workspaces_are_isolated(client, workspace, other_workspace):
     assert (await upload(client, workspace)).status_code == 200
     assert await connectors(client, other_workspace) == []
@@ -248,3 +251,25 @@ plugins:
     plugin = connector["definition"]["plugin"]
     assert plugin["pip_url"] == "git+https://gitlab.com/meltano/tap-gitlab.git"
     assert plugin["executable"] == "tap-gitlab" and plugin["name"].startswith("meltano-tap-gitlab-")
+
+
+async def test_a_connector_added_by_hand_exports_as_a_custom_plugin(client, workspace):
+    made = await client.post(
+        "/api/connectors",
+        json={"catalog_key": "postgres", "name": "Shop DB",
+              "config": {"host": "db.internal", "database": "shop"},
+              "auth": {"username": USER, "password": PASSWORD}},
+        headers=workspace.owner.headers,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    exported = await client.get("/api/meltano/export", headers=workspace.owner.headers)
+    assert PASSWORD not in exported.text and USER not in exported.text
+    [extractor] = yaml.safe_load(exported.text)["plugins"]["extractors"]
+    assert extractor["name"] == "Shop-DB" and extractor["namespace"] == "Shop_DB"
+    assert extractor["pip_url"] == "meltanolabs-tap-postgres==0.10.0"
+    assert extractor["executable"] == "tap-postgres"
+    assert extractor["config"] == {
+        "host": "db.internal", "database": "shop",
+        "user": "$SHOP_DB_USER", "password": "$SHOP_DB_PASSWORD",
+    }  # fmt: skip
+    assert {"name": "password", "kind": "password", "sensitive": True} in extractor["settings"]

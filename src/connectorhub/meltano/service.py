@@ -45,6 +45,7 @@ class Planned:
     auth: dict[str, str] = field(default_factory=dict)  # plaintext, sealed on apply
     env: dict[str, str] = field(default_factory=dict)  # setting → the template it is read from
     missing: list[str] = field(default_factory=list)
+    sealed: set[str] = field(default_factory=set)  # auth fields, valued or still to be given
 
 
 def read_project(text: str, environment: str | None) -> Project:
@@ -127,6 +128,8 @@ def _resolve(planned: Planned, lookup: dict[str, str], errors: dict[str, list[st
             target = planned.auth if setting.secret else planned.config
         else:
             target = planned.auth if name in auth_names else planned.config
+        if target is planned.auth:
+            planned.sealed.add(name)
         if value is not None:
             target[name] = (
                 str(value) if target is planned.auth else _coerced(value, properties.get(name, {}))
@@ -139,6 +142,7 @@ def _resolve(planned: Planned, lookup: dict[str, str], errors: dict[str, list[st
                     continue
                 variable = re.sub(r"\W", "_", f"{extractor.name}_{rename.get(name, name)}").upper()
                 planned.env[name] = f"${variable}"
+                planned.sealed.add(name)
                 if variable in lookup:
                     planned.auth[name] = lookup[variable]
                 elif variable not in planned.missing:
@@ -273,7 +277,7 @@ def result_of(project: Project, planned_all: list[Planned], *, dry_run: bool) ->
                 pip_url=p.extractor.pip_url
                 or ((p.entry.plugin or {}) if p.entry else {}).get("pip_url"),
                 config=sorted(p.config),
-                sealed=sorted(p.auth),
+                sealed=sorted(p.sealed),
                 needs=p.missing,
                 select=p.extractor.select,
                 schedule=p.extractor.schedule,
