@@ -146,3 +146,29 @@ def test_select_patterns_pick_whole_streams():
     assert selection.patterns_of(chosen) == (
         ["orders.*"], {"orders": {"replication-method": "INCREMENTAL", "replication-key": "id"}}
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jobs: 5\n",
+        "schedules: 5\n",
+        "environments: {a: 1}\n",
+        "plugins:\n  extractors:\n  - name: a\n    settings: 5\n",
+        "plugins:\n  extractors:\n  - name: a\n    config: x\n  - name: b\n    inherit_from: a\n",
+        "plugins:\n  extractors:\n  - name: a\n    executable: ../../bin/sh\n",
+        "plugins:\n  extractors:\n  - name: a\n    pip_url: --index-url=http://x\n",
+        "plugins:\n  extractors:\n  - name: a\n    select: 5\n",
+        "plugins: 5\n",
+        "- 1\n",
+        "",
+    ],
+)
+def test_a_file_of_the_wrong_shape_is_refused_not_crashed_on(text):
+    with pytest.raises(BadFile):
+        parse(text)
+
+
+def test_a_schedule_of_no_extractor_is_skipped_with_a_note():
+    project = parse("schedules:\n- name: odd\n  job: [a]\n  interval: '@daily'\n")
+    assert project.notes == ["schedule 'odd' runs no imported extractor: skipped"]

@@ -13,6 +13,7 @@ import yaml
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+_EXECUTABLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 MAX_EXTRACTORS = 200
 
 
@@ -134,9 +135,7 @@ def _mapping(value: Any, what: str, line: int) -> dict[str, Any]:
 
 def _environment(document: dict[str, Any], wanted: str | None) -> tuple[str | None, dict]:
     name = wanted or document.get("default_environment")
-    environments = document.get("environments") or []
-    if not isinstance(environments, list):
-        raise BadFile("environments must be a list", _line(document, 1))
+    environments = _list(document.get("environments"), "environments", _line(document, 1))
     for environment in environments:
         if isinstance(environment, dict) and environment.get("name") == name:
             return name, environment
@@ -151,7 +150,7 @@ def _overrides(environment: dict[str, Any]) -> dict[str, dict[str, Any]]:
     config = _mapping(environment.get("config"), "environment config", _line(environment, 1))
     plugins = _mapping(config.get("plugins"), "environment plugins", _line(config, 1))
     found = {}
-    for item in plugins.get("extractors") or []:
+    for item in _list(plugins.get("extractors"), "extractors", _line(plugins, 1)):
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             found[item["name"]] = item
     return found
@@ -169,15 +168,19 @@ def _resolved(name: str, by_name: dict[str, dict[str, Any]], trail: tuple[str, .
         return {**raw, "_base": parent}
     base = _resolved(parent, by_name, (*trail, parent))
     merged = {**base, **{k: v for k, v in raw.items() if v is not None}}
-    merged["config"] = {**(base.get("config") or {}), **(raw.get("config") or {})}
-    merged["settings"] = [*(base.get("settings") or []), *(raw.get("settings") or [])]
-    merged["metadata"] = {**(base.get("metadata") or {}), **(raw.get("metadata") or {})}
+    line = _line(raw, 1)
+    for key, kind in (("config", _mapping), ("metadata", _mapping)):
+        merged[key] = {**kind(base.get(key), key, line), **kind(raw.get(key), key, line)}
+    merged["settings"] = [
+        *_list(base.get("settings"), "settings", line),
+        *_list(raw.get("settings"), "settings", line),
+    ]
     return merged
 
 
 def _secret_names(raw: dict[str, Any], line: int) -> set[str]:
     names = set()
-    for item in raw.get("settings") or []:
+    for item in _list(raw.get("settings"), "settings", line):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise BadFile("each of settings needs a name", _line(item, line))
         if item.get("kind") == "password" or item.get("sensitive") is True:
@@ -218,11 +221,14 @@ def _extractor(name: str, raw: dict[str, Any], override: dict[str, Any]) -> Extr
         **_mapping(override.get("metadata"), "metadata", line),
     }
     pip_url = raw.get("pip_url")
-    if pip_url is not None and not isinstance(pip_url, str):
-        raise BadFile(f"{name}: pip_url must be a string", line)
+    if pip_url is not None and (not isinstance(pip_url, str) or pip_url.startswith("-")):
+        raise BadFile(f"{name}: pip_url must name a package (not a pip option)", line)
+    executable = str(raw.get("executable") or raw["_base"])
+    if not _EXECUTABLE.match(executable):
+        raise BadFile(f"{name}: executable must be a command name, not a path", line)
     return Extractor(
         name=name, line=line, variant=raw.get("variant"), pip_url=pip_url,
-        executable=str(raw.get("executable") or raw["_base"]), namespace=raw.get("namespace"),
+        executable=executable, namespace=raw.get("namespace"),
         base_name=raw["_base"], settings=_settings(name, config, _secret_names(raw, line)),
         select=_strings(select, f"{name}: select", line), metadata=metadata,
         capabilities=_strings(raw.get("capabilities"), f"{name}: capabilities", line),
@@ -230,12 +236,20 @@ def _extractor(name: str, raw: dict[str, Any], override: dict[str, Any]) -> Extr
     )  # fmt: skip
 
 
+def _list(value: Any, what: str, line: int) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadFile(f"{what} must be a list", _line(value, line))
+    return value
+
+
 def _jobs(document: dict[str, Any]) -> dict[str, list[str]]:
     """Job name → the plugin names its tasks run."""
     jobs = {}
-    for job in document.get("jobs") or []:
+    for job in _list(document.get("jobs"), "jobs", _line(document, 1)):
         if isinstance(job, dict) and isinstance(job.get("name"), str):
-            tasks = job.get("tasks") or []
+            tasks = _list(job.get("tasks"), "tasks", _line(job, 1))
             words = " ".join(t if isinstance(t, str) else " ".join(map(str, t)) for t in tasks)
             jobs[job["name"]] = words.split()
     return jobs
@@ -244,16 +258,13 @@ def _jobs(document: dict[str, Any]) -> dict[str, list[str]]:
 def _apply_schedules(document: dict[str, Any], extractors: list[Extractor], notes: list) -> None:
     by_name = {e.name: e for e in extractors}
     jobs = _jobs(document)
-    for schedule in document.get("schedules") or []:
+    for schedule in _list(document.get("schedules"), "schedules", _line(document, 1)):
         line = _line(schedule, 1)
         if not isinstance(schedule, dict):
             raise BadFile("each schedule must be a mapping", line)
         interval = schedule.get("interval") or schedule.get("cron_interval")
-        names = (
-            [schedule["extractor"]]
-            if schedule.get("extractor")
-            else jobs.get(schedule.get("job"), [])
-        )
+        extractor, job = schedule.get("extractor"), schedule.get("job")
+        names = [extractor] if isinstance(extractor, str) else jobs.get(str(job), [])
         targets = [by_name[n] for n in names if n in by_name]
         if not targets:
             notes.append(f"schedule {schedule.get('name')!r} runs no imported extractor: skipped")
