@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
+from connectorhub.kit.sealing import open_secrets
 from tests.fixtures.browser_session import hx
-from tests.meltano.test_endpoints import PASSWORD, PROJECT, USER, connectors
+from tests.meltano.test_endpoints import PASSWORD, PROJECT, USER, connectors, stored
 
 
 async def test_preview_asks_for_values_then_the_import_seals_them(
@@ -57,3 +58,39 @@ async def test_a_broken_file_shows_its_line_and_creates_nothing(
     assert preview.status_code == 200
     assert "The file cannot be imported (line 16)" in preview.text
     assert await connectors(client, workspace) == []
+
+
+async def test_an_imported_taps_own_secrets_are_edited_like_any_others(
+    browser, owner_csrf, client, hub, workspace, monkeypatch
+):
+    monkeypatch.setattr(hub.settings, "meltano_custom_taps", True)
+    text = """\
+plugins:
+  extractors:
+  - name: tap-gitlab
+    pip_url: tap-gitlab==1.0
+    config:
+      projects: meltano/meltano
+      private_token: $GITLAB_TOKEN
+"""
+    imported = await client.post(
+        "/api/meltano/import", files={"file": ("meltano.yml", text.encode())},
+        data={"secret.GITLAB_TOKEN": "glpat-old"}, headers=workspace.owner.headers,
+    )  # fmt: skip
+    assert imported.status_code == 200, imported.text
+    [connector] = await connectors(client, workspace)
+    form = await browser.get(f"/connectors/{connector['id']}/edit", headers=hx(owner_csrf))
+    assert form.status_code == 200 and "private_token" in form.text
+    assert "glpat-old" not in form.text
+    saved = await browser.post(
+        f"/connectors/{connector['id']}/edit",
+        data={"name": "tap-gitlab", "tags": "meltano", "auth.private_token": "glpat-new"},
+        headers=hx(owner_csrf),
+    )  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    row = await stored(hub, workspace, "tap-gitlab")
+    assert row.config == {"projects": "meltano/meltano"}  # settings the form cannot show stay
+    opened = open_secrets(
+        hub.box, tenant_id=workspace.slug, table="connectors", row_id=row.id, stored=row.auth
+    )
+    assert opened == {"private_token": "glpat-new"}

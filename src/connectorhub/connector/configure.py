@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from connectorhub.catalog import service as catalog_service
+from connectorhub.catalog.custom_taps import effective_entry
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector import service
 from connectorhub.connector.schemas import ConnectorRead
@@ -28,7 +29,10 @@ async def for_configure(
     """Raises NotFound for another workspace's or a missing connector. A non-secret value no
     key opens is left out (the form then shows it as set, to be typed again)."""
     connector = await service.read(scope, connector_id, box)  # non-secret fields in clear
-    entry = await catalog_service.entry_by_id_or_key(scope.session, connector.catalog_key)
+    entry = effective_entry(
+        await catalog_service.entry_by_id_or_key(scope.session, connector.catalog_key),
+        connector.definition,
+    )
     wanted = service.clear_auth_fields(entry.auth_fields)
     shown = {k: v for k, v in connector.auth.items() if k in wanted and v != MASK}
     return ConfigureView(connector=connector, entry=entry, auth_in_clear=shown)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from connectorhub.auth.dependencies import PageAdmin, PageViewer
 from connectorhub.catalog import service as catalog_service
+from connectorhub.catalog.custom_taps import effective_entry
 from connectorhub.catalog.models import CatalogEntry
 from connectorhub.connector import card_summary, configure, run_charts, service
 from connectorhub.connector.form_input import pydantic_errors as _pydantic_errors
@@ -170,7 +171,10 @@ async def secret_input(
     """The input that replaces a stored secret ("Update secret"): empty, never prefilled."""
     request.state.page = page
     connector = await service.read(page.scope, connector_id)
-    entry = await catalog_service.entry_by_id_or_key(page.scope.session, connector.catalog_key)
+    entry = effective_entry(
+        await catalog_service.entry_by_id_or_key(page.scope.session, connector.catalog_key),
+        connector.definition,
+    )
     auth_field = next((f for f in entry.auth_fields if f["name"] == field), None)
     if auth_field is None:
         raise ValidationFailed({f"auth.{field}": ["Unknown auth field."]})
@@ -181,7 +185,10 @@ async def secret_input(
 async def update(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> Response:
     request.state.page = page
     current = await service.read(page.scope, connector_id)
-    entry = await catalog_service.entry_by_id_or_key(page.scope.session, current.catalog_key)
+    entry = effective_entry(
+        await catalog_service.entry_by_id_or_key(page.scope.session, current.catalog_key),
+        current.definition,
+    )
     form = await request.form()
     fields = {key: form.getlist(key) for key in form}  # type: ignore[misc]
     name, tags = str(form.get("name", "")), _tags(str(form.get("tags", "")))
