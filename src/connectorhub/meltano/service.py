@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from connectorhub.audit import service as audit
 from connectorhub.catalog import service as catalog_service
 from connectorhub.catalog.custom_taps import custom_tap_entry
@@ -22,7 +24,7 @@ from connectorhub.catalog.models import CatalogEntry
 from connectorhub.catalog.repository import CatalogRepository
 from connectorhub.connector.models import Connector, ConnectorStatus
 from connectorhub.connector.repository import ConnectorRepository
-from connectorhub.exceptions import UnreadableFile, ValidationFailed
+from connectorhub.exceptions import Conflict, UnreadableFile, ValidationFailed
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import merge_secrets
@@ -259,7 +261,10 @@ async def apply(scope: WorkspaceScope, box: SecretBox, planned_all: list[Planned
             connector.id, {"catalog_key": entry.key, "from": "meltano.yml"},
             object_name=connector.name, fields=fields,
         )  # fmt: skip
-    await scope.session.flush()
+    try:
+        await scope.session.flush()
+    except IntegrityError:  # a concurrent request took one of the names meanwhile
+        raise Conflict("a connector of one of these names was just added: import again") from None
     log.info("%s: imported %d extractors from a meltano.yml", scope.tenant_id, len(planned_all))
 
 
