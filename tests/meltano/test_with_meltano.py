@@ -1,11 +1,12 @@
 """Both ways with the real `meltano` package (in a venv of its own, cached beside the tests'
 taps): a project naming the tests' fake tap is imported and synced; the CLI imports it, exports
-it, and `meltano` reads the exported file (`config list`, `select --list`, `schedule list`)."""
+it, and `meltano` takes the exported file (`config list`, `select --list`, `schedule list`,
+and `meltano run` of the schedule's job)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -164,4 +165,9 @@ def test_the_cli_imports_and_meltano_reads_the_export(data_dir, meltano, tmp_pat
         assert f"[selected   ] public-orders.{column}" in selected
     schedules = run_meltano(meltano, directory, "schedule", "list")
     assert "fake-hourly" in schedules and "@hourly" in schedules
-    assert os.path.exists(directory / ".meltano")
+
+    # `meltano run` takes the exported job: the tap's rows reach the exported loader
+    run_meltano(meltano, directory, "install", "loader", "target-jsonl")
+    run_meltano(meltano, directory, "run", "sync-tap-fake", TAP_FAKE_TOKEN="x")
+    [written] = list(directory.glob("public-orders-*.jsonl"))
+    assert [json.loads(line)["id"] for line in written.read_text().splitlines()] == [1, 2, 3, 4, 5]
