@@ -121,7 +121,7 @@ def pages_router() -> APIRouter:
         template_pages,
         credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
         connector_bulk_pages, audit_pages, webhook_pages,
-        connector_bulk_pages, audit_pages, meltano_pages,
+        meltano_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router
