@@ -7,7 +7,12 @@ parser available (orjson if installed, else json) and `COPY`ed straight into a t
 upsert; (c) with `--target`, meltanolabs-target-postgres reading the file (installed into its own
 virtualenv under /tmp on first use). Each side loads into a fresh table.
 
-    .venv/bin/python bench/sync_load.py [--records 200000] [--rounds 3] [--target]
+DuckDB, the embedded default, the same way: (d) the hub: `SingerParser` + `DuckDBDestination`
+(Arrow batches of 5,000 merged with `INSERT OR REPLACE` on the key); (e) its ceiling: the same
+lines parsed with orjson into columns, one typed Arrow table, one `INSERT … SELECT` into a table
+with no key. Each round loads into a fresh DuckDB file.
+
+    .venv/bin/python bench/sync_load.py [--records 200000] [--rounds 3] [--target] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -21,22 +26,29 @@ import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import duckdb  # noqa: E402
 import psycopg  # noqa: E402
+import pyarrow as pa  # noqa: E402
 
 from connectorhub.sync.destination import PostgresDestination  # noqa: E402
-from connectorhub.sync.singer import Record, Schema, SingerParser  # noqa: E402
+from connectorhub.sync.duckdb_destination import DuckDBDestination  # noqa: E402
+from connectorhub.sync.singer import Record, Schema, SingerParser, State  # noqa: E402
 
 try:
     import orjson
 
     loads = orjson.loads
     PARSER = "orjson"
+
+    def dumps(value) -> str:
+        return orjson.dumps(value).decode()
 except ImportError:  # pragma: no cover - depends on the machine
-    loads = json.loads
+    loads, dumps = json.loads, json.dumps
     PARSER = "json"
 
 BATCH = 5000  # as sync/loader.py (20,000 measured the same)
@@ -82,7 +94,14 @@ def write_stream(path: str, records: int) -> None:
 
 
 async def hub_loader(path: str, conninfo: str, workspace: str) -> float:
-    destination = PostgresDestination(conninfo, workspace)
+    return await _hub(path, PostgresDestination(conninfo, workspace))
+
+
+async def hub_duckdb(path: str, file: str) -> float:
+    return await _hub(path, DuckDBDestination(Path(file)))
+
+
+async def _hub(path: str, destination) -> float:
     parser, schema, batch = SingerParser({"events"}), None, []
     with open(path, "rb") as handle:  # noqa: ASYNC230 (read up front, outside the timing)
         lines = handle.readlines()
@@ -97,8 +116,13 @@ async def hub_loader(path: str, conninfo: str, workspace: str) -> float:
             if len(batch) >= BATCH:
                 await destination.load("bench", schema, batch)
                 batch = []
+        elif isinstance(message, State):  # as the loader: committed before a state is saved
+            await destination.load("bench", schema, batch)
+            batch = []
+            await destination.settle()
     if batch:
         await destination.load("bench", schema, batch)
+    await destination.settle()
     elapsed = time.perf_counter() - started
     await destination.close()
     return elapsed
@@ -129,6 +153,41 @@ def bare_copy(path: str, conninfo: str, table: str) -> float:
         return time.perf_counter() - started
 
 
+DUCKDB_TYPES = [pa.int64(), pa.string(), pa.string(), pa.float64(), pa.int64(), pa.bool_(),
+                pa.string(), pa.string(), pa.string(), pa.string()]  # fmt: skip
+
+
+def bare_duckdb(path: str, file: str) -> float:
+    """The same rows parsed into columns, one typed Arrow table, one INSERT … SELECT."""
+    connection = duckdb.connect(file)
+    connection.execute(
+        "CREATE TABLE events (id BIGINT, name VARCHAR, email VARCHAR, amount DOUBLE,"
+        " quantity BIGINT, active BOOLEAN, created_at TIMESTAMPTZ, country VARCHAR,"
+        " note VARCHAR, details JSON)"
+    )
+    with open(path, "rb") as handle:
+        lines = handle.readlines()
+    started = time.perf_counter()
+    columns: list[list] = [[] for _ in COLUMNS]
+    appends = [c.append for c in columns]
+    for line in lines:
+        message = loads(line)
+        if message["type"] == "RECORD":
+            r = message["record"]
+            for append, name in zip(appends[:-1], COLUMNS[:-1], strict=True):
+                append(r[name])
+            appends[-1](dumps(r["details"]))
+    table = pa.table(
+        {name: pa.array(values, kind) for name, values, kind in zip(COLUMNS, columns, DUCKDB_TYPES,
+                                                                    strict=True)}
+    )  # fmt: skip
+    connection.register("batch", table)
+    connection.execute("INSERT INTO events SELECT * FROM batch")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
 def target_postgres(path: str, database: str) -> float:
     venv = os.path.join(tempfile.gettempdir(), "chub-bench-target-postgres")
     executable = os.path.join(venv, "bin", "target-postgres")
@@ -155,34 +214,51 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--target", action="store_true", help="also time target-postgres")
+    parser.add_argument("--no-postgres", action="store_true", help="DuckDB only")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; best of each")
     args = parser.parse_args()
     database = f"chub_bench_load_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {database}")
+    if not args.no_postgres:
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {database}")
     conninfo = ADMIN.rsplit("/", 1)[0] + f"/{database}"
+    ceilings, hubs, duck_ceilings, duck_hubs, target = [], [], [], [], None
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "stream.jsonl")
         write_stream(path, args.records)
         try:
-            ceilings, hubs = [], []
             for round_ in range(args.rounds):  # alternating: this machine is noisy
-                ceilings.append(bare_copy(path, conninfo, f"ceiling{round_}"))
-                hubs.append(asyncio.run(hub_loader(path, conninfo, f"hub{round_}")))
-            ceiling, hub = min(ceilings), min(hubs)
-            target = target_postgres(path, database) if args.target else None
+                if not args.no_postgres:
+                    ceilings.append(bare_copy(path, conninfo, f"ceiling{round_}"))
+                    hubs.append(asyncio.run(hub_loader(path, conninfo, f"hub{round_}")))
+                duck_ceilings.append(
+                    bare_duckdb(path, os.path.join(directory, f"c{round_}.duckdb"))
+                )
+                duck_hubs.append(
+                    asyncio.run(hub_duckdb(path, os.path.join(directory, f"h{round_}.duckdb")))
+                )
+            if args.target and not args.no_postgres:
+                target = target_postgres(path, database)
         finally:
-            with psycopg.connect(ADMIN, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            if not args.no_postgres:
+                with psycopg.connect(ADMIN, autocommit=True) as admin:
+                    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     n = args.records
     print(f"records: {n}, 10 fields incl. a nested object; ceiling parser: {PARSER}; "
           f"best of {args.rounds} alternating rounds")  # fmt: skip
-    print(f"(b) bare COPY ceiling: {n / ceiling:10.0f} rows/s")
-    print(f"(a) hub loader:        {n / hub:10.0f} rows/s  = {ceiling / hub:.2f} of the ceiling "
-          "(goal >= 0.75)")  # fmt: skip
+    if hubs:
+        ceiling, hub = min(ceilings), min(hubs)
+        print(f"(b) bare COPY ceiling: {n / ceiling:10.0f} rows/s")
+        print(f"(a) hub loader:        {n / hub:10.0f} rows/s  = {ceiling / hub:.2f} of the ceiling "
+              "(goal >= 0.75)")  # fmt: skip
     if target:
         print(f"(c) target-postgres:   {n / target:10.0f} rows/s  hub/target = {target / hub:.1f}x "
               "(goal >= 5x tuned)")  # fmt: skip
+    duck_ceiling, duck_hub = min(duck_ceilings), min(duck_hubs)
+    print(f"(e) bare DuckDB load:  {n / duck_ceiling:10.0f} rows/s  (duckdb {duckdb.__version__}, "
+          f"one Arrow table)")  # fmt: skip
+    print(f"(d) hub DuckDB loader: {n / duck_hub:10.0f} rows/s  = {duck_ceiling / duck_hub:.2f} of "
+          "the bare load (goal >= 0.75)")  # fmt: skip
     return 0
 
 

@@ -8,7 +8,7 @@ import re
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -234,7 +234,13 @@ class Settings(BaseSettings):
     warehouse_url: str | None = Field(
         None,
         description="Where source syncs load: a PostgreSQL URL (a schema per workspace and "
-        "source). Default: a SQLite file per workspace under `<data_dir>/warehouse/`.",
+        "source). Default: a file per workspace under `<data_dir>/warehouse/` (see `warehouse`).",
+    )
+    warehouse: Literal["duckdb", "sqlite"] | None = Field(
+        None,
+        description="The embedded warehouse when no `warehouse_url` is set: `duckdb` (a "
+        "`<workspace>.duckdb` file) or `sqlite` (a `<workspace>.sqlite` file). Unset: DuckDB, "
+        "except for a workspace that already has a SQLite warehouse and no DuckDB one.",
     )
     tap_discovery_timeout_seconds: float = Field(
         120, gt=0, le=3600, description="How long a connection test (tap discovery) may take."

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import subprocess
 
 import pytest
@@ -21,6 +20,7 @@ from connectorhub.sync import service as syncs
 from connectorhub.sync.models import SyncRun
 from connectorhub.sync.schemas import StreamSelection
 from connectorhub.sync.tasks import run_connection_test
+from connectorhub.sync.warehouse import destination_for
 from tests.conftest import TEST_KEYS, TEST_PLUGINS_DIR
 from tests.fixtures import fake_tap
 from tests.fixtures.live_server import CLI, hub_env
@@ -30,10 +30,13 @@ ROWS = 20_000
 pytestmark = [pytest.mark.slow, pytest.mark.tap]
 
 
-async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, fake_tap_catalog):
+@pytest.mark.parametrize("warehouse", ["duckdb", "sqlite"])
+async def test_a_killed_sync_resumes_without_loss_or_duplicates(
+    tmp_path, fake_tap_catalog, warehouse
+):
     env = hub_env(
         tmp_path, CONNECTORHUB_SECRET_KEYS=TEST_KEYS, CONNECTORHUB_PLUGINS_DIR=str(TEST_PLUGINS_DIR),
-        CONNECTORHUB_CATALOG_EXTRA_DIR=str(fake_tap_catalog),
+        CONNECTORHUB_CATALOG_EXTRA_DIR=str(fake_tap_catalog), CONNECTORHUB_WAREHOUSE=warehouse,
     )  # fmt: skip
     for command in (["db", "upgrade"], ["workspaces", "create", "shop"]):
         done = await asyncio.create_subprocess_exec(*CLI, *command, env=env)
@@ -41,7 +44,7 @@ async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, fake_t
     hub = Hub(
         Settings(
             data_dir=tmp_path, secret_keys=TEST_KEYS, plugins_dir=TEST_PLUGINS_DIR,
-            catalog_extra_dir=fake_tap_catalog,
+            catalog_extra_dir=fake_tap_catalog, warehouse=warehouse,
         )
     )  # fmt: skip
     await hub.start()
@@ -101,8 +104,10 @@ async def test_a_killed_sync_resumes_without_loss_or_duplicates(tmp_path, fake_t
         assert sum(runs[0].rows.values()) < ROWS
     finally:
         await hub.stop()
-    warehouse = sqlite3.connect(tmp_path / "warehouse" / "shop.sqlite")
-    count, distinct, top = warehouse.execute(
-        'SELECT count(*), count(DISTINCT id), max(id) FROM "orders__public_orders"'
-    ).fetchone()
-    assert (count, distinct, top) == (ROWS, ROWS, ROWS)
+    destination = destination_for(hub.settings, "shop")
+    try:
+        ids = [row["id"] for row in await destination.rows("Orders", "public-orders")]
+    finally:
+        await destination.close()
+    assert (tmp_path / "warehouse" / f"shop.{warehouse}").exists()
+    assert (len(ids), len(set(ids)), max(ids)) == (ROWS, ROWS, ROWS)

@@ -1,18 +1,15 @@
 """Syncs with the real meltanolabs-tap-postgres, from a real PostgreSQL table into the
-workspace warehouse (SQLite file on the embedded default, PostgreSQL on the other backend):
+workspace warehouse (DuckDB file on the embedded default, PostgreSQL on the other backend):
 full, then incremental after inserts and updates, then schema growth; failures shown clearly."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 
-import psycopg
 import pytest
 
-from connectorhub.db import libpq_conninfo
-from connectorhub.sync.destination import identifier
+from connectorhub.sync.warehouse import destination_for
 from tests.fixtures.source_database import SOURCE_PASSWORD
 
 
@@ -57,20 +54,14 @@ async def sync_and_wait(client, ws, connector_id: str) -> dict:
     return await wait_sync_finished(client, ws, started.json()["id"])
 
 
-def warehouse_rows(hub, ws, connector: dict, stream: str = "public-orders") -> list[dict]:
-    if hub.settings.warehouse_url:
-        schema = identifier(f"{ws.slug}__{connector['name']}")
-        with psycopg.connect(libpq_conninfo(hub.settings.warehouse_url)) as connection:
-            cursor = connection.execute(
-                f'SELECT * FROM "{schema}"."{identifier(stream)}" ORDER BY id'
-            )
-            names = [c.name for c in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    path = hub.settings.data_dir / "warehouse" / f"{identifier(ws.slug)}.sqlite"
-    connection = sqlite3.connect(path)
-    connection.row_factory = sqlite3.Row
-    table = identifier(f"{connector['name']}__{stream}", 120)
-    return [dict(row) for row in connection.execute(f'SELECT * FROM "{table}" ORDER BY id')]
+async def warehouse_rows(hub, ws, connector: dict, stream: str = "public-orders") -> list[dict]:
+    """The stream's rows in the workspace's warehouse (PostgreSQL, else the DuckDB file)."""
+    destination = destination_for(hub.settings, ws.slug)
+    try:
+        rows = await destination.rows(connector["name"], stream)
+        return sorted(rows, key=lambda row: row["id"])
+    finally:
+        await destination.close()
 
 
 @pytest.mark.tap
@@ -99,7 +90,7 @@ async def test_full_then_incremental_then_schema_growth(client, workspace, sourc
     assert full["rows"] == {"public-orders": 1000} and full["state_before"] is None
     bookmark = full["state_after"]["bookmarks"]["public-orders"]
     assert bookmark["replication_key"] == "updated_at"
-    rows = warehouse_rows(hub, workspace, connector)
+    rows = await warehouse_rows(hub, workspace, connector)
     assert len(rows) == 1000 and rows[0]["customer"] == "c1" and float(rows[0]["amount"]) == 1.5
     meta = rows[0]["meta"]
     assert (json.loads(meta) if isinstance(meta, str) else meta) == {"n": 1}
@@ -117,7 +108,7 @@ async def test_full_then_incremental_then_schema_growth(client, workspace, sourc
     assert incremental["status"] == "succeeded", incremental
     assert incremental["state_before"] == full["state_after"]
     assert 15 <= incremental["rows"]["public-orders"] <= 16  # the bookmark row may come again
-    rows = warehouse_rows(hub, workspace, connector)
+    rows = await warehouse_rows(hub, workspace, connector)
     assert len(rows) == 1010 and len({r["id"] for r in rows}) == 1010  # upserted, no duplicates
     assert [r["customer"] for r in rows[:5]] == ["changed"] * 5
     assert rows[-1]["customer"] == "new10"
@@ -132,7 +123,7 @@ async def test_full_then_incremental_then_schema_growth(client, workspace, sourc
     )
     grown = await sync_and_wait(client, workspace, connector["id"])
     assert grown["status"] == "succeeded", grown
-    row7 = next(r for r in warehouse_rows(hub, workspace, connector) if r["id"] == 7)
+    row7 = next(r for r in await warehouse_rows(hub, workspace, connector) if r["id"] == 7)
     assert row7["channel"] == "web"
 
     runs = (
@@ -199,6 +190,6 @@ async def test_full_table_reads_with_versions_remove_rows_deleted_at_the_source(
     second = await sync_and_wait(client, workspace, connector["id"])
     assert second["status"] == "succeeded", second
     assert "public-orders: removed 10 row(s) deleted at the source" in second["log_tail"]
-    rows = warehouse_rows(hub, workspace, connector)
+    rows = await warehouse_rows(hub, workspace, connector)
     assert len(rows) == 990 and rows[-1]["id"] == 990
     assert len({r["_sdc_table_version"] for r in rows}) == 1  # all from the latest full read

@@ -3,12 +3,15 @@ its key properties (so a batch delivered twice after a resume never duplicates a
 
 PostgreSQL: a schema per source; each batch is bulk `COPY`ed into a temporary staging table and
 merged with one `INSERT … ON CONFLICT DO UPDATE`. The embedded default: a SQLite file per
-workspace, a table `<source>__<stream>`. New columns are added when a stream's schema grows.
+workspace, a table `<source>__<stream>` (DuckDB, the default, is sync/duckdb_destination.py;
+which one a workspace loads into is sync/warehouse.py). New columns are added when a stream's
+schema grows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import sqlite3
@@ -20,7 +23,6 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from connectorhub.db import libpq_conninfo
 from connectorhub.sync.singer import Schema
 
 SEQ = "_chub_seq"
@@ -44,7 +46,7 @@ def identifier(text: str, limit: int = 63) -> str:
     return ("_" + name if name[0].isdigit() else name)[:limit]
 
 
-def _json_type(spec: dict[str, Any]) -> tuple[str, str | None]:
+def json_type(spec: dict[str, Any]) -> tuple[str, str | None]:
     kinds = spec.get("type", "string")
     kinds = [kinds] if isinstance(kinds, str) else list(kinds or ["string"])
     kinds = [k for k in kinds if k != "null"] or ["string"]
@@ -54,7 +56,7 @@ def _json_type(spec: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def pg_type(spec: dict[str, Any]) -> str:
-    kind, fmt = _json_type(spec)
+    kind, fmt = json_type(spec)
     if kind == "integer":
         return "bigint"
     if kind == "number":
@@ -71,7 +73,7 @@ def pg_type(spec: dict[str, Any]) -> str:
 
 
 def sqlite_type(spec: dict[str, Any]) -> str:
-    kind, _ = _json_type(spec)
+    kind, _ = json_type(spec)
     return {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}.get(kind, "TEXT")
 
 
@@ -85,7 +87,12 @@ class Destination(Protocol):
 
     async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int: ...
 
+    async def settle(self) -> None:
+        """Every batch given to `load` is committed (DuckDB loads one while the next is read)."""
+
     async def count(self, source: str, stream: str) -> int: ...
+
+    async def rows(self, source: str, stream: str) -> list[dict[str, Any]]: ...
 
     async def delete_older_versions(self, source: str, stream: str, version: int) -> int: ...
 
@@ -169,6 +176,9 @@ class PostgresDestination:
         if records:
             await self._load(source, schema, records)
         return len(records)
+
+    async def settle(self) -> None:
+        return None  # each load is committed when it returns
 
     async def _load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> None:
         conn = await self._conn()
@@ -260,6 +270,19 @@ class PostgresDestination:
         await conn.rollback()
         return int(row[0]) if row else 0
 
+    async def rows(self, source: str, stream: str) -> list[dict[str, Any]]:
+        """Every row of a stream's table (for tests and small looks), by its first column."""
+        conn = await self._conn()
+        cursor = await conn.execute(
+            sql.SQL("SELECT * FROM {}.{} ORDER BY 1").format(
+                sql.Identifier(self.schema_name(source)), sql.Identifier(identifier(stream))
+            )
+        )
+        names = [c.name for c in cursor.description or []]
+        found = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+        await conn.rollback()
+        return found
+
     async def close(self) -> None:
         if self._connection is not None:
             await self._connection.close()
@@ -330,6 +353,9 @@ class SqliteDestination:
             return 0
         return await asyncio.to_thread(self._load, source, schema, records)
 
+    async def settle(self) -> None:
+        return None  # each load is committed when it returns
+
     def _load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
         table, columns = self.table(source, schema.stream), list(columns_of(schema))
         keys = [k for k in schema.key_properties if k in columns]
@@ -368,6 +394,15 @@ class SqliteDestination:
 
         return await asyncio.to_thread(run)
 
+    async def rows(self, source: str, stream: str) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            with contextlib.closing(self._connect()) as connection:
+                connection.row_factory = sqlite3.Row
+                table = self.table(source, stream)
+                return [dict(r) for r in connection.execute(f'SELECT * FROM "{table}" ORDER BY 1')]
+
+        return await asyncio.to_thread(run)
+
     async def close(self) -> None:
         return None
 
@@ -378,10 +413,3 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
-
-
-def destination_for(settings: Any, workspace: str) -> Destination:
-    """The workspace's warehouse: PostgreSQL when configured, else its own SQLite file."""
-    if settings.warehouse_url:
-        return PostgresDestination(libpq_conninfo(settings.warehouse_url), workspace)
-    return SqliteDestination(settings.data_dir / "warehouse" / f"{identifier(workspace)}.sqlite")

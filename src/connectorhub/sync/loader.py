@@ -18,8 +18,9 @@ from collections import defaultdict
 from typing import Any
 
 from connectorhub.sync import service
-from connectorhub.sync.destination import VERSION_COLUMN, destination_for, with_version_column
+from connectorhub.sync.destination import VERSION_COLUMN, with_version_column
 from connectorhub.sync.singer import ActivateVersion, Record, Schema, SingerParser, State
+from connectorhub.sync.warehouse import destination_for
 from connectorhub.worker.context import JobContext
 
 ACTOR = "sync"
@@ -112,6 +113,7 @@ class Loader:
             )
 
     async def _save(self, state: dict[str, Any] | None) -> None:
+        await self.destination.settle()  # the rows before this state are committed first
         async with self.work.workspace(self.tenant_id, ACTOR) as scope:
             cancel = await service.save_state(
                 scope, self.run_id, self.connector_id, self.claimant,
