@@ -81,8 +81,8 @@ def check_entry(data: Any, source: Path) -> None:
             f"{source.name}: default_config_schema requires undeclared "
             f"{sorted(required_in_schema - declared)}"
         )
-    if data["kind"] == "source" and not data.get("plugin"):
-        raise CatalogFileError(f"{source.name}: a source entry must name its Singer plugin")
+    if data["kind"] in ("source", "target") and not data.get("plugin"):
+        raise CatalogFileError(f"{source.name}: a {data['kind']} entry must name its Singer plugin")
 
 
 def load_entries(extra_dir: Path | None = None) -> list[LoadedEntry]:

@@ -7,7 +7,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from connectorhub.catalog.models import CatalogEntry
@@ -22,7 +31,13 @@ class ConnectorStatus(StrEnum):
 
 class Connector(TenantOwned, Base):
     __tablename__ = "connectors"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        # At most one default destination per workspace.
+        Index("uq_connectors_default_destination", "tenant_id", unique=True,
+              sqlite_where=text("default_destination"),
+              postgresql_where=text("default_destination")),
+    )  # fmt: skip
 
     id: Mapped[uuid.UUID] = mapped_column(UUIDType, primary_key=True, default=new_id)
     catalog_id: Mapped[uuid.UUID] = mapped_column(
@@ -52,6 +67,12 @@ class Connector(TenantOwned, Base):
     discovered_catalog: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     selected_streams: Mapped[list[Any] | None] = mapped_column(nullable=True)
     singer_state: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    # Source connectors: the target connector their syncs load into (None: the workspace's
+    # default). Target connectors: whether this is the workspace's default destination.
+    destination_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUIDType, ForeignKey("connectors.id", ondelete="SET NULL")
+    )
+    default_destination: Mapped[bool] = mapped_column(Boolean, default=False)
     # Publisher connectors: who the last successful test signed in as (name, handle, id).
     account: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 

@@ -136,6 +136,14 @@ class ConnectorRead(BaseModel):
     selected_streams: list[dict[str, Any]] | None = Field(
         None, description="Sources: the streams a sync reads, and how."
     )
+    destination_id: uuid.UUID | None = Field(
+        None,
+        description="Sources: the target connector syncs load into (null: the workspace's "
+        "destination, see /api/destination).",
+    )
+    default_destination: bool = Field(
+        False, description="Targets: whether this is the workspace's default destination."
+    )
     definition: dict[str, Any] | None = Field(None, description="HTTP connectors: their steps")
     template_id: uuid.UUID | None = Field(None, description="The template it was installed from")
     template_version: int | None = None

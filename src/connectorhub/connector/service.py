@@ -76,6 +76,8 @@ def to_read(
         schedule=connector.schedule,
         schedule_timezone=connector.schedule_timezone,
         selected_streams=connector.selected_streams,
+        destination_id=connector.destination_id,
+        default_destination=connector.default_destination,
         next_sync_at=connector.next_sync_at,
         definition=connector.definition,
         template_id=connector.template_id,

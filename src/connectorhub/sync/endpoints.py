@@ -13,9 +13,11 @@ from connectorhub.auth.dependencies import AdminContext, MemberContext, ViewerCo
 from connectorhub.kit.models import utcnow
 from connectorhub.kit.routing import hub_router
 from connectorhub.kit.sse import SSE_CONTENT, event_stream
-from connectorhub.sync import schedule, service
+from connectorhub.sync import destinations, schedule, service
 from connectorhub.sync.models import SyncStatus
 from connectorhub.sync.schemas import (
+    DestinationPick,
+    DestinationRead,
     ScheduleRead,
     ScheduleUpdate,
     StreamInfo,
@@ -57,6 +59,52 @@ async def set_schedule(
     """Sync on a cron schedule (read in `timezone`) while the connector is active; `cron: null`
     removes it. The background workers start due syncs within a minute."""
     return await schedule.set_schedule(context.scope, connector_id, body, now=utcnow())
+
+
+@router.get("/destination", response_model=DestinationRead, tags=["destinations"])
+async def workspace_destination(context: ViewerContext) -> DestinationRead:
+    """Where the workspace's sources load unless they pick their own destination."""
+    return DestinationRead.model_validate(
+        await destinations.workspace_choice(context.scope), from_attributes=True
+    )
+
+
+@router.put(
+    "/destination", response_model=DestinationRead, tags=["destinations"],
+    responses={404: {"description": "No such connector"}, 400: {"description": "Not a target"}},
+)  # fmt: skip
+async def pick_workspace_destination(
+    body: DestinationPick, context: AdminContext
+) -> DestinationRead:
+    """The built-in warehouse (`destination_id: null`) or an installed Singer target."""
+    await destinations.set_workspace_default(context.scope, body.destination_id)
+    return DestinationRead.model_validate(
+        await destinations.workspace_choice(context.scope), from_attributes=True
+    )
+
+
+@router.get(
+    "/connectors/{connector_id}/destination", response_model=DestinationRead,
+    responses=NOT_FOUND, tags=["destinations"],
+)  # fmt: skip
+async def source_destination(connector_id: uuid.UUID, context: ViewerContext) -> DestinationRead:
+    return DestinationRead.model_validate(
+        await destinations.source_choice(context.scope, connector_id), from_attributes=True
+    )
+
+
+@router.put(
+    "/connectors/{connector_id}/destination", response_model=DestinationRead, tags=["destinations"],
+    responses={**NOT_FOUND, 400: {"description": "Not a source, or the pick is not a target"}},
+)  # fmt: skip
+async def pick_source_destination(
+    connector_id: uuid.UUID, body: DestinationPick, context: AdminContext
+) -> DestinationRead:
+    """This source's own destination (a Singer target), or `null` to follow the workspace's."""
+    return DestinationRead.model_validate(
+        await destinations.set_source_destination(context.scope, connector_id, body.destination_id),
+        from_attributes=True,
+    )
 
 
 @router.get("/sync-runs", response_model=SyncRunPage)

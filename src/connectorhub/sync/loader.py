@@ -75,12 +75,12 @@ class Loader:
             elif isinstance(message, State):
                 for stream in list(self.buffers):
                     await self._flush(stream)
-                await self._save(message.value)
+                await self.save(message.value)
             elif isinstance(message, ActivateVersion):
                 self.versions[message.stream] = message.version
         for stream in list(self.buffers):
             await self._flush(stream)
-        await self._save(None)
+        await self.save(None)
 
     async def _prepare(self, schema: Schema, *, versioned: bool = False) -> None:
         if versioned:
@@ -112,7 +112,9 @@ class Loader:
                 self.source, self.schemas[stream], records
             )
 
-    async def _save(self, state: dict[str, Any] | None) -> None:
+    async def save(self, state: dict[str, Any] | None) -> None:
+        """The counts so far and `state` (None: counts only) saved in a short transaction.
+        Raises Cancelled."""
         await self.destination.settle()  # the rows before this state are committed first
         async with self.work.workspace(self.tenant_id, ACTOR) as scope:
             cancel = await service.save_state(

@@ -83,3 +83,22 @@ class ScheduleRead(BaseModel):
     cron: str | None
     timezone: str | None
     next_sync_at: datetime | None = Field(description="When the workers next start a sync.")
+
+
+class DestinationPick(BaseModel):
+    destination_id: uuid.UUID | None = Field(
+        None,
+        description="A Singer target connector (catalog kind `target`) of this workspace; null: "
+        "the built-in warehouse (for the workspace) or the workspace's default (for a source).",
+    )
+
+
+class DestinationRead(BaseModel):
+    destination_id: uuid.UUID | None = Field(
+        description="What was picked here (null: the built-in warehouse for the workspace, the "
+        "workspace's default for a source)."
+    )
+    effective_id: uuid.UUID | None = Field(
+        description="The target connector syncs load into now (null: the built-in warehouse)."
+    )
+    effective_name: str = Field(description="Its name, or `warehouse`.")

@@ -158,12 +158,15 @@ class TapProcess:
 
 @contextlib.asynccontextmanager
 async def start_tap(
-    executable: Path, args: list[str], *, secrets: Iterable[Any], directory: Path
-) -> AsyncIterator[TapProcess]:
-    """The tap, under its supervisor, in `directory` (from tap_files: its processes carry the
-    directory's name, see sync/workdirs.py)."""
+    executable: Path, args: list[str], *, secrets: Iterable[Any], directory: Path,
+    stdin: bool = False,
+) -> AsyncIterator[TapProcess]:  # fmt: skip
+    """The tap (or a target, fed on its stdin when `stdin`), under its supervisor, in
+    `directory` (from tap_files: its processes carry the directory's name, see
+    sync/workdirs.py)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-I", str(SUPERVISOR), str(os.getpid()), str(executable), *args,
+        stdin=asyncio.subprocess.PIPE if stdin else None,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=workdirs.tap_environment(clean_env(), directory),
         start_new_session=True,  # its own process group, killed as one

@@ -22,13 +22,14 @@ from connectorhub.kit.plugins import PluginInstallFailed
 from connectorhub.oauth.providers import provider_of
 from connectorhub.oauth.tokens import Holder, ReconnectNeeded, TokenKeeper, usable
 from connectorhub.run.repository import requeue_unfinished
-from connectorhub.sync import schedule, service, workdirs
+from connectorhub.sync import destinations, schedule, service, workdirs
 from connectorhub.sync.loader import ACTOR, Cancelled, Loader
 from connectorhub.sync.models import SyncRun, SyncStatus
 from connectorhub.sync.schemas import ConnectionTest
 from connectorhub.sync.singer import SingerParser, SingerProtocolError
 from connectorhub.sync.tap import (
     TapFailed,
+    TapProcess,
     classify,
     discover,
     mask_of,
@@ -37,6 +38,7 @@ from connectorhub.sync.tap import (
     sync_arguments,
     tap_files,
 )
+from connectorhub.sync.target import Target, TargetPipe
 from connectorhub.worker.context import JobContext
 from connectorhub.worker.registry import at_every_start, at_startup, job, periodic
 
@@ -101,6 +103,38 @@ async def _stop_earlier_attempts(root: Path, prefix: str) -> list[str]:
         raise TapFailed("overlap", str(running)) from None
 
 
+async def into_target(
+    ctx: JobContext, loader: Loader, tap: TapProcess, target: Target, paths: dict[str, Path]
+) -> int:
+    """The tap's output piped into the target (sync/target.py); each state the target reports
+    is saved as the loader saves one. Returns the tap's exit code; raises TapFailed when the
+    target failed, Cancelled."""
+    executable = ctx.plugins.executable(target.plugin)
+
+    async def save(state: dict[str, Any], rows: dict[str, int]) -> None:
+        loader.rows.clear()
+        loader.rows.update(rows)
+        await loader.save(state)
+
+    async with start_tap(
+        executable, ["--config", str(paths["target_config"])], secrets=target.secrets,
+        directory=paths["directory"], stdin=True,
+    ) as process:  # fmt: skip
+        pipe = TargetPipe(save)
+        code, target_code = await pipe.run(tap, process)
+        loader.rows.clear()
+        loader.rows.update(pipe.rows)
+        if target_code != 0:
+            tail = process.stderr_tail
+            raise TapFailed(
+                "destination", f"the target {target.name} exited with code {target_code}",
+                f"{tap.stderr_tail}\n--- target {target.name} ---\n{tail}".strip(),
+            )  # fmt: skip
+        if code == 0:
+            await loader.save(None)  # the counts; the state is only ever the target's
+    return code
+
+
 @job
 async def run_sync(
     ctx: JobContext, tenant_id: str, run_id: str, *, take_over: bool = False
@@ -116,20 +150,34 @@ async def run_sync(
         catalog = service.selected_catalog(found.connector)
         state = found.connector.singer_state
         connector_id, streams = found.connector.id, set(run.streams)
+        try:
+            target, unreadable = (
+                await destinations.target_for(scope, ctx.box, found.connector),
+                None,
+            )
+        except CredentialsUnreadable as refused:  # the target is marked; the claim is kept
+            target, unreadable = None, refused
     loader = Loader(ctx, tenant_id, run_uuid, connector_id, found.connector.name)
     timeout = ctx.settings.sync_timeout_seconds
     status, error, kind, tail = SyncStatus.succeeded, None, None, ""
     root, prefix = workdirs.root_of(ctx.settings.data_dir), f"sync-{connector_id}-"
     try:
+        if unreadable is not None:
+            raise TapFailed("destination", f"the destination's {unreadable.message}")
+        if target is not None:
+            found.secrets.extend(target.secrets)  # masked in the tap's and the target's output
         # Never beside a tap of an earlier attempt (this run's before a restart, or one that
         # was interrupted): what still runs is stopped, and its files removed, first.
         earlier = await _stop_earlier_attempts(root, prefix)
         await _with_live_token(ctx, tenant_id, found)
         await ctx.plugins.install(found.plugin)
+        if target is not None:
+            await ctx.plugins.install(target.plugin)
         executable = ctx.plugins.executable(found.plugin)
         with tap_files(
-            root, prefix, config=found.tap_config, catalog=catalog, state=state
-        ) as paths:
+            root, prefix, config=found.tap_config, catalog=catalog, state=state,
+            target_config=target.config if target else None,
+        ) as paths:  # fmt: skip
             async with (
                 _keeping_rewritten(ctx, tenant_id, found, paths["config"]),
                 start_tap(
@@ -141,8 +189,11 @@ async def run_sync(
             ):
                 try:
                     async with asyncio.timeout(timeout):
-                        await loader.consume(tap.lines(), SingerParser(streams))
-                        code = await tap.wait()
+                        if target is None:
+                            await loader.consume(tap.lines(), SingerParser(streams))
+                            code = await tap.wait()
+                        else:
+                            code = await into_target(ctx, loader, tap, target, paths)
                 except TimeoutError:
                     tap.kill()
                     raise TapFailed(
@@ -154,7 +205,7 @@ async def run_sync(
                 tail = tap.stderr_tail
                 if code != 0:
                     raise TapFailed(classify(tail), f"the tap exited with code {code}", tail)
-                notes = await loader.remove_older_versions()
+                notes = [] if target else await loader.remove_older_versions()
                 tail = "\n".join([*earlier, tail, *notes]).strip()
     except Cancelled:
         status, error = SyncStatus.cancelled, "cancelled while running"

@@ -1,0 +1,137 @@
+"""Where a source's syncs load, by the workspace's and the source's choice: the built-in
+warehouse (sync/warehouse.py), or a Singer target connector (`kind: target`, installed and
+configured like any connector: its config checked against the entry's schema, its credentials
+sealed). The workspace picks a default (at most one target is flagged); a source may pick its
+own target, or follow the workspace."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from connectorhub.audit import service as audit
+from connectorhub.connector.models import Connector
+from connectorhub.connector.repository import ConnectorRepository
+from connectorhub.connector.unreadable import open_auth
+from connectorhub.exceptions import BadRequest, NotFound
+from connectorhub.kit.crypto import SecretBox
+from connectorhub.kit.repository import WorkspaceScope
+from connectorhub.sync.target import Target
+
+BUILT_IN = "warehouse"  # what the API calls the built-in warehouse
+
+
+@dataclass
+class Choice:
+    """A source's destination: its own pick (`destination_id`, None: the workspace's), and
+    what its syncs load into now (`effective_id`, None: the built-in warehouse)."""
+
+    destination_id: uuid.UUID | None
+    effective_id: uuid.UUID | None
+    effective_name: str
+
+
+async def _target(scope: WorkspaceScope, target_id: uuid.UUID) -> Connector:
+    """Raises NotFound (none in this workspace), BadRequest (not a Singer target)."""
+    target = await ConnectorRepository(scope).get_with_catalog(target_id)
+    if target is None:
+        raise NotFound("destination connector not found")
+    if target.catalog.kind != "target":
+        raise BadRequest("a destination must be a Singer target connector (kind target)")
+    return target
+
+
+async def targets(scope: WorkspaceScope) -> list[Connector]:
+    """The workspace's Singer target connectors, by name."""
+    return list(await ConnectorRepository(scope).of_kind("target"))
+
+
+async def workspace_default(scope: WorkspaceScope) -> Connector | None:
+    """The target picked for the workspace, None for the built-in warehouse."""
+    return await ConnectorRepository(scope).default_destination()
+
+
+async def set_workspace_default(scope: WorkspaceScope, target_id: uuid.UUID | None) -> None:
+    """Pick the workspace's default destination (None: the built-in warehouse). Raises
+    NotFound, BadRequest."""
+    repository = ConnectorRepository(scope)
+    target = await _target(scope, target_id) if target_id is not None else None
+    current = await repository.default_destination()
+    if (current and current.id) == (target and target.id):
+        return
+    await repository.clear_default_destination()
+    await scope.session.flush()
+    if target is not None:
+        target.default_destination = True
+        repository.touch(target)
+    audit.record(
+        scope, "workspace.destination_changed", "connector", target.id if target else None,
+        object_name=target.name if target else BUILT_IN, fields=["default_destination"],
+    )  # fmt: skip
+
+
+async def workspace_choice(scope: WorkspaceScope) -> Choice:
+    default = await workspace_default(scope)
+    return Choice(
+        default.id if default else None, default.id if default else None,
+        default.name if default else BUILT_IN,
+    )  # fmt: skip
+
+
+async def source_choice(scope: WorkspaceScope, source_id: uuid.UUID) -> Choice:
+    """Raises NotFound, BadRequest (not a source)."""
+    return await choice_of(scope, await _source(scope, source_id))
+
+
+async def _source(scope: WorkspaceScope, source_id: uuid.UUID, for_update: bool = False):
+    source = await ConnectorRepository(scope).get_with_catalog(source_id, for_update=for_update)
+    if source is None:
+        raise NotFound("connector not found")
+    if source.catalog.kind != "source":
+        raise BadRequest("only source connectors have a destination")
+    return source
+
+
+async def choice_of(scope: WorkspaceScope, source: Connector) -> Choice:
+    if source.destination_id is not None:
+        target = await ConnectorRepository(scope).get(source.destination_id)
+        if target is not None:
+            return Choice(source.destination_id, target.id, target.name)
+    default = await workspace_default(scope)
+    return Choice(None, default.id if default else None, default.name if default else BUILT_IN)
+
+
+async def set_source_destination(
+    scope: WorkspaceScope, source_id: uuid.UUID, target_id: uuid.UUID | None
+) -> Choice:
+    """A source's own destination (None: follow the workspace's). Raises NotFound,
+    BadRequest (not a source, or not a target)."""
+    source = await _source(scope, source_id, for_update=True)
+    if target_id is not None:
+        await _target(scope, target_id)
+    if source.destination_id != target_id:
+        source.destination_id = target_id
+        ConnectorRepository(scope).touch(source)
+        audit.record(
+            scope, "connector.updated", "connector", source.id, object_name=source.name,
+            fields=["destination_id"],
+        )  # fmt: skip
+    return await choice_of(scope, source)
+
+
+async def target_for(scope: WorkspaceScope, box: SecretBox, source: Connector) -> Target | None:
+    """The Singer target a source's sync loads into, ready to run (None: the built-in
+    warehouse). Raises CredentialsUnreadable (the target's sealed auth does not decrypt)."""
+    choice = await choice_of(scope, source)
+    if choice.effective_id is None:
+        return None
+    target = await _target(scope, choice.effective_id)
+    entry = target.catalog
+    secrets = await open_auth(scope, box, target)
+    rename = entry.plugin.get("settings_rename") or {}
+    config = {rename.get(k, k): v for k, v in {**target.config, **secrets}.items()}
+    hidden = {f["name"] for f in entry.auth_fields if f.get("secret", True)}
+    return Target(
+        target.id, target.name, entry.plugin, config,
+        [v for k, v in secrets.items() if k in hidden and isinstance(v, str)],
+    )  # fmt: skip
