@@ -40,6 +40,7 @@ from connectorhub.oauth.endpoints import router as oauth_router
 from connectorhub.oauth.pages import router as oauth_pages
 from connectorhub.publish.endpoints import router as publish_router
 from connectorhub.publish.pages import router as publish_pages
+from connectorhub.sync.destination_pages import router as destination_pages
 from connectorhub.sync.endpoints import router as sync_router
 from connectorhub.sync.pages import router as sync_pages
 from connectorhub.template.endpoints import router as template_router
@@ -121,7 +122,7 @@ def pages_router() -> APIRouter:
         template_pages,
         credential_pages, notification_pages, sync_pages, publish_pages, oauth_pages,
         connector_bulk_pages, audit_pages, webhook_pages,
-        meltano_pages,
+        meltano_pages, destination_pages,
     ):  # fmt: skip
         router.include_router(domain_router)
     return router
