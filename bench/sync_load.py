@@ -8,9 +8,11 @@ upsert; (c) with `--target`, meltanolabs-target-postgres reading the file (insta
 virtualenv under /tmp on first use). Each side loads into a fresh table.
 
 DuckDB, the embedded default, the same way: (d) the hub: `SingerParser` + `DuckDBDestination`
-(Arrow batches of 5,000 merged with `INSERT OR REPLACE` on the key); (e) its ceiling: the same
-lines parsed with orjson into columns, one typed Arrow table, one `INSERT … SELECT` into a table
-with no key. Each round loads into a fresh DuckDB file.
+(Arrow batches of 5,000, each loading while the next is parsed; straight in while the keys are
+new, else `MERGE` on the key; settled before each STATE, as the loader does); (e) its ceiling:
+the same lines parsed with orjson into columns, one typed Arrow table, one `INSERT … SELECT` into
+a table with no key. Each round loads into a fresh DuckDB file. Both hubs flush their batch at
+each STATE, as sync/loader.py does.
 
     .venv/bin/python bench/sync_load.py [--records 200000] [--rounds 3] [--target] [--no-postgres]
 """
