@@ -41,14 +41,6 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
         result = await self.session.execute(self._with_catalog().where(Connector.name == name))
         return result.scalar_one_or_none()
 
-    async def of_kind(self, kind: str) -> Sequence[Connector]:
-        """This workspace's connectors of a catalog kind (`target`, say), by name."""
-        statement = (
-            self._with_catalog().join(Connector.catalog).where(CatalogEntry.kind == kind)
-            .order_by(Connector.name)
-        )  # fmt: skip
-        return (await self.session.scalars(statement)).unique().all()
-
     async def default_destination(self) -> Connector | None:
         """The target connector picked as the workspace's default destination, if any."""
         result = await self.session.execute(

@@ -4,7 +4,7 @@ destination (`default_destination`, at most one per workspace), and a source's o
 which is the built-in warehouse unless a target is picked).
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03
 """
 
