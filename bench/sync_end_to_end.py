@@ -8,13 +8,21 @@ Same config, same catalog (the stream read FULL_TABLE), rounds alternate (the ta
 is the baseline; the hub's first round loads an empty warehouse, later ones upsert every row).
 Goal: (b) >= 90% of (a), i.e. the tap is the bottleneck.
 
-    .venv/bin/python bench/sync_end_to_end.py [--records 200000] [--rounds 2]
+With `--target-postgres` (issue 16) it measures a Singer-target destination instead: (c) the
+shell's `tap --config … --catalog … | target-postgres --config …` (the real
+meltanolabs-target-postgres, in its own venv), beside (d) the hub's sync with that target as the
+workspace's destination (the tap piped into the target, state taken from the target's output).
+Each loads its own schema of the same database; rounds alternate (c)/(d), the first round of
+each loading an empty schema, later ones upserting every row. Goal: (d) >= 0.95 of (c).
+
+    .venv/bin/python bench/sync_end_to_end.py [--records 200000] [--rounds 2] [--target-postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +42,7 @@ from connectorhub.connector.schemas import ConnectorCreate  # noqa: E402
 from connectorhub.hub import Hub  # noqa: E402
 from connectorhub.kit.repository import WorkspaceScope  # noqa: E402
 from connectorhub.lifecycle import migrate_and_seed  # noqa: E402
+from connectorhub.sync import destinations, workdirs  # noqa: E402
 from connectorhub.sync import service as syncs  # noqa: E402
 from connectorhub.sync.schemas import StreamSelection  # noqa: E402
 from connectorhub.sync.tap import tap_files  # noqa: E402
@@ -99,13 +108,60 @@ async def tap_alone(hub: Hub, connector_id: uuid.UUID) -> float:
         found = await syncs.source(scope, hub.box, connector_id)
         catalog = syncs.selected_catalog(found.connector)
     executable = hub.plugins.executable(found.plugin)
-    with tap_files(config=found.tap_config, catalog=catalog) as paths:
+    with tap_files(
+        workdirs.root_of(hub.settings.data_dir), "bench-", config=found.tap_config, catalog=catalog
+    ) as paths:
         started = time.perf_counter()
         tap = await asyncio.create_subprocess_exec(
             str(executable), "--config", str(paths["config"]), "--catalog", str(paths["catalog"]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         assert await tap.wait() == 0
+        return time.perf_counter() - started
+
+
+async def use_target(hub: Hub, database: str, source_id: uuid.UUID) -> dict:
+    """Install target-postgres as a connector loading schema `hub_target` and make it the
+    workspace's destination; returns the target's plugin and the config the shell pipe uses
+    (the same settings, into schema `shell_target`)."""
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, "bench", "bench")
+        config = {"host": "127.0.0.1", "port": 5432, "database": database}
+        target = await connectors.install(
+            scope, hub.box,
+            ConnectorCreate(catalog_key="target-postgres", name="Loaded",
+                            config={**config, "default_target_schema": "hub_target"},
+                            auth={"username": "postgres", "password": "unused-trust-auth"}),
+        )  # fmt: skip
+        await destinations.set_workspace_default(scope, target.id)
+        source = await syncs.source(scope, hub.box, source_id)
+        plugin = (await destinations.target_for(scope, hub.box, source.connector)).plugin
+    await hub.plugins.install(plugin)
+    shell_config = {**config, "default_target_schema": "shell_target", "user": "postgres",
+                    "password": "unused-trust-auth"}  # fmt: skip
+    return {"plugin": plugin, "config": shell_config}
+
+
+async def shell_pipe(hub: Hub, connector_id: uuid.UUID, target: dict) -> float:
+    """`tap … | target-postgres …` as a shell runs it, the target's output to /dev/null."""
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, "bench", "bench")
+        found = await syncs.source(scope, hub.box, connector_id)
+        catalog = syncs.selected_catalog(found.connector)
+    tap = hub.plugins.executable(found.plugin)
+    loader = hub.plugins.executable(target["plugin"])
+    with tap_files(
+        workdirs.root_of(hub.settings.data_dir), "bench-", config=found.tap_config, catalog=catalog
+    ) as paths:
+        target_config = paths["config"].with_name("target.json")
+        target_config.write_text(json.dumps(target["config"]))
+        command = (f"'{tap}' --config '{paths['config']}' --catalog '{paths['catalog']}'"
+                   f" | '{loader}' --config '{target_config}' > /dev/null")  # fmt: skip
+        started = time.perf_counter()
+        shell = await asyncio.create_subprocess_exec(
+            "bash", "-o", "pipefail", "-c", command, stderr=subprocess.DEVNULL
+        )
+        assert await shell.wait() == 0
         return time.perf_counter() - started
 
 
@@ -123,7 +179,9 @@ async def hub_sync(hub: Hub, connector_id: uuid.UUID, records: int) -> float:
     return elapsed
 
 
-async def measure(records: int, rounds: int) -> tuple[float, list[float]]:
+async def measure(
+    records: int, rounds: int, target_postgres: bool = False
+) -> tuple[list[float], list[float]]:
     database = f"chub_bench_e2e_{uuid.uuid4().hex[:6]}"
     make_source(database, records)
     try:
@@ -136,25 +194,43 @@ async def measure(records: int, rounds: int) -> tuple[float, list[float]]:
             await hub.start()
             try:
                 connector_id = await prepare(hub, database)
+                target = await use_target(hub, database, connector_id) if target_postgres else None
                 alone, synced = [], []
                 for _ in range(rounds):
-                    alone.append(await tap_alone(hub, connector_id))
+                    if target:
+                        alone.append(await shell_pipe(hub, connector_id, target))
+                    else:
+                        alone.append(await tap_alone(hub, connector_id))
                     synced.append(await hub_sync(hub, connector_id, records))
             finally:
                 await hub.stop()
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    return min(alone), synced
+    return alone, synced
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--target-postgres", action="store_true",
+        help="compare a target-postgres destination with the shell's tap | target pipe",
+    )  # fmt: skip
     args = parser.parse_args()
-    alone, synced = asyncio.run(measure(args.records, args.rounds))
+    rounds, synced = asyncio.run(measure(args.records, args.rounds, args.target_postgres))
     n = args.records
+    if args.target_postgres:
+        print(f"records: {n} (10 columns incl. jsonb), meltanolabs-tap-postgres → "
+              "meltanolabs-target-postgres, FULL_TABLE")  # fmt: skip
+        for number, (piped, took) in enumerate(zip(rounds, synced, strict=True), 1):
+            kind = "empty schemas" if number == 1 else "every row upserted"
+            print(f"round {number} ({kind}): (c) shell pipe {n / piped:8.0f} rows/s ({piped:.1f} s)"
+                  f" | (d) hub sync {n / took:8.0f} rows/s ({took:.1f} s) = {piped / took:.2f}"
+                  " of the shell pipe (goal >= 0.95)")  # fmt: skip
+        return 0
+    alone = min(rounds)
     print(f"records: {n} (10 columns incl. jsonb), meltanolabs-tap-postgres, FULL_TABLE")
     print(f"(a) tap to /dev/null:   {n / alone:9.0f} rows/s ({alone:.1f} s)")
     for number, took in enumerate(synced, 1):
