@@ -60,6 +60,7 @@ async def test_offline_connection_test_fails_with_the_taps_own_error(tmp_path):
             assert after["status"] == "error" and "login.salesforce.com" in after["status_reason"]
             notes = (await client.get("/api/notifications", headers=headers)).json()["items"]
             assert notes[0]["kind"] == "source.config_failed"
-            assert (TEST_PLUGINS_DIR / "tap-salesforce" / "bin" / "tap-salesforce").exists()
+            # Installed at its pin, in a venv of its own (<name>--<digest of the pip_url>).
+            assert list(TEST_PLUGINS_DIR.glob("tap-salesforce--*/bin/tap-salesforce"))
     finally:
         await hub.stop()
