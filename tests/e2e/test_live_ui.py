@@ -80,7 +80,10 @@ async def test_execution_steps_fill_in_live_without_a_reload(tab, server, api):
     await page.wait_for_selector('[data-testid=step-card][data-status="succeeded"]')
     await page.wait_for_selector('[data-testid=step-card][data-status="running"]')
     assert await page.locator("[data-testid=execution-status]").inner_text() == "running"
-    assert await page.locator("[data-stream-open]").count() == 1  # followed over the stream
+    # Followed over the stream (on a busy machine it may open after the page first drew the
+    # steps, so it is waited for, not counted at once), before the held step is let go.
+    await page.wait_for_selector("[data-stream-open]", state="attached")
+    assert await page.locator("[data-stream-open]").count() == 1
     await tab.screenshot("live-execution-running")
     opened.set()
     await page.wait_for_selector('[data-testid=execution-live][data-status="succeeded"]')
@@ -151,6 +154,7 @@ async def test_the_sync_run_page_finishes_live(tab, tap_server, tmp_path):
     await page.wait_for_function(
         "el => el.textContent.trim() === '1'", arg=await rows.element_handle()
     )  # the first row, held at the gate
+    await page.wait_for_selector("[data-stream-open]", state="attached")  # may open after it
     assert await page.locator("[data-stream-open]").count() == 1
     await tab.screenshot("live-sync-running")
     gate.touch()
