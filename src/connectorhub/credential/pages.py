@@ -17,7 +17,7 @@ from connectorhub.credential.schemas import CredentialCreate
 from connectorhub.exceptions import HubError, ValidationFailed
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.templating import hx_target, render, toast_header
+from connectorhub.web.templating import render_settings, toast_header
 
 router = page_router()
 # The name's rule as the API states it: the form's pattern and the hint beside the field.
@@ -33,13 +33,7 @@ async def _page(request: Request, page: PageViewer, **extra: Any) -> Response:
         "providers": await oauth_entries(page.scope.session),
         "name_rule": NAME_RULE, "form": {}, "errors": {}, **extra,
     }  # fmt: skip
-    template = (
-        "settings/_credentials.html"
-        if hx_target(request) == "credentials"
-        else "settings/credentials.html"
-    )
-    headers = toast_header(extra["toast"]) if extra.get("toast") else None
-    return render(request, template, context, headers=headers)
+    return render_settings(request, "credentials", context)
 
 
 @router.get("/settings/credentials")

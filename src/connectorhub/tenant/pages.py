@@ -15,7 +15,7 @@ from connectorhub.kit.emails import EmailAddress
 from connectorhub.tenant import service
 from connectorhub.tenant.models import Role
 from connectorhub.web.routing import page_router
-from connectorhub.web.templating import hx_target, render, toast_header, ui_prefix
+from connectorhub.web.templating import render_settings, ui_prefix
 
 router = page_router()
 _email = TypeAdapter(EmailAddress)
@@ -29,11 +29,7 @@ async def _members(request: Request, page: PageViewer, **extra: Any) -> Response
         "is_owner": is_owner, "invitations": await service.list_invitations(page.scope) if is_owner else [],
         **extra,
     }  # fmt: skip
-    template = (
-        "settings/_members.html" if hx_target(request) == "members" else "settings/members.html"
-    )
-    headers = toast_header(extra["toast"]) if extra.get("toast") else None
-    return render(request, template, context, headers=headers)
+    return render_settings(request, "members", context)
 
 
 @router.get("/settings/members")

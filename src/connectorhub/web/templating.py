@@ -100,3 +100,12 @@ def render(
     return templates.TemplateResponse(
         request, template, values, status_code=status_code, headers=headers
     )
+
+
+def render_settings(request: Request, section: str, context: dict[str, Any]) -> HTMLResponse:
+    """A Settings section (`members`, `credentials`, `webhooks`…): the whole page, or only its
+    part when HTMX asked for `#<section>`; with a toast when `context` carries one."""
+    partial = hx_target(request) == section
+    template = f"settings/_{section}.html" if partial else f"settings/{section}.html"
+    toast = context.get("toast")
+    return render(request, template, context, headers=toast_header(toast) if toast else None)

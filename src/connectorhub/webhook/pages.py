@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from connectorhub.auth.dependencies import PageAdmin
 from connectorhub.exceptions import ValidationFailed
 from connectorhub.web.routing import page_router
-from connectorhub.web.templating import hx_target, render, toast_header
+from connectorhub.web.templating import render, render_settings, toast_header
 from connectorhub.webhook import service
 from connectorhub.webhook.models import Event
 from connectorhub.webhook.schemas import WebhookCreate, WebhookPatch
@@ -27,11 +27,7 @@ async def _page(request: Request, page: PageAdmin, **extra: Any) -> Response:
         "section": "webhooks", "webhooks": (await service.listing(page.scope)).items,
         "events": EVENTS, "form": {"events": []}, "errors": {}, "created": None, **extra,
     }  # fmt: skip
-    template = (
-        "settings/_webhooks.html" if hx_target(request) == "webhooks" else "settings/webhooks.html"
-    )
-    headers = toast_header(extra["toast"]) if extra.get("toast") else None
-    return render(request, template, context, headers=headers)
+    return render_settings(request, "webhooks", context)
 
 
 @router.get("/settings/webhooks")
