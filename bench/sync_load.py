@@ -39,6 +39,7 @@ import pyarrow as pa  # noqa: E402
 
 from connectorhub.sync.destination import PostgresDestination  # noqa: E402
 from connectorhub.sync.duckdb_destination import DuckDBDestination  # noqa: E402
+from connectorhub.sync.loader import BATCH_ROWS, SAVE_SECONDS  # noqa: E402
 from connectorhub.sync.singer import Record, Schema, SingerParser, State  # noqa: E402
 
 try:
@@ -53,7 +54,7 @@ except ImportError:  # pragma: no cover - depends on the machine
     loads, dumps = json.loads, json.dumps
     PARSER = "json"
 
-BATCH = 5000  # as sync/loader.py (20,000 measured the same)
+BATCH = BATCH_ROWS  # as sync/loader.py, for destinations that do not name their own
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SCHEMA = {
     "type": "SCHEMA",
@@ -104,26 +105,33 @@ async def hub_duckdb(path: str, file: str) -> float:
 
 
 async def _hub(path: str, destination) -> float:
+    """As sync/loader.py: batches of the destination's size; a STATE held until SAVE_SECONDS
+    have passed (or the stream ends), then every buffered row loaded and committed first."""
     parser, schema, batch = SingerParser({"events"}), None, []
+    size = getattr(destination, "batch_rows", BATCH)
+    new_batch = getattr(destination, "new_batch", lambda schema: [])
     with open(path, "rb") as handle:  # noqa: ASYNC230 (read up front, outside the timing)
         lines = handle.readlines()
-    started = time.perf_counter()
+    started = saved_at = time.perf_counter()
     for line in lines:
         message = parser.parse(line)
         if isinstance(message, Schema):
             schema = message
             await destination.prepare("bench", schema)
+            batch = new_batch(schema)
         elif isinstance(message, Record):
             batch.append(message.record)
-            if len(batch) >= BATCH:
+            if len(batch) >= size:
                 await destination.load("bench", schema, batch)
-                batch = []
-        elif isinstance(message, State):  # as the loader: committed before a state is saved
+                batch = new_batch(schema)
+        elif isinstance(message, State) and (
+            not batch or time.perf_counter() - saved_at >= SAVE_SECONDS
+        ):
             await destination.load("bench", schema, batch)
-            batch = []
-            await destination.settle()
-    if batch:
-        await destination.load("bench", schema, batch)
+            batch = new_batch(schema)
+            await destination.settle()  # where the loader saves the state
+            saved_at = time.perf_counter()
+    await destination.load("bench", schema, batch)
     await destination.settle()
     elapsed = time.perf_counter() - started
     await destination.close()

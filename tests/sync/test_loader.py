@@ -4,6 +4,7 @@ sync runs: ACTIVATE_VERSION first (Meltano SDK taps; the real tap is in test_syn
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -25,9 +26,10 @@ def record(id_: int, version: int | None) -> dict:
     return message if version is None else {**message, "version": version}
 
 
-async def _lines(messages):
+async def _chunks(messages):
+    """The tap's output as TapProcess.chunks gives it: here one line per read."""
     for message in messages:
-        yield json.dumps(message).encode() + b"\n"
+        yield [json.dumps(message).encode()]
 
 
 async def load(hub, workspace, connector_id: uuid.UUID, messages: list[dict]) -> list[str]:
@@ -40,7 +42,7 @@ async def load(hub, workspace, connector_id: uuid.UUID, messages: list[dict]) ->
         hub.context.as_claimant("test-loader"), workspace.slug, run.id, connector_id, "Accounts"
     )
     try:
-        await loader.consume(_lines(messages), SingerParser({"accounts"}))
+        await loader.consume(_chunks(messages), SingerParser({"accounts"}))
         notes = await loader.remove_older_versions()
     finally:
         await loader.close()
@@ -93,3 +95,57 @@ async def test_activate_version_first_or_last_removes_what_the_read_did_not_brin
     assert notes == ["accounts: rows without version 400 came; none removed"]
     assert await destination.count("Accounts", "accounts") == 3
     await destination.close()
+
+
+@pytest.mark.both_backends
+async def test_a_state_is_held_with_its_rows_and_saved_when_the_tap_goes_quiet(
+    client, workspace, hub, source_db
+):
+    """States that come close together are saved together, after their rows; a tap that then
+    waits (a slow API, say) still has its rows committed and its state saved while it waits."""
+    connector = await add_source(client, workspace, source_db)
+    cid = uuid.UUID(connector["id"])
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        row = await ConnectorRepository(scope).get(cid)
+        row.discovered_catalog = {"streams": [{"tap_stream_id": "accounts", "schema": {}}]}
+        row.selected_streams = [{"name": "accounts", "replication_method": "INCREMENTAL"}]
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        run = await service.start(scope, cid, defer=False)
+        await service.claim(scope, hub.box, run.id, claimant="test-loader", take_over=False)
+    loader = Loader(hub.context.as_claimant("test-loader"), workspace.slug, run.id, cid, "Accounts")
+    resume = asyncio.Event()
+
+    def state(n: int) -> bytes:
+        return json.dumps({"type": "STATE", "value": {"bookmark": n}}).encode()
+
+    async def quiet_tap():
+        yield [json.dumps(SCHEMA).encode(), json.dumps(record(1, None)).encode(), state(1)]
+        yield [json.dumps(record(2, None)).encode(), state(2)]
+        await resume.wait()  # the tap waits here until the test has seen the save
+        yield [json.dumps(record(3, None)).encode(), state(3)]
+
+    async def saved() -> dict | None:
+        async with hub.work.transaction() as session:
+            scope = await WorkspaceScope.open(session, workspace.slug, "test")
+            return (await ConnectorRepository(scope).get(cid)).singer_state
+
+    consuming = asyncio.create_task(loader.consume(quiet_tap(), SingerParser({"accounts"})))
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while await saved() != {"bookmark": 2}:
+            assert asyncio.get_running_loop().time() < deadline, (
+                "the quiet tap's state was not saved"
+            )
+            assert not consuming.done()
+            await asyncio.sleep(0.05)
+        # Saved while the tap waits, and only after both rows before it were committed.
+        assert await loader.destination.count("Accounts", "accounts") == 2
+        resume.set()
+        await consuming
+    finally:
+        resume.set()
+        await loader.close()
+    assert await saved() == {"bookmark": 3}
+    assert await loader.destination.count("Accounts", "accounts") == 3

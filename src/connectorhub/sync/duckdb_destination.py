@@ -4,8 +4,10 @@ other destinations (sync/destination.py): upserts on the key properties (the las
 in a batch wins), new columns added when a stream's schema grows, `_sdc_table_version` and
 `delete_older_versions` for full-table reads.
 
-A batch is turned into an Arrow table column by column (no per-row SQL), registered with the
-connection, and merged with one `MERGE … USING` the batch, in one transaction (committed before the
+Rows are kept by column as they arrive (`ColumnBatch`: one list per column, nested values as
+JSON text at once), so a batch of 50,000 is not 50,000 live dicts for the garbage collector to
+walk again and again (it cost about half the parse time); a batch is then an Arrow table built
+column by column (no per-row SQL), registered with the connection, and merged with one `MERGE … USING` the batch, in one transaction (committed before the
 state after it is saved). Tables carry no PRIMARY KEY index: DuckDB keeps such an index in memory
 and upserting through it costs about twice a `MERGE` here (key columns are NOT NULL, and a batch
 keeps the last row of each key, so a key never matches twice). While a stream's table was empty
@@ -67,6 +69,13 @@ def duckdb_type(spec: dict[str, Any]) -> str:
     return "VARCHAR"
 
 
+def _first(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """A statement's first row, its result read to the end: DuckDB refuses other work on the
+    connection (`register`) while a result is only partly fetched."""
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -105,23 +114,73 @@ def _column(name: str, spec: dict[str, Any], values: list[Any]) -> pa.Array:
     return pa.array([_text(v) for v in values], pa.string())
 
 
-def _last_per_key(
-    records: Sequence[dict[str, Any]], keys: list[str]
-) -> tuple[Sequence[dict[str, Any]], list[Any]]:
-    """The batch with only the last row of each key, in order (a key matched twice by one
-    MERGE is an error), and the batch's keys."""
-    if len(keys) == 1:
-        key = keys[0]
-        last = {r.get(key): i for i, r in enumerate(records)}
+class ColumnBatch:
+    """A stream's rows as columns, in the order of its schema's properties (what `load` takes;
+    a list of dicts is turned into one)."""
+
+    def __init__(self, schema: Schema):
+        self.specs = columns_of(schema)
+        self.columns: list[list[Any]] = [[] for _ in self.specs]
+        nested = {n for n, spec in self.specs.items() if json_type(spec)[0] in ("object", "array")}
+        self._fields = [
+            (name, column.append, name in nested)
+            for name, column in zip(self.specs, self.columns, strict=True)
+        ]
+        self.rows = 0
+
+    def append(self, record: dict[str, Any]) -> None:
+        get = record.get
+        for name, append, nested in self._fields:
+            value = get(name)
+            append(_json_text(value) if nested and value is not None else value)
+        self.rows += 1
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def column(self, name: str) -> list[Any]:
+        return self.columns[list(self.specs).index(name)]
+
+    def table(self) -> pa.Table:
+        """Raises ValueError (a value its column cannot hold)."""
+        return pa.table(
+            {
+                name: pa.array(values, pa.string())
+                if json_type(spec)[0] in ("object", "array")
+                else _column(name, spec, values)
+                for (name, spec), values in zip(self.specs.items(), self.columns, strict=True)
+            }
+        )
+
+
+def _as_batch(schema: Schema, records: Sequence[dict[str, Any]] | ColumnBatch) -> ColumnBatch:
+    if isinstance(records, ColumnBatch):
+        return records
+    batch = ColumnBatch(schema)
+    for record in records:
+        batch.append(record)
+    return batch
+
+
+def _last_per_key(batch: ColumnBatch, keys: list[str]) -> tuple[list[int] | None, list[Any]]:
+    """The positions of the last row of each key, in order (None: every row; a key matched
+    twice by one MERGE is an error), and the batch's keys."""
+    columns = [batch.column(k) for k in keys]
+    if len(columns) == 1:
+        last = {key: i for i, key in enumerate(columns[0])}
     else:
-        last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
-    if len(last) == len(records):
-        return records, list(last)
-    return [records[i] for i in sorted(last.values())], list(last)
+        last = {key: i for i, key in enumerate(zip(*columns, strict=True))}
+    if len(last) == len(batch):
+        return None, list(last)
+    return sorted(last.values()), list(last)
 
 
 class DuckDBDestination:
     """A workspace's DuckDB file; one connection for the life of this object (one sync)."""
+
+    # Rows per batch the loader hands over: each statement (and its commit) costs ~8 ms here,
+    # so 5,000-row batches spent a third of the load on them (bench/sync_load.py).
+    batch_rows = 50_000
 
     def __init__(self, path: Path):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -198,7 +257,7 @@ class DuckDBDestination:
             stream = (source, schema.stream)
             if stream not in self._prepared:
                 self._prepared.add(stream)
-                empty = conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})").fetchone()
+                empty = _first(conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})"))
                 if empty and empty[0]:
                     self._straight_in[stream] = set()
             conn.execute("COMMIT")
@@ -206,38 +265,41 @@ class DuckDBDestination:
             conn.execute("ROLLBACK")
             raise
 
-    async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
+    def new_batch(self, schema: Schema) -> ColumnBatch:
+        """An empty batch for a stream's rows (what the loader buffers into)."""
+        return ColumnBatch(schema)
+
+    async def load(
+        self, source: str, schema: Schema, records: Sequence[dict[str, Any]] | ColumnBatch
+    ) -> int:
         """Start upserting one batch (one transaction) and return how many rows it has: it loads
         in a thread while the caller reads the next one; `settle` (and any other call) waits for
         it. Raises ValueError or duckdb.Error (a batch is refused whole), for the previous one."""
-        if not records:
+        if not len(records):
             return 0
         await self.settle()
-        self._pending = asyncio.ensure_future(self._run(self._load, source, schema, records))
-        return len(records)
+        batch = _as_batch(schema, records)
+        self._pending = asyncio.ensure_future(self._run(self._load, source, schema, batch))
+        return len(batch)
 
     def _load(
-        self, conn: duckdb.DuckDBPyConnection, source: str, schema: Schema,
-        records: Sequence[dict[str, Any]],
-    ) -> None:  # fmt: skip
-        specs = columns_of(schema)
+        self, conn: duckdb.DuckDBPyConnection, source: str, schema: Schema, rows: ColumnBatch
+    ) -> None:
+        specs = rows.specs
         keys = [k for k in schema.key_properties if k in specs]
         stream, table = (source, schema.stream), self.table(source, schema.stream)
-        straight_in = not keys
+        straight_in, last = not keys, None
         if keys:
-            records, batch_keys = _last_per_key(records, keys)
+            last, batch_keys = _last_per_key(rows, keys)
             seen = self._straight_in.get(stream)
             if seen is not None and len(seen) < STRAIGHT_IN_KEYS and seen.isdisjoint(batch_keys):
                 seen.update(batch_keys)
                 straight_in = True
             else:
                 self._straight_in.pop(stream, None)
-        batch = pa.table(
-            {
-                name: _column(name, spec, [r.get(name) for r in records])
-                for name, spec in specs.items()
-            }
-        )
+        batch = rows.table()
+        if last is not None:
+            batch = batch.take(last)
         names = ", ".join(map(_quote, specs))
         if straight_in:
             statement = f"INSERT INTO {table} ({names}) SELECT {names} FROM {BATCH_VIEW}"
@@ -270,17 +332,19 @@ class DuckDBDestination:
 
         def run(conn: duckdb.DuckDBPyConnection) -> int:
             column = _quote(VERSION_COLUMN)
-            row = conn.execute(
-                f"DELETE FROM {self.table(source, stream)} WHERE {column} IS NULL OR {column} < ?",
-                [version],
-            ).fetchone()
+            row = _first(
+                conn.execute(
+                    f"DELETE FROM {self.table(source, stream)} WHERE {column} IS NULL OR {column} < ?",
+                    [version],
+                )
+            )
             return int(row[0]) if row else 0
 
         return await self._run(run)
 
     async def count(self, source: str, stream: str) -> int:
         def run(conn: duckdb.DuckDBPyConnection) -> int:
-            row = conn.execute(f"SELECT count(*) FROM {self.table(source, stream)}").fetchone()
+            row = _first(conn.execute(f"SELECT count(*) FROM {self.table(source, stream)}"))
             return int(row[0]) if row else 0
 
         return await self._run(run)

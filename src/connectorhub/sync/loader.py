@@ -3,6 +3,13 @@ only after every row before it is committed to the destination, so a sync killed
 resumes from the last saved state with nothing lost (rows after it are delivered again and
 upserted, never duplicated).
 
+A STATE is not saved the moment it comes: taps send one every few thousand rows, and committing
+the buffers at each would cut batches short and wait for the destination each time. The latest
+one is held and saved (after a commit of everything before it) once `SAVE_SECONDS` have passed
+since the last save, or when the tap's output ends — as Singer targets flush by size or age. A
+kill loses at most those seconds of progress (delivered again, upserted); a STATE that comes
+while no row is buffered is saved at once (nothing to wait for).
+
 ACTIVATE_VERSION (full-table reads that also report deletions): rows carrying a table version
 (on the record, or from an ACTIVATE_VERSION before them) keep it in `_sdc_table_version`. Once the
 tap has finished well, for each stream activated at version V whose rows in this run all carried
@@ -13,18 +20,29 @@ unversioned rows in this run, removes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from typing import Any
 
 from connectorhub.sync import service
 from connectorhub.sync.destination import VERSION_COLUMN, with_version_column
-from connectorhub.sync.singer import ActivateVersion, Record, Schema, SingerParser, State
+from connectorhub.sync.singer import (
+    ActivateVersion,
+    Message,
+    Record,
+    Schema,
+    SingerParser,
+    State,
+)
 from connectorhub.sync.warehouse import destination_for
 from connectorhub.worker.context import JobContext
 
 ACTOR = "sync"
 BATCH_ROWS = 5000  # rows buffered per stream before they are loaded (state or not)
+SAVE_SECONDS = 1.0  # the longest a STATE is held before it is saved (see above)
 
 
 class Cancelled(Exception):
@@ -41,46 +59,80 @@ class Loader:
         self.connector_id, self.claimant, self.source = connector_id, ctx.claimant, source
         self.destination = destination_for(ctx.settings, tenant_id)
         self.schemas: dict[str, Schema] = {}
-        self.buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Rows waiting per stream: a list of records, or what the destination keeps them in
+        # (`new_batch`: DuckDB keeps them by column as they come).
+        self.buffers: dict[str, Any] = {}
+        self._new_batch = getattr(self.destination, "new_batch", lambda schema: [])
         self.rows: dict[str, int] = defaultdict(int)
         self.versions: dict[str, int] = {}  # the version each stream was activated at
         self.lowest: dict[str, int] = {}  # the lowest version of a row loaded this run
         self.unversioned: set[str] = set()  # streams with a row of no version this run
         self.versioned: set[str] = set()  # streams whose table has the version column
+        # A destination that loads larger batches faster says so (DuckDB: a statement's cost).
+        self.batch_rows: int = getattr(self.destination, "batch_rows", BATCH_ROWS)
+        self.held: dict[str, Any] | None = None  # the latest STATE not saved yet
+        self.saved_at = time.monotonic()
 
-    async def consume(self, lines: Any, parser: SingerParser) -> None:
-        async for line in lines:
-            message = parser.parse(line)
-            if isinstance(message, Record):
-                stream = message.stream
-                version = message.version if message.version is not None else (
-                    self.versions.get(stream)
-                )  # fmt: skip
-                if version is not None and stream not in self.versioned:
-                    await self._flush(stream)
-                    await self._prepare(self.schemas[stream], versioned=True)
-                if version is None:
-                    self.unversioned.add(stream)
-                else:
-                    self.lowest[stream] = min(self.lowest.get(stream, version), version)
-                if stream in self.versioned:
-                    message.record[VERSION_COLUMN] = version
-                buffer = self.buffers[stream]
-                buffer.append(message.record)
-                if len(buffer) >= BATCH_ROWS:
-                    await self._flush(stream)
-            elif isinstance(message, Schema):
-                await self._flush(message.stream)  # rows of the old schema first
-                await self._prepare(message, versioned=message.stream in self.versioned)
-            elif isinstance(message, State):
-                for stream in list(self.buffers):
-                    await self._flush(stream)
-                await self.save(message.value)
-            elif isinstance(message, ActivateVersion):
-                self.versions[message.stream] = message.version
+    async def consume(self, chunks: AsyncIterator[list[bytes]], parser: SingerParser) -> None:
+        """Load the tap's output, `chunks` of lines as they were read (`TapProcess.chunks`).
+        When the tap goes quiet for `SAVE_SECONDS` with rows or a STATE waiting, they are
+        loaded and saved then (a slow tap's rows show while it runs)."""
+        iterator = aiter(chunks)
+        while (chunk := await self._next(iterator)) is not None:
+            for line in chunk:
+                await self._handle(parser.parse(line))
+        await self._save_held()
+
+    async def _next(self, iterator: AsyncIterator[list[bytes]]) -> list[bytes] | None:
+        """The next chunk (None: the output ended), saving what waits if it is slow to come."""
+        if self.held is None and not self.buffers:
+            return await anext(iterator, None)
+        coming = asyncio.ensure_future(anext(iterator, None))
+        try:
+            done, _ = await asyncio.wait({coming}, timeout=SAVE_SECONDS)
+            if not done:
+                await self._save_held()
+            return await coming
+        finally:
+            coming.cancel()
+
+    async def _handle(self, message: Message | None) -> None:
+        if isinstance(message, Record):
+            stream = message.stream
+            version = message.version if message.version is not None else (
+                self.versions.get(stream)
+            )  # fmt: skip
+            if version is not None and stream not in self.versioned:
+                await self._flush(stream)
+                await self._prepare(self.schemas[stream], versioned=True)
+            if version is None:
+                self.unversioned.add(stream)
+            else:
+                self.lowest[stream] = min(self.lowest.get(stream, version), version)
+            if stream in self.versioned:
+                message.record[VERSION_COLUMN] = version
+            buffer = self.buffers.get(stream)
+            if buffer is None:
+                buffer = self.buffers[stream] = self._new_batch(self.schemas[stream])
+            buffer.append(message.record)
+            if len(buffer) >= self.batch_rows:
+                await self._flush(stream)
+        elif isinstance(message, Schema):
+            await self._flush(message.stream)  # rows of the old schema first
+            await self._prepare(message, versioned=message.stream in self.versioned)
+        elif isinstance(message, State):
+            self.held = message.value
+            if not self.buffers or time.monotonic() - self.saved_at >= SAVE_SECONDS:
+                await self._save_held()
+        elif isinstance(message, ActivateVersion):
+            self.versions[message.stream] = message.version
+
+    async def _save_held(self) -> None:
+        """Every buffered row loaded, then the held STATE (None: counts only) saved."""
         for stream in list(self.buffers):
             await self._flush(stream)
-        await self.save(None)
+        held, self.held = self.held, None
+        await self.save(held)
 
     async def _prepare(self, schema: Schema, *, versioned: bool = False) -> None:
         if versioned:
@@ -106,8 +158,8 @@ class Loader:
         return notes
 
     async def _flush(self, stream: str) -> None:
-        records = self.buffers.pop(stream, [])
-        if records:
+        records = self.buffers.pop(stream, None)
+        if records is not None and len(records):
             self.rows[stream] += await self.destination.load(
                 self.source, self.schemas[stream], records
             )
@@ -121,6 +173,7 @@ class Loader:
                 scope, self.run_id, self.connector_id, self.claimant,
                 state=state, rows=dict(self.rows),
             )  # fmt: skip
+        self.saved_at = time.monotonic()
         if cancel is None or cancel:  # None: another claimant holds the run now; stop loading
             raise Cancelled
 

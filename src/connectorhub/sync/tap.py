@@ -123,9 +123,17 @@ class TapProcess:
         return self.mask.text("\n".join(self._stderr))
 
     async def lines(self) -> AsyncIterator[bytes]:
-        """Lines without their newline. The pipe is read in large chunks and split here, which
-        costs about a third less CPU per row than one `readline()` per line
-        (bench/tap_pipe.py); a long line's parts are joined once, not copied per chunk."""
+        """Lines without their newline (see `chunks`)."""
+        async for chunk in self.chunks():
+            for line in chunk:
+                yield line
+
+    async def chunks(self) -> AsyncIterator[list[bytes]]:
+        """The lines each read of the pipe completed, without their newline. The pipe is read in
+        large chunks and split here, which costs about a third less CPU per row than one
+        `readline()` per line (bench/tap_pipe.py); a long line's parts are joined once, not
+        copied per chunk. A caller waits once per chunk, not per line (the loader notices a
+        quiet tap that way)."""
         stdout = self.process.stdout
         assert stdout is not None
         head: list[bytes] = []  # the start of a line that has no newline yet
@@ -138,13 +146,12 @@ class TapProcess:
                 if head_bytes > LINE_LIMIT_BYTES:
                     raise ValueError(f"a line of the tap's output is over {LINE_LIMIT_BYTES} bytes")
                 continue
-            yield b"".join((*head, first)) if head else first
             *complete, tail = rest.split(b"\n")
-            for line in complete:
-                yield line
+            complete.insert(0, b"".join((*head, first)) if head else first)
+            yield complete
             head, head_bytes = ([tail], len(tail)) if tail else ([], 0)
         if head:
-            yield b"".join(head)
+            yield [b"".join(head)]
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -190,7 +190,7 @@ async def run_sync(
                 try:
                     async with asyncio.timeout(timeout):
                         if target is None:
-                            await loader.consume(tap.lines(), SingerParser(streams))
+                            await loader.consume(tap.chunks(), SingerParser(streams))
                             code = await tap.wait()
                         else:
                             code = await into_target(ctx, loader, tap, target, paths)
