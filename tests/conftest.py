@@ -23,6 +23,8 @@ from connectorhub.config import Settings
 from connectorhub.hub import Hub
 from connectorhub.kit.crypto import generate_key
 from connectorhub.lifecycle import migrate_and_seed
+from connectorhub.oauth.tasks import keep_tokens_alive
+from connectorhub.worker.procrastinate_queue import ProcrastinateQueue
 from tests.fixtures import fake_tap
 from tests.fixtures.browser_session import sign_in
 from tests.fixtures.database import (
@@ -149,6 +151,21 @@ async def shared_postgres() -> PostgresDatabase:
     return await _postgres.get(_make_shared_postgres)
 
 
+# Crons the tests run by calling them, never on the tests' worker: there they fire on a wall-clock
+# boundary (and once as the worker starts) into whichever test runs then. keep_tokens_alive
+# renews every token due within its five minutes, the tests' one-second tokens among them,
+# adding a renewal to a test that counts them (tests/oauth/test_tokens.py).
+CALLED_NOT_SCHEDULED = {keep_tokens_alive.__name__}
+
+
+def _unschedule(queue: ProcrastinateQueue, names: set[str]) -> None:
+    crons = queue.app.periodic_registry.periodic_tasks
+    found = [key for key in crons if key[0] in names]
+    assert len(found) == len(names), f"no such crons: {names - {key[0] for key in found}}"
+    for key in found:
+        del crons[key]
+
+
 async def _make_shared_postgres_hub() -> Hub:
     database = await shared_postgres()
     hub = Hub(
@@ -163,6 +180,8 @@ async def _make_shared_postgres_hub() -> Hub:
     )
     await hub.start()
     _started.append(hub)
+    assert isinstance(hub.jobs, ProcrastinateQueue)
+    _unschedule(hub.jobs, CALLED_NOT_SCHEDULED)
     # A Procrastinate worker in this process runs what the tests queue, as `worker` would.
     hub.run_soon(
         hub.jobs.run_worker(
