@@ -7,6 +7,7 @@ import hashlib
 import hmac
 
 from tests.fixtures.third_party import Hit
+from tests.sync.conftest import slow_tap_catalog, slow_tap_entry  # noqa: F401 - the slow tap here too
 
 HOOK = "/hook"
 
