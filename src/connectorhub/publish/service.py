@@ -162,6 +162,7 @@ async def claim(
         publication.status, publication.claimed_by = ended.value, claimant
         publication.error_kind, publication.error = "unreadable", reason
         PublicationRepository(scope).touch(publication)
+        await _emit_outcome(scope, publication)
         audit.record(scope, f"publication.{ended.value}", "publication", publication.id,
                      {"attempts": publication.attempts, "post_id": None})  # fmt: skip
         return None
@@ -245,19 +246,26 @@ async def finish(
             title=f"{connector.name}: publication {publication.status}",
             body=publication.error or "", link=f"/publications/{publication.id}",
         )  # fmt: skip
-    if publication.status in (PublicationStatus.published.value, PublicationStatus.failed.value):
-        await webhooks.emit(
-            scope, webhooks.Event(f"publication.{publication.status}"),
-            {
-                "publication_id": str(publication.id), "connector_id": str(connector.id),
-                "status": publication.status, "provider_post_id": publication.provider_post_id,
-                "url": publication.url, "attempts": publication.attempts,
-                "error": publication.error, "error_kind": publication.error_kind,
-            },
-        )  # fmt: skip
+    await _emit_outcome(scope, publication)
     audit.record(scope, f"publication.{publication.status}", "publication", publication.id,
                  {"attempts": publication.attempts, "post_id": publication.provider_post_id})  # fmt: skip
     return publication, retry
+
+
+async def _emit_outcome(scope: WorkspaceScope, publication: Publication) -> None:
+    """`publication.published` or `publication.failed` for one that just ended so (its
+    deliveries are queued after this transaction commits)."""
+    if publication.status not in (PublicationStatus.published, PublicationStatus.failed):
+        return
+    await webhooks.emit(
+        scope, webhooks.Event(f"publication.{publication.status}"),
+        {
+            "publication_id": str(publication.id), "connector_id": str(publication.connector_id),
+            "status": publication.status, "provider_post_id": publication.provider_post_id,
+            "url": publication.url, "attempts": publication.attempts,
+            "error": publication.error, "error_kind": publication.error_kind,
+        },
+    )  # fmt: skip
 
 
 async def _credentials_refused(scope: WorkspaceScope, connector: Connector, error: str) -> None:

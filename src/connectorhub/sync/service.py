@@ -307,6 +307,7 @@ async def start(
         # Its process was killed: close it; this run resumes from the last saved state.
         end_run(active, SyncStatus.failed, "interrupted: the process running it stopped")
         active.error_kind = "interrupted"
+        await _emit_outcome(scope, active)
         await scope.session.flush()
     run = SyncRun(
         id=uuid.uuid4(), connector_id=connector_id, status=SyncStatus.queued.value,
@@ -347,6 +348,7 @@ async def claim(
     except CredentialsUnreadable as unreadable:
         end_run(run, SyncStatus.failed, unreadable.message)
         run.error_kind = UNREADABLE
+        await _emit_outcome(scope, run)
         return None
     run.state_before = found.connector.singer_state
     return run, found
@@ -369,6 +371,21 @@ async def save_state(
     return cancel
 
 
+async def _emit_outcome(scope: WorkspaceScope, run: SyncRun) -> None:
+    """`sync.succeeded` or `sync.failed` for a run that just ended so (its deliveries are
+    queued after this transaction commits). The error is the run's, masked already."""
+    if run.status not in (SyncStatus.succeeded, SyncStatus.failed):
+        return
+    await webhooks.emit(
+        scope, webhooks.Event(f"sync.{run.status}"),
+        {
+            "sync_run_id": str(run.id), "connector_id": str(run.connector_id),
+            "status": run.status, "trigger": run.trigger, "error": run.error,
+            "error_kind": run.error_kind, "rows": run.rows, "duration_ms": run.duration_ms,
+        },
+    )  # fmt: skip
+
+
 async def finish(
     scope: WorkspaceScope, run_id: uuid.UUID, claimant: str, status: SyncStatus, *,
     rows: dict[str, int], log_tail: str, error: str | None = None, error_kind: str | None = None,
@@ -379,15 +396,7 @@ async def finish(
     assert run is not None
     end_run(run, status, error)
     run.rows, run.log_tail, run.error_kind = rows, log_tail[-8000:], error_kind
-    if status in (SyncStatus.succeeded, SyncStatus.failed):
-        await webhooks.emit(
-            scope, webhooks.Event(f"sync.{status.value}"),
-            {
-                "sync_run_id": str(run.id), "connector_id": str(run.connector_id),
-                "status": status.value, "trigger": run.trigger, "error": error,
-                "error_kind": error_kind, "rows": rows, "duration_ms": run.duration_ms,
-            },
-        )  # fmt: skip
+    await _emit_outcome(scope, run)
     if status != SyncStatus.failed or error_kind == RECONNECT:
         return
     connector = await ConnectorRepository(scope).get_with_catalog(run.connector_id, for_update=True)
