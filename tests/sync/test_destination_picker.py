@@ -4,6 +4,7 @@ objects, and what a sync will load into."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -35,6 +36,13 @@ async def _files(client, ws, name: str = "Files"):
 async def _source(client, ws):
     return await _connector(
         client, ws, "postgres", "Shop", {"host": "db.example", "database": "shop"},
+        {"username": "reader", "password": "pw-source"},
+    )  # fmt: skip
+
+
+async def _source_named(client, ws, name: str = "Warehouse copy"):
+    return await _connector(
+        client, ws, "postgres", name, {"host": "db.example", "database": "copy"},
         {"username": "reader", "password": "pw-source"},
     )  # fmt: skip
 
@@ -90,13 +98,117 @@ async def test_workspace_default_and_a_sources_own_pick(client, workspace, hub):
         assert target is not None and target.name == "Other files"
         assert target.config == {"destination_path": "/tmp/x"}
 
-    # A deleted target: the source follows the workspace again, which is back to the warehouse.
-    assert (await client.delete(f"/api/connectors/{other['id']}", headers=headers)).status_code in (
-        200, 204,
-    )  # fmt: skip
+    # A target in use is not deleted (tests below); once nothing picks it, it is, and the
+    # workspace is back on the warehouse.
+    await client.put(f"/api/connectors/{source['id']}/destination", json={"destination_id": None},
+                     headers=headers)  # fmt: skip
+    await client.put("/api/destination", json={"destination_id": None}, headers=headers)
+    assert (
+        await client.delete(f"/api/connectors/{other['id']}", headers=headers)
+    ).status_code == 204
     after = await client.get(f"/api/connectors/{source['id']}/destination", headers=headers)
     assert after.json() == {"destination_id": None, "effective_id": None,
                             "effective_name": "warehouse"}  # fmt: skip
+
+
+async def _exists(client, ws, connector: dict) -> bool:
+    shown = await client.get(f"/api/installed/{connector['id']}", headers=ws.owner.headers)
+    assert shown.status_code in (200, 404), shown.text
+    return shown.status_code == 200
+
+
+async def test_a_target_in_use_is_not_deleted_until_nothing_picks_it(client, workspace):
+    headers = workspace.owner.headers
+    files, spare = await _files(client, workspace), await _files(client, workspace, "Spare")
+    shop = await _source(client, workspace)
+    orders = await _source_named(client, workspace, "Orders")
+    await client.put("/api/destination", json={"destination_id": files["id"]}, headers=headers)
+    for source in (shop, orders):
+        await client.put(f"/api/connectors/{source['id']}/destination",
+                         json={"destination_id": files["id"]}, headers=headers)  # fmt: skip
+
+    refused = await client.delete(f"/api/connectors/{files['id']}", headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["detail"] == (
+        "target 'Files' is in use as the workspace's destination and by sources: Orders, Shop; "
+        "pick another destination first"
+    )
+    # The workspace's destination only.
+    for source in (shop, orders):
+        await client.put(f"/api/connectors/{source['id']}/destination",
+                         json={"destination_id": None}, headers=headers)  # fmt: skip
+    refused = await client.delete(f"/api/connectors/{files['id']}", headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "target 'Files' is in use as the workspace's destination; pick another destination first"
+    )
+    # One source's own pick only (the workspace moved to another target).
+    await client.put("/api/destination", json={"destination_id": spare["id"]}, headers=headers)
+    await client.put(f"/api/connectors/{shop['id']}/destination",
+                     json={"destination_id": files["id"]}, headers=headers)  # fmt: skip
+    refused = await client.delete(f"/api/connectors/{files['id']}", headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "target 'Files' is in use by sources: Shop; pick another destination first"
+    )
+    assert await _exists(client, workspace, files)
+    follows = await client.get(f"/api/connectors/{shop['id']}/destination", headers=headers)
+    assert follows.json()["effective_name"] == "Files"  # nothing moved
+
+    # Un-picked: deleted. A source is never refused (it is nobody's destination).
+    await client.put(f"/api/connectors/{shop['id']}/destination",
+                     json={"destination_id": None}, headers=headers)  # fmt: skip
+    assert (
+        await client.delete(f"/api/connectors/{files['id']}", headers=headers)
+    ).status_code == 204
+    assert (
+        await client.delete(f"/api/connectors/{orders['id']}", headers=headers)
+    ).status_code == 204
+    assert not await _exists(client, workspace, files)
+
+
+async def test_bulk_delete_refuses_a_target_in_use_and_deletes_the_rest(client, workspace):
+    headers = workspace.owner.headers
+    files, spare = await _files(client, workspace), await _files(client, workspace, "Spare")
+    shop = await _source(client, workspace)
+    await client.put("/api/destination", json={"destination_id": files["id"]}, headers=headers)
+    await client.put(f"/api/connectors/{shop['id']}/destination",
+                     json={"destination_id": spare["id"]}, headers=headers)  # fmt: skip
+    ids = [files["id"], spare["id"]]
+    response = await client.post(
+        "/api/connectors/bulk", json={"action": "delete", "ids": ids}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(r["name"], r["ok"], r["deleted"]) for r in results] == [
+        ("Files", False, False), ("Spare", False, False),
+    ]  # fmt: skip
+    assert results[0]["error"] == (
+        "target 'Files' is in use as the workspace's destination; pick another destination first"
+    )
+    assert results[1]["error"] == (
+        "target 'Spare' is in use by sources: Shop; pick another destination first"
+    )
+    assert await _exists(client, workspace, files) and await _exists(client, workspace, spare)
+
+    # In one request: the source goes first, so its target is free by the time it comes; the
+    # workspace's destination is still refused.
+    response = await client.post(
+        "/api/connectors/bulk", json={"action": "delete", "ids": [shop["id"], spare["id"],
+                                                                   files["id"]]},
+        headers=headers,
+    )  # fmt: skip
+    results = response.json()["results"]
+    assert [(r["name"], r["ok"]) for r in results] == [
+        ("Shop", True), ("Spare", True), ("Files", False),
+    ]  # fmt: skip
+    assert "in use as the workspace's destination" in results[2]["error"]
+    await client.put("/api/destination", json={"destination_id": None}, headers=headers)
+    response = await client.post(
+        "/api/connectors/bulk", json={"action": "delete", "ids": [files["id"]]}, headers=headers
+    )
+    assert response.json()["results"][0]["deleted"] is True
+    assert not await _exists(client, workspace, files)
 
 
 async def test_only_targets_of_this_workspace_and_only_admins(client, workspace, hub):
@@ -145,3 +257,27 @@ async def test_the_settings_page_and_the_source_modal_pick_destinations(
         headers=hx(owner_csrf, "modal"),
     )  # fmt: skip
     assert bad.status_code == 200 and "Pick one of the listed destinations." in bad.text
+
+
+async def test_the_cards_delete_of_a_target_in_use_is_refused_with_a_toast(
+    browser, owner_csrf, client, workspace
+):
+    files = await _files(client, workspace)
+    await client.put("/api/destination", json={"destination_id": files["id"]},
+                     headers=workspace.owner.headers)  # fmt: skip
+    refused = await browser.post(f"/connectors/{files['id']}/delete", headers=hx(owner_csrf))
+    assert refused.status_code == 409
+    assert refused.headers["HX-Reswap"] == "none"  # the card stays
+    toast = json.loads(refused.headers["HX-Trigger"])["toast"]
+    assert toast == {
+        "level": "danger",
+        "message": "Target 'Files' is in use as the workspace's destination; "
+        "pick another destination first.",
+    }
+    assert await _exists(client, workspace, files)
+    await client.put("/api/destination", json={"destination_id": None},
+                     headers=workspace.owner.headers)  # fmt: skip
+    deleted = await browser.post(f"/connectors/{files['id']}/delete", headers=hx(owner_csrf))
+    assert deleted.status_code == 200 and "Files deleted." in deleted.headers["HX-Trigger"]
+    assert not await _exists(client, workspace, files)
+

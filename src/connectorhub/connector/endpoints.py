@@ -105,9 +105,12 @@ async def patch_connector(
 
 
 @router.delete(
-    "/connectors/{connector_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS
-)
+    "/connectors/{connector_id}", status_code=status.HTTP_204_NO_CONTENT,
+    responses={**ERRORS, 409: {"description": "A target in use as a destination"}},
+)  # fmt: skip
 async def delete_connector(connector_id: uuid.UUID, context: AdminContext) -> None:
+    """Hard delete. A Singer target that is the workspace's destination, or a source's own,
+    is refused (409, naming what uses it) until they pick another."""
     await service.delete(context.scope, connector_id)
 
 

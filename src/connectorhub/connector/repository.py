@@ -55,6 +55,16 @@ class ConnectorRepository(SealedColumnRepository[Connector]):
             .values(default_destination=False)
         )
 
+    async def destination_uses(self, target_id: uuid.UUID) -> tuple[bool, list[str]]:
+        """Whether a target connector is the workspace's default destination, and the names of
+        the sources that picked it as their own, read from the rows as they are now."""
+        is_default = await self.session.scalar(
+            self.select(Connector.default_destination).where(Connector.id == target_id)
+        )
+        sources = self.select(Connector.name).where(Connector.destination_id == target_id)
+        names = (await self.session.scalars(sources.order_by(Connector.name))).all()
+        return bool(is_default), list(names)
+
     async def by_name(self, name: str) -> Connector | None:
         result = await self.session.execute(self.select().where(Connector.name == name))
         return result.scalar_one_or_none()

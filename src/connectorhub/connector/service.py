@@ -423,9 +423,27 @@ async def retag(
     return await edit(scope, box, connector_id, ConnectorPatch(tags=tags))
 
 
+async def _refuse_if_destination(scope: WorkspaceScope, connector: Connector) -> None:
+    """A target in use stays: deleting it would silently move where its sources load (the
+    foreign key sets their pick to none, the workspace falls back to the built-in warehouse).
+    Raises Conflict naming its uses."""
+    if connector.catalog.kind != "target":
+        return
+    is_default, sources = await ConnectorRepository(scope).destination_uses(connector.id)
+    uses = ["as the workspace's destination"] * is_default
+    uses += [f"by sources: {', '.join(sources)}"] * bool(sources)
+    if uses:
+        raise Conflict(
+            f"target {connector.name!r} is in use {' and '.join(uses)}; "
+            "pick another destination first"
+        )
+
+
 async def delete(scope: WorkspaceScope, connector_id: uuid.UUID) -> None:
-    """Hard delete. Raises NotFound (also for another workspace's connector)."""
+    """Hard delete. Raises NotFound (also for another workspace's connector), Conflict (a
+    target still in use as a destination)."""
     connector = await _get(scope, connector_id, for_update=True)
+    await _refuse_if_destination(scope, connector)
     await ConnectorRepository(scope).remove(connector)
     audit.record(
         scope, "connector.deleted", "connector", connector_id, object_name=connector.name, fields=[]
