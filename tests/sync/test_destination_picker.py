@@ -281,3 +281,19 @@ async def test_the_cards_delete_of_a_target_in_use_is_refused_with_a_toast(
     assert deleted.status_code == 200 and "Files deleted." in deleted.headers["HX-Trigger"]
     assert not await _exists(client, workspace, files)
 
+
+async def test_the_source_modal_shows_a_refused_pick_in_the_modal(
+    browser, owner_csrf, client, workspace
+):
+    source, other = await _source(client, workspace), await _source_named(client, workspace)
+    refused = await browser.post(
+        f"/connectors/{source['id']}/destination", data={"destination_id": other["id"]},
+        headers=hx(owner_csrf, "modal"),
+    )  # fmt: skip
+    assert refused.status_code == 200, refused.text
+    assert "a destination must be a Singer target connector" in refused.text
+    gone = await browser.post(
+        f"/connectors/{source['id']}/destination", data={"destination_id": str(uuid.uuid4())},
+        headers=hx(owner_csrf, "modal"),
+    )  # fmt: skip
+    assert gone.status_code == 404

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from connectorhub.auth.dependencies import PageAdmin, PageViewer
 from connectorhub.connector import service as connectors
-from connectorhub.exceptions import HubError
+from connectorhub.exceptions import HubError, NotFound
 from connectorhub.sync import destinations
 from connectorhub.sync.warehouse import embedded_kind
 from connectorhub.tenant.models import Role
@@ -96,7 +96,7 @@ async def pick_for_source(request: Request, page: PageAdmin, connector_id: uuid.
             request, page, connector_id, error="Pick one of the listed destinations."
         )
     except HubError as exc:
-        if exc.status == 404:
+        if isinstance(exc, NotFound):
             raise
         return await _modal(request, page, connector_id, error=exc.message)
     connector = await connectors.read(page.scope, connector_id)
