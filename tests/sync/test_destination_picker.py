@@ -71,21 +71,22 @@ async def test_workspace_default_and_a_sources_own_pick(client, workspace, hub):
         await _files(client, workspace, "Other files"),
     )  # fmt: skip
     shown = (await client.get("/api/destination", headers=headers)).json()
-    assert shown == {"destination_id": None, "effective_id": None, "effective_name": "warehouse"}
+    assert shown == {"destination": "warehouse", "destination_id": None, "effective_id": None,
+                     "effective_name": "warehouse"}  # fmt: skip
 
     picked = await client.put("/api/destination", json={"destination_id": files["id"]},
                               headers=headers)  # fmt: skip
     assert picked.json()["effective_name"] == "Files"
     follows = await client.get(f"/api/connectors/{source['id']}/destination", headers=headers)
-    assert follows.json() == {"destination_id": None, "effective_id": files["id"],
-                              "effective_name": "Files"}  # fmt: skip
+    assert follows.json() == {"destination": "workspace", "destination_id": None,
+                              "effective_id": files["id"], "effective_name": "Files"}  # fmt: skip
     assert (await client.get(f"/api/installed/{files['id']}", headers=headers)).json()[
         "default_destination"
     ]
 
     own = await client.put(f"/api/connectors/{source['id']}/destination",
                            json={"destination_id": other["id"]}, headers=headers)  # fmt: skip
-    assert own.json()["effective_name"] == "Other files"
+    assert own.json()["effective_name"] == "Other files" and own.json()["destination"] == "target"
     # Switching the workspace's default leaves one flagged target.
     await client.put("/api/destination", json={"destination_id": other["id"]}, headers=headers)
     assert not (await client.get(f"/api/installed/{files['id']}", headers=headers)).json()[
@@ -107,8 +108,95 @@ async def test_workspace_default_and_a_sources_own_pick(client, workspace, hub):
         await client.delete(f"/api/connectors/{other['id']}", headers=headers)
     ).status_code == 204
     after = await client.get(f"/api/connectors/{source['id']}/destination", headers=headers)
-    assert after.json() == {"destination_id": None, "effective_id": None,
-                            "effective_name": "warehouse"}  # fmt: skip
+    assert after.json() == {"destination": "workspace", "destination_id": None,
+                            "effective_id": None, "effective_name": "warehouse"}  # fmt: skip
+
+
+async def _audited_fields(client, ws, source: dict) -> list[str]:
+    """The fields the source's newest audit event names."""
+    listed = await client.get(
+        "/api/audit-events", params={"object_id": source["id"]}, headers=ws.owner.headers
+    )
+    assert listed.status_code == 200, listed.text
+    newest = listed.json()["items"][0]
+    assert newest["action"] == "connector.updated"
+    return newest["fields"]
+
+
+async def test_a_source_picks_the_built_in_warehouse_over_the_workspaces_target(
+    client, workspace, hub
+):
+    headers = workspace.owner.headers
+    source, files, spare = (
+        await _source(client, workspace), await _files(client, workspace),
+        await _files(client, workspace, "Spare"),
+    )  # fmt: skip
+    await client.put("/api/destination", json={"destination_id": files["id"]}, headers=headers)
+    url = f"/api/connectors/{source['id']}/destination"
+    await client.put(url, json={"destination_id": spare["id"]}, headers=headers)
+
+    picked = await client.put(url, json={"destination": "warehouse"}, headers=headers)
+    assert picked.status_code == 200, picked.text
+    warehouse = {"destination": "warehouse", "destination_id": None, "effective_id": None,
+                 "effective_name": "warehouse"}  # fmt: skip
+    assert picked.json() == warehouse
+    assert (await client.get(url, headers=headers)).json() == warehouse  # saved
+    assert await _audited_fields(client, workspace, source) == [
+        "destination_id", "destination_warehouse",
+    ]  # fmt: skip
+    shown = (await client.get(f"/api/installed/{source['id']}", headers=headers)).json()
+    assert shown["destination_warehouse"] is True and shown["destination_id"] is None
+    # The workspace's destination is still the target; this source's sync loads into the
+    # warehouse.
+    assert (await client.get("/api/destination", headers=headers)).json()["effective_name"] == (
+        "Files"
+    )
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        row = await ConnectorRepository(scope).get(uuid.UUID(source["id"]))
+        assert await destinations.target_for(scope, hub.box, row) is None
+
+    # The target it picked before is used by nobody now: deleted.
+    deleted = await client.delete(f"/api/connectors/{spare['id']}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    assert (await client.get(url, headers=headers)).json() == warehouse
+
+    # Back to following the workspace, as old clients say it (`destination_id: null`)…
+    follows = await client.put(url, json={"destination_id": None}, headers=headers)
+    assert follows.json() == {"destination": "workspace", "destination_id": None,
+                              "effective_id": files["id"], "effective_name": "Files"}  # fmt: skip
+    assert await _audited_fields(client, workspace, source) == ["destination_warehouse"]
+    # …and as new ones do; the warehouse again, and a target by `destination: target`.
+    await client.put(url, json={"destination": "warehouse"}, headers=headers)
+    again = await client.put(url, json={"destination": "workspace"}, headers=headers)
+    assert again.json()["destination"] == "workspace" and again.json()["effective_name"] == "Files"
+    target = await client.put(
+        url, json={"destination": "target", "destination_id": files["id"]}, headers=headers
+    )
+    assert target.json() == {"destination": "target", "destination_id": files["id"],
+                             "effective_id": files["id"], "effective_name": "Files"}  # fmt: skip
+
+
+async def test_a_destination_pick_that_contradicts_itself_is_refused(client, workspace):
+    headers = workspace.owner.headers
+    source, files = await _source(client, workspace), await _files(client, workspace)
+    url = f"/api/connectors/{source['id']}/destination"
+    for body in (
+        {"destination": "warehouse", "destination_id": files["id"]},
+        {"destination": "workspace", "destination_id": files["id"]},
+        {"destination": "target"},
+        {"destination": "elsewhere"},
+    ):
+        refused = await client.put(url, json=body, headers=headers)
+        assert refused.status_code == 422, (body, refused.text)
+    # The workspace has nothing to follow; `warehouse` is its built-in warehouse.
+    assert (await client.put("/api/destination", json={"destination": "workspace"},
+                             headers=headers)).status_code == 422  # fmt: skip
+    await client.put("/api/destination", json={"destination_id": files["id"]}, headers=headers)
+    back = await client.put("/api/destination", json={"destination": "warehouse"}, headers=headers)
+    assert back.json() == {"destination": "warehouse", "destination_id": None,
+                           "effective_id": None, "effective_name": "warehouse"}  # fmt: skip
+    assert (await client.get(url, headers=headers)).json()["destination"] == "workspace"
 
 
 async def _exists(client, ws, connector: dict) -> bool:

@@ -29,7 +29,7 @@ from connectorhub.sync.tasks import run_connection_test
 from tests.conftest import TEST_KEYS, TEST_PLUGINS_DIR
 from tests.fixtures import fake_tap
 from tests.fixtures.live_server import CLI, hub_env
-from tests.sync.test_sync import add_source, discover_and_pick, sync_and_wait
+from tests.sync.test_sync import add_source, discover_and_pick, sync_and_wait, warehouse_rows
 
 pytestmark = [pytest.mark.tap, pytest.mark.slow]
 PLUGINS = {e.key: e.data["plugin"] for e in load_entries() if e.data["kind"] == "target"}
@@ -86,12 +86,13 @@ async def test_target_jsonl_as_the_workspace_destination_full_then_incremental(
         "/api/destination", json={"destination_id": target["id"]}, headers=headers
     )
     assert picked.status_code == 200, picked.text
-    assert picked.json() == {"destination_id": target["id"], "effective_id": target["id"],
-                             "effective_name": "Files"}  # fmt: skip
+    assert picked.json() == {"destination": "target", "destination_id": target["id"],
+                             "effective_id": target["id"], "effective_name": "Files"}  # fmt: skip
     shown = (
         await client.get(f"/api/connectors/{source['id']}/destination", headers=headers)
     ).json()
     assert shown == {
+        "destination": "workspace",
         "destination_id": None,
         "effective_id": target["id"],
         "effective_name": "Files",
@@ -171,6 +172,31 @@ async def test_a_source_picks_target_postgres_over_the_workspace_default(
         headers=headers,
     )  # fmt: skip
     assert cleared.json()["effective_name"] == "warehouse"
+
+
+async def test_a_source_picks_the_built_in_warehouse_over_the_workspaces_target(
+    client, workspace, source_db, tmp_path, hub
+):
+    """No target runs (so none needs installing): the rows land in the built-in warehouse."""
+    headers = workspace.owner.headers
+    source = await add_source(client, workspace, source_db)
+    await discover_and_pick(client, workspace, source["id"])
+    out = tmp_path / "out"
+    target = await add_target(client, workspace, "target-jsonl", "Files",
+                              {"destination_path": str(out)})  # fmt: skip
+    await client.put("/api/destination", json={"destination_id": target["id"]}, headers=headers)
+    picked = await client.put(
+        f"/api/connectors/{source['id']}/destination", json={"destination": "warehouse"},
+        headers=headers,
+    )  # fmt: skip
+    assert picked.json()["effective_id"] is None, picked.text
+
+    full = await sync_and_wait(client, workspace, source["id"])
+    assert full["status"] == "succeeded", full
+    assert full["rows"] == {"public-orders": 1000}
+    assert len(await warehouse_rows(hub, workspace, source)) == 1000
+    assert not out.exists()  # the workspace's target was never run
+    await client.put("/api/destination", json={"destination_id": None}, headers=headers)
 
 
 async def test_a_failing_target_fails_the_sync_with_its_error_and_saves_no_state(

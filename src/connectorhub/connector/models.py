@@ -67,11 +67,13 @@ class Connector(TenantOwned, Base):
     discovered_catalog: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     selected_streams: Mapped[list[Any] | None] = mapped_column(nullable=True)
     singer_state: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
-    # Source connectors: the target connector their syncs load into (None: the workspace's
-    # default). Target connectors: whether this is the workspace's default destination.
+    # Source connectors: the target connector their syncs load into, or the built-in warehouse
+    # picked (`destination_warehouse`), neither: the workspace's default; sync/destinations.py
+    # keeps at most one set. Target connectors: whether this is the workspace's default.
     destination_id: Mapped[uuid.UUID | None] = mapped_column(
         UUIDType, ForeignKey("connectors.id", ondelete="SET NULL")
     )
+    destination_warehouse: Mapped[bool] = mapped_column(Boolean, default=False)
     default_destination: Mapped[bool] = mapped_column(Boolean, default=False)
     # Publisher connectors: who the last successful test signed in as (name, handle, id).
     account: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)

@@ -138,8 +138,13 @@ class ConnectorRead(BaseModel):
     )
     destination_id: uuid.UUID | None = Field(
         None,
-        description="Sources: the target connector syncs load into (null: the workspace's "
-        "destination, see /api/destination).",
+        description="Sources: the target connector syncs load into (null: the built-in warehouse "
+        "if `destination_warehouse`, else the workspace's destination, see /api/destination).",
+    )
+    destination_warehouse: bool = Field(
+        False,
+        description="Sources: whether syncs load into the built-in warehouse whatever the "
+        "workspace's destination.",
     )
     default_destination: bool = Field(
         False, description="Targets: whether this is the workspace's default destination."

@@ -77,6 +77,7 @@ def to_read(
         schedule_timezone=connector.schedule_timezone,
         selected_streams=connector.selected_streams,
         destination_id=connector.destination_id,
+        destination_warehouse=bool(connector.destination_warehouse),
         default_destination=connector.default_destination,
         next_sync_at=connector.next_sync_at,
         definition=connector.definition,

@@ -2,7 +2,7 @@
 warehouse (sync/warehouse.py), or a Singer target connector (`kind: target`, installed and
 configured like any connector: its config checked against the entry's schema, its credentials
 sealed). The workspace picks a default (at most one target is flagged); a source may pick its
-own target, or follow the workspace."""
+own target, the built-in warehouse, or follow the workspace."""
 
 from __future__ import annotations
 
@@ -18,17 +18,27 @@ from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.sync.target import Target
 
-BUILT_IN = "warehouse"  # what the API calls the built-in warehouse
+# What was picked, as the API says it: follow the workspace's destination (sources only), the
+# built-in warehouse, or a target connector.
+FOLLOW, BUILT_IN, TARGET = "workspace", "warehouse", "target"
 
 
 @dataclass
 class Choice:
-    """A source's destination: its own pick (`destination_id`, None: the workspace's), and
-    what its syncs load into now (`effective_id`, None: the built-in warehouse)."""
+    """A destination: what was picked (`destination`: FOLLOW, BUILT_IN or TARGET, with the
+    target's `destination_id`), and what syncs load into now (`effective_id`, None: the
+    built-in warehouse)."""
 
+    destination: str
     destination_id: uuid.UUID | None
     effective_id: uuid.UUID | None
     effective_name: str
+
+
+def _landing(destination: str, target: Connector | None) -> Choice:
+    if target is None:
+        return Choice(destination, None, None, BUILT_IN)
+    return Choice(destination, target.id if destination == TARGET else None, target.id, target.name)
 
 
 async def _target(scope: WorkspaceScope, target_id: uuid.UUID) -> Connector:
@@ -72,10 +82,7 @@ async def set_workspace_default(scope: WorkspaceScope, target_id: uuid.UUID | No
 
 async def workspace_choice(scope: WorkspaceScope) -> Choice:
     default = await workspace_default(scope)
-    return Choice(
-        default.id if default else None, default.id if default else None,
-        default.name if default else BUILT_IN,
-    )  # fmt: skip
+    return _landing(TARGET if default else BUILT_IN, default)
 
 
 async def source_choice(scope: WorkspaceScope, source_id: uuid.UUID) -> Choice:
@@ -93,28 +100,41 @@ async def _source(scope: WorkspaceScope, source_id: uuid.UUID, for_update: bool 
 
 
 async def choice_of(scope: WorkspaceScope, source: Connector) -> Choice:
+    """A source's own target first, then its pick of the built-in warehouse, else the
+    workspace's destination."""
     if source.destination_id is not None:
         target = await ConnectorRepository(scope).get(source.destination_id)
         if target is not None:
-            return Choice(source.destination_id, target.id, target.name)
-    default = await workspace_default(scope)
-    return Choice(None, default.id if default else None, default.name if default else BUILT_IN)
+            return _landing(TARGET, target)
+    if source.destination_warehouse:
+        return _landing(BUILT_IN, None)
+    return _landing(FOLLOW, await workspace_default(scope))
 
 
 async def set_source_destination(
-    scope: WorkspaceScope, source_id: uuid.UUID, target_id: uuid.UUID | None
-) -> Choice:
-    """A source's own destination (None: follow the workspace's). Raises NotFound,
-    BadRequest (not a source, or not a target)."""
+    scope: WorkspaceScope, source_id: uuid.UUID, target_id: uuid.UUID | None,
+    *, warehouse: bool = False,
+) -> Choice:  # fmt: skip
+    """A source's own destination: a target, the built-in warehouse (`warehouse`), or neither
+    (follow the workspace's). Raises NotFound, BadRequest (not a source, not a target, or both
+    a target and the warehouse)."""
+    if warehouse and target_id is not None:
+        raise BadRequest("pick a target or the built-in warehouse, not both")
     source = await _source(scope, source_id, for_update=True)
     if target_id is not None:
         await _target(scope, target_id)
-    if source.destination_id != target_id:
-        source.destination_id = target_id
+    changed = [
+        name for name, before, after in (
+            ("destination_id", source.destination_id, target_id),
+            ("destination_warehouse", source.destination_warehouse, warehouse),
+        ) if before != after
+    ]  # fmt: skip
+    if changed:
+        source.destination_id, source.destination_warehouse = target_id, warehouse
         ConnectorRepository(scope).touch(source)
         audit.record(
             scope, "connector.updated", "connector", source.id, object_name=source.name,
-            fields=["destination_id"],
+            fields=changed,
         )  # fmt: skip
     return await choice_of(scope, source)
 

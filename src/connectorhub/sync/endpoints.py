@@ -24,6 +24,7 @@ from connectorhub.sync.schemas import (
     StreamSelection,
     SyncRunPage,
     SyncRunRead,
+    WorkspaceDestinationPick,
 )
 
 router = hub_router(tags=["sources"])
@@ -74,9 +75,10 @@ async def workspace_destination(context: ViewerContext) -> DestinationRead:
     responses={404: {"description": "No such connector"}, 400: {"description": "Not a target"}},
 )  # fmt: skip
 async def pick_workspace_destination(
-    body: DestinationPick, context: AdminContext
+    body: WorkspaceDestinationPick, context: AdminContext
 ) -> DestinationRead:
-    """The built-in warehouse (`destination_id: null`) or an installed Singer target."""
+    """The built-in warehouse (`destination: warehouse`, or `destination_id: null`) or an
+    installed Singer target."""
     await destinations.set_workspace_default(context.scope, body.destination_id)
     return DestinationRead.model_validate(
         await destinations.workspace_choice(context.scope), from_attributes=True
@@ -100,9 +102,12 @@ async def source_destination(connector_id: uuid.UUID, context: ViewerContext) ->
 async def pick_source_destination(
     connector_id: uuid.UUID, body: DestinationPick, context: AdminContext
 ) -> DestinationRead:
-    """This source's own destination (a Singer target), or `null` to follow the workspace's."""
+    """This source's own destination: a Singer target, the built-in warehouse (`destination:
+    warehouse`, whatever the workspace's), or the workspace's (`destination_id: null`)."""
     return DestinationRead.model_validate(
-        await destinations.set_source_destination(context.scope, connector_id, body.destination_id),
+        await destinations.set_source_destination(
+            context.scope, connector_id, body.destination_id, warehouse=body.warehouse
+        ),
         from_attributes=True,
     )
 

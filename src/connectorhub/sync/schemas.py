@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectorhub.sync.models import SyncStatus
 
@@ -86,17 +86,56 @@ class ScheduleRead(BaseModel):
 
 
 class DestinationPick(BaseModel):
+    """A source's pick. `{"destination_id": null}` (or `{}`), as before `destination` existed,
+    follows the workspace."""
+
+    destination: Literal["workspace", "warehouse", "target"] | None = Field(
+        None,
+        description="`workspace`: follow the workspace's destination; `warehouse`: the built-in "
+        "warehouse, whatever the workspace's; `target`: the target `destination_id` names. "
+        "Omitted: `target` with a destination_id, else `workspace`.",
+    )
+    destination_id: uuid.UUID | None = Field(
+        None,
+        description="A Singer target connector (catalog kind `target`) of this workspace; null "
+        "with `destination` omitted: the workspace's destination.",
+    )
+
+    @model_validator(mode="after")
+    def _target_named_only_for_a_target(self) -> DestinationPick:
+        if self.destination == "target" and self.destination_id is None:
+            raise ValueError("destination `target` needs the target's destination_id")
+        if self.destination in ("workspace", "warehouse") and self.destination_id is not None:
+            raise ValueError(f"destination `{self.destination}` takes no destination_id")
+        return self
+
+    @property
+    def warehouse(self) -> bool:
+        return self.destination == "warehouse"
+
+
+class WorkspaceDestinationPick(DestinationPick):
+    """The workspace's pick: the built-in warehouse or a target (it has nothing to follow)."""
+
+    destination: Literal["warehouse", "target"] | None = Field(
+        None,
+        description="`warehouse`: the built-in warehouse; `target`: the target `destination_id` "
+        "names. Omitted: `target` with a destination_id, else `warehouse`.",
+    )
     destination_id: uuid.UUID | None = Field(
         None,
         description="A Singer target connector (catalog kind `target`) of this workspace; null: "
-        "the built-in warehouse (for the workspace) or the workspace's default (for a source).",
+        "the built-in warehouse.",
     )
 
 
 class DestinationRead(BaseModel):
+    destination: Literal["workspace", "warehouse", "target"] = Field(
+        description="What was picked here: `workspace` (a source following the workspace's), "
+        "`warehouse` (the built-in warehouse) or `target` (the one `destination_id` names)."
+    )
     destination_id: uuid.UUID | None = Field(
-        description="What was picked here (null: the built-in warehouse for the workspace, the "
-        "workspace's default for a source)."
+        description="The target picked here (null: none; see `destination`)."
     )
     effective_id: uuid.UUID | None = Field(
         description="The target connector syncs load into now (null: the built-in warehouse)."
