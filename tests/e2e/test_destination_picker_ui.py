@@ -1,8 +1,9 @@
 """The destination picker as a person sees it in Chromium: Settings → Destination picks the
 workspace's (a target-jsonl connector, then the built-in warehouse again), a source's Destination
-button overrides it or follows it, and the card's Delete of a target in use is refused with a
-toast naming its use. The controls at a laptop's and a phone's width. No sync runs, so the
-target's virtualenv is never needed.
+button overrides it (with the built-in warehouse or a target) or follows it, and the card's
+Delete of a target in use is refused with a toast naming its use. The controls at a laptop's and
+a phone's width, where the line under the source's select names its destination in full. No
+sync runs, so the target's virtualenv is never needed.
 
 The live server is shared by every end-to-end module: each test puts the workspace back on the
 built-in warehouse and deletes what it installed, so later syncs load where they did."""
@@ -114,6 +115,19 @@ async def _inside(page, selector: str, width: int) -> None:
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box)
 
 
+async def _readable(page, selector: str, width: int) -> str:
+    """Inside the window and not cut off; its text."""
+    await _inside(page, selector, width)
+    control = page.locator(selector)
+    assert not await control.evaluate("e => e.scrollWidth > e.clientWidth"), selector
+    return " ".join((await control.inner_text()).split())
+
+
+async def _close_modal(page) -> None:
+    await page.locator("#modal [data-close-modal]").first.click()
+    await page.locator("#modal .modal").wait_for(state="detached")
+
+
 async def test_pick_override_follow_and_a_refused_delete_at_1280(browser, server, installed):
     tab = await open_page(browser, width=1280)
     page = tab.page
@@ -153,8 +167,31 @@ async def test_pick_override_follow_and_a_refused_delete_at_1280(browser, server
     assert await _picked(page, "#source-destination") == f"The workspace's destination ({target})"
     await _inside(page, "#source-destination", 1280)
     await _inside(page, "[data-testid=save-source-destination]", 1280)
-    await page.locator("#modal [data-close-modal]").first.click()
+    lands = f"Syncs land in the workspace's destination, {target} (JSON Lines files)."
+    assert await _readable(page, "[data-testid=source-destination-now]", 1280) == lands
+
+    # It picks the built-in warehouse over the workspace's target (the line under the select
+    # says so before it is saved), and the target stays the workspace's.
+    await page.locator("#source-destination").select_option(value="warehouse")
+    now = await _readable(page, "[data-testid=source-destination-now]", 1280)
+    assert now.startswith("Syncs land in the built-in warehouse ("), now
+    await page.click("[data-testid=save-source-destination]")
     await page.locator("#modal .modal").wait_for(state="detached")
+    await _toast(page, f"{source} syncs into the built-in warehouse.")
+    await _open_source_modal(page, source)
+    assert (await _picked(page, "#source-destination")).startswith("Built-in warehouse (")
+    assert await _readable(page, "[data-testid=source-destination-now]", 1280) == now
+    await tab.screenshot("destination-source-warehouse-1280")
+    await _close_modal(page)
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers) as http:
+        picked = await http.get(f"/api/connectors/{installed.source['id']}/destination")
+        assert picked.json()["destination"] == "warehouse", picked.text
+        assert picked.json()["effective_id"] is None
+        assert (await http.get("/api/destination")).json()["effective_name"] == target
+    # …and follows the workspace again.
+    await _source_pick(
+        page, source, f"The workspace's destination ({target})", f"{source} syncs into {target}."
+    )
 
     # The workspace back on the built-in warehouse; the source overrides it with the target…
     await page.goto(f"{server.url}/settings/destination")
@@ -220,8 +257,16 @@ async def test_the_pickers_controls_fit_a_phone_at_390(browser, server, installe
     assert await _picked(page, "#source-destination") == f"The workspace's destination ({target})"
     for control in ("#source-destination", "[data-testid=save-source-destination]"):
         await _inside(page, control, 390)
+    # The select's own text is cut off at this width; the line under it names the target in full.
+    now = "[data-testid=source-destination-now]"
+    assert await _readable(page, now, 390) == (
+        f"Syncs land in the workspace's destination, {target} (JSON Lines files)."
+    )
     await tab.screenshot("destination-source-modal-390")
+    await page.locator("#source-destination").select_option(value="warehouse")
+    assert (await _readable(page, now, 390)).startswith("Syncs land in the built-in warehouse (")
     await page.locator("#source-destination").select_option(label=target_option)
+    assert await _readable(page, now, 390) == f"Syncs land in {target} (JSON Lines files)."
     await page.click("[data-testid=save-source-destination]")
     await page.locator("#modal .modal").wait_for(state="detached")
     await _toast(page, f"{source} syncs into {target}.")

@@ -340,6 +340,24 @@ async def test_the_settings_page_and_the_source_modal_pick_destinations(
         headers=hx(owner_csrf, "modal"),
     )  # fmt: skip
     assert picked.status_code == 200 and "Files" in picked.headers.get("HX-Trigger", "")
+    # The built-in warehouse, picked over the workspace's target; the modal then says so.
+    assert "Built-in warehouse (" in modal.text and 'value="warehouse"' in modal.text
+    assert "destination, Files (JSON Lines files)</strong>." in modal.text  # where it lands
+    own = await browser.post(
+        f"/connectors/{source['id']}/destination", data={"destination_id": "warehouse"},
+        headers=hx(owner_csrf, "modal"),
+    )  # fmt: skip
+    assert own.status_code == 200
+    assert "Shop syncs into the built-in warehouse." in own.headers.get("HX-Trigger", "")
+    chosen = (await client.get(f"/api/connectors/{source['id']}/destination",
+                               headers=workspace.owner.headers)).json()  # fmt: skip
+    assert chosen["destination"] == "warehouse" and chosen["effective_id"] is None
+    modal = await browser.get(f"/connectors/{source['id']}/destination", headers=hx(owner_csrf))
+    assert '<option value="warehouse" data-lands="the built-in warehouse (' in modal.text
+    assert "selected>Built-in warehouse (" in modal.text
+    assert 'Syncs land in <strong id="source-destination-lands">the built-in warehouse (' in (
+        modal.text
+    )
     bad = await browser.post(
         f"/connectors/{source['id']}/destination", data={"destination_id": "not-an-id"},
         headers=hx(owner_csrf, "modal"),

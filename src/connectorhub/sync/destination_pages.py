@@ -29,6 +29,14 @@ def _picked(form: Any) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
 
 
+def _source_pick(form: Any) -> tuple[uuid.UUID | None, bool]:
+    """The modal's `destination_id`: '' (follow the workspace), 'warehouse' (the built-in
+    warehouse) or a target's id, as (target id, warehouse). Raises ValueError."""
+    if str(form.get("destination_id") or "").strip() == destinations.BUILT_IN:
+        return None, True
+    return _picked(form), False
+
+
 def _built_in(request: Request, page: Any) -> str:
     settings = request.app.state.hub.settings
     if settings.warehouse_url:
@@ -74,7 +82,8 @@ async def _modal(request: Request, page: PageAdmin, connector_id: uuid.UUID, **e
         "c": await connectors.read(page.scope, connector_id),
         "choice": await destinations.source_choice(page.scope, connector_id),
         "workspace": await destinations.workspace_choice(page.scope),
-        "targets": await destinations.targets(page.scope), "error": None, **extra,
+        "targets": await destinations.targets(page.scope), "built_in": _built_in(request, page),
+        "error": None, **extra,
     }  # fmt: skip
     return render(request, "sync/_destination_modal.html", context)
 
@@ -88,8 +97,9 @@ async def source_form(request: Request, page: PageAdmin, connector_id: uuid.UUID
 async def pick_for_source(request: Request, page: PageAdmin, connector_id: uuid.UUID) -> Response:
     request.state.page = page
     try:
+        target_id, warehouse = _source_pick(await request.form())
         choice = await destinations.set_source_destination(
-            page.scope, connector_id, _picked(await request.form())
+            page.scope, connector_id, target_id, warehouse=warehouse
         )
     except ValueError:
         return await _modal(

@@ -118,6 +118,13 @@ document.addEventListener("change", function (event) {
     var field = document.querySelector(input.getAttribute("data-replication-method"));
     if (field) field.hidden = input.value !== "INCREMENTAL";
   }
+  // A source's destination: the line under the select names, in full, where the picked
+  // option's syncs land (a phone's select cuts a long option off).
+  if (input.matches("select[data-lands-in]")) {
+    var line = document.querySelector(input.getAttribute("data-lands-in"));
+    var option = input.options[input.selectedIndex];
+    if (line && option) line.textContent = option.getAttribute("data-lands");
+  }
 });
 
 // Composer: a scheduled time is typed in the browser's time zone; its offset goes with it, and
