@@ -302,7 +302,7 @@ def parse(text: str, environment: str | None = None) -> Project:
     ]
     notes: list[str] = []
     if (plugins.get("loaders") or []) or (plugins.get("mappers") or []):
-        notes.append("loaders and mappers are not imported: rows go to the workspace's warehouse")
+        notes.append("loaders and mappers are not imported: rows go to the workspace's destination")
     _apply_schedules(document, extractors, notes)
     env = {
         str(k): str(v)
