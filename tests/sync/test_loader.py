@@ -32,6 +32,18 @@ async def _chunks(messages):
         yield [json.dumps(message).encode()]
 
 
+async def accounts_source(client, workspace, hub, source_db, method: str) -> uuid.UUID:
+    """A source connector with the `accounts` stream discovered and selected."""
+    connector = await add_source(client, workspace, source_db)
+    cid = uuid.UUID(connector["id"])
+    async with hub.work.transaction() as session:
+        scope = await WorkspaceScope.open(session, workspace.slug, "test")
+        row = await ConnectorRepository(scope).get(cid)
+        row.discovered_catalog = {"streams": [{"tap_stream_id": "accounts", "schema": {}}]}
+        row.selected_streams = [{"name": "accounts", "replication_method": method}]
+    return cid
+
+
 async def load(hub, workspace, connector_id: uuid.UUID, messages: list[dict]) -> list[str]:
     """One sync run's worth of messages through the loader, as run_sync drives it."""
     async with hub.work.transaction() as session:
@@ -57,13 +69,7 @@ async def load(hub, workspace, connector_id: uuid.UUID, messages: list[dict]) ->
 async def test_activate_version_first_or_last_removes_what_the_read_did_not_bring(
     client, workspace, hub, source_db
 ):
-    connector = await add_source(client, workspace, source_db)
-    cid = uuid.UUID(connector["id"])
-    async with hub.work.transaction() as session:
-        scope = await WorkspaceScope.open(session, workspace.slug, "test")
-        row = await ConnectorRepository(scope).get(cid)
-        row.discovered_catalog = {"streams": [{"tap_stream_id": "accounts", "schema": {}}]}
-        row.selected_streams = [{"name": "accounts", "replication_method": "FULL_TABLE"}]
+    cid = await accounts_source(client, workspace, hub, source_db, "FULL_TABLE")
     destination = Loader(hub.context, workspace.slug, cid, cid, "Accounts").destination
 
     # tap-salesforce's order: versioned records, then ACTIVATE_VERSION at the end.
@@ -103,13 +109,7 @@ async def test_a_state_is_held_with_its_rows_and_saved_when_the_tap_goes_quiet(
 ):
     """States that come close together are saved together, after their rows; a tap that then
     waits (a slow API, say) still has its rows committed and its state saved while it waits."""
-    connector = await add_source(client, workspace, source_db)
-    cid = uuid.UUID(connector["id"])
-    async with hub.work.transaction() as session:
-        scope = await WorkspaceScope.open(session, workspace.slug, "test")
-        row = await ConnectorRepository(scope).get(cid)
-        row.discovered_catalog = {"streams": [{"tap_stream_id": "accounts", "schema": {}}]}
-        row.selected_streams = [{"name": "accounts", "replication_method": "INCREMENTAL"}]
+    cid = await accounts_source(client, workspace, hub, source_db, "INCREMENTAL")
     async with hub.work.transaction() as session:
         scope = await WorkspaceScope.open(session, workspace.slug, "test")
         run = await service.start(scope, cid, defer=False)
