@@ -227,3 +227,12 @@ async def test_duckdb_loads_new_keys_straight_in_and_merges_once_one_comes_again
     finally:
         await again.close()
     assert names == {1: "Ada v2", 2: "Bob v2", 3: "Cy v2", 4: "Di", 5: "Eve", 6: "Fay"}
+
+
+async def test_a_plain_value_in_a_json_column_is_kept_as_json(postgres_destination):
+    """A tap sending a string, a number or a boolean where its schema promised an array."""
+    destination = postgres_destination
+    await destination.prepare("src", PEOPLE)
+    values = ["red", 3, True, None, {"a": [1]}]
+    await destination.load("src", PEOPLE, [{"id": n, "tags": v} for n, v in enumerate(values)])
+    assert [row["tags"] for row in await destination.rows("src", "people")] == values
