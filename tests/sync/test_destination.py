@@ -143,7 +143,7 @@ async def test_a_refused_batch_leaves_nothing_behind(postgres_destination):
     bad = [{"id": 2, "name": "ok"}, {"id": "not-a-number", "name": "bad"}]
     with pytest.raises(psycopg.Error):
         await destination.load("src", PEOPLE, bad)
-    await destination._connection.rollback()  # type: ignore[union-attr]
+        await destination.settle()  # a batch is written while the next is read
     assert await destination.count("src", "people") == 1
 
 
@@ -165,6 +165,7 @@ async def test_new_keys_into_an_empty_table_go_straight_in_and_repeats_still_ups
     await destination.load("src", PEOPLE, [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Bob"}])
     await destination.load("src", PEOPLE, [{"id": 2, "name": "Bob v2"}, {"id": 3, "name": "Cy"}])
     await destination.load("src", PEOPLE, [{"id": 4, "name": "Di"}])
+    await destination.settle()  # the last batch is committed (another connection reads)
     assert _names(destination) == {1: "Ada", 2: "Bob v2", 3: "Cy", 4: "Di"}
 
     # The next sync (a new destination) finds the table full: everything is upserted.
@@ -172,6 +173,7 @@ async def test_new_keys_into_an_empty_table_go_straight_in_and_repeats_still_ups
     try:
         await again.prepare("src", PEOPLE)
         await again.load("src", PEOPLE, [{"id": 1, "name": "Ada v2"}, {"id": 5, "name": "Eve"}])
+        await again.settle()
     finally:
         await again.close()
     assert _names(destination) == {1: "Ada v2", 2: "Bob v2", 3: "Cy", 4: "Di", 5: "Eve"}
@@ -188,6 +190,7 @@ async def test_a_row_written_meanwhile_by_someone_else_is_merged_not_refused(
             ("x",),
         )
     await destination.load("src", PEOPLE, [{"id": 7, "name": "Gus"}, {"id": 8, "name": "Hal"}])
+    await destination.settle()
     assert _names(destination) == {7: "Gus", 8: "Hal"}
 
 

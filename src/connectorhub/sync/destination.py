@@ -102,7 +102,11 @@ class Destination(Protocol):
 
 
 class PostgresDestination:
-    """One connection, one transaction per batch (committed before the state after it is saved)."""
+    """One connection, one transaction per batch (committed before the state after it is saved).
+    A batch's rows are sent and `load` returns while PostgreSQL still writes them: the server
+    works on its own core while the caller parses the next batch (the hub process waited
+    about a third of a load's time for it, bench/sync_load.py). `settle`, and every other
+    call, waits for it."""
 
     def __init__(self, conninfo: str, workspace: str):
         self.conninfo, self.workspace = conninfo, workspace
@@ -112,11 +116,13 @@ class PostgresDestination:
         # that batch, and every later one, through the staging upsert instead.
         self._straight_in: set[tuple[str, str]] = set()
         self._prepared: set[tuple[str, str]] = set()
+        self._pending: asyncio.Task[None] | None = None  # the batch PostgreSQL is still writing
 
     def schema_name(self, source: str) -> str:
         return identifier(f"{self.workspace}__{source}")
 
     async def _conn(self) -> psycopg.AsyncConnection:
+        await self.settle()
         if self._connection is None or self._connection.closed:
             self._connection = await psycopg.AsyncConnection.connect(self.conninfo)
             # A nested value (a JSON column's, or one a tap sent where its schema promised a
@@ -179,15 +185,31 @@ class PostgresDestination:
                     self._straight_in.add((source, schema.stream))
 
     async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int:
-        if records:
-            await self._load(source, schema, records)
+        """Send one batch (one transaction) and return how many rows it has, once its rows are
+        sent: PostgreSQL writes and commits them while the caller reads the next batch.
+        Raises psycopg.Error (a batch is refused whole), for the previous batch."""
+        if not records:
+            return 0
+        conn = await self._conn()
+        sent = asyncio.get_running_loop().create_future()
+        self._pending = asyncio.ensure_future(self._load(conn, source, schema, records, sent))
+        await asyncio.wait([self._pending, sent], return_when=asyncio.FIRST_COMPLETED)
+        if self._pending.done():
+            await self.settle()  # refused before all was sent: raise it now
         return len(records)
 
     async def settle(self) -> None:
-        return None  # each load is committed when it returns
+        """Wait until every batch given to `load` is committed. Raises what refused one."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
 
-    async def _load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> None:
-        conn = await self._conn()
+    async def _load(
+        self, conn: psycopg.AsyncConnection, source: str, schema: Schema,
+        records: Sequence[dict[str, Any]], sent: asyncio.Future[None],
+    ) -> None:  # fmt: skip
+        """`sent` is set once every row is written to the connection (and the COPY's end right
+        after it, before this waits for the server)."""
         target = sql.SQL("{}.{}").format(
             sql.Identifier(self.schema_name(source)), sql.Identifier(identifier(schema.stream))
         )
@@ -204,6 +226,7 @@ class PostgresDestination:
                     async with conn.cursor().copy(copy_sql) as copy:
                         for row in rows:
                             await copy.write_row(row)
+                        sent.set_result(None)
                 return
             except psycopg.errors.UniqueViolation:  # a key came again: merge from now on
                 self._straight_in.discard((source, schema.stream))
@@ -223,6 +246,8 @@ class PostgresDestination:
             async with conn.cursor().copy(copy_sql) as copy:
                 for seq, row in enumerate(rows):
                     await copy.write_row((*row, seq))
+                if not sent.done():
+                    sent.set_result(None)
             key_list = sql.SQL(", ").join(map(sql.Identifier, keys))
             updates = sql.SQL(", ").join(
                 sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
@@ -288,6 +313,9 @@ class PostgresDestination:
         return found
 
     async def close(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:  # closing after a failure: what it raised was reported already
+            await asyncio.gather(pending, return_exceptions=True)
         if self._connection is not None:
             await self._connection.close()
 
