@@ -21,7 +21,7 @@ from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import open_secrets
 from connectorhub.sync import service
 from connectorhub.sync import tap as tap_module
-from connectorhub.sync.tap import MASK, TapFailed, TapProcess, discover, tap_files
+from connectorhub.sync.tap import MASK, TapFailed, TapProcess, discover, start_tap, tap_files
 from connectorhub.sync.workdirs import MARKER
 
 # What the script does is driven by its config: report its files and environment, write a
@@ -198,6 +198,21 @@ async def test_lines_are_split_whatever_the_reads_bring():
         b'{"c":3}',
         b'{"d":4}',
     ]
+
+
+async def test_a_taps_lines_arrive_whole_while_its_pipe_gathers_output(tmp_path, monkeypatch):
+    """start_tap's pipe rests after each short read (output gathers in it): lines split across
+    writes, an empty line and a last one without a newline still come as written."""
+    monkeypatch.setattr(tap_module, "GATHER_SECONDS", 0.05)  # longer than the writer's pauses
+    parts = ['{"a":1}\\n{"b"', ':2}\\n\\n{"c":3}\\n', '{"d":4}']
+    with tap_files(tmp_path, "lines-") as paths:
+        async with start_tap(
+            Path(sys.executable), ["-c", WRITES, *parts], secrets=[],
+            directory=paths["directory"],
+        ) as tap:  # fmt: skip
+            lines = [line async for line in tap.lines()]
+            assert await tap.wait() == 0
+    assert lines == [b'{"a":1}', b'{"b":2}', b"", b'{"c":3}', b'{"d":4}']
 
 
 async def test_a_line_longer_than_a_read_arrives_whole(monkeypatch):

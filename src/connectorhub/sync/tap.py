@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -26,6 +27,11 @@ from connectorhub.sync import workdirs
 MASK = REDACTED
 TAIL_LINES = 40
 READ_CHUNK_BYTES = 256 * 1024
+# After a read that found less than a quarter of READ_CHUNK_BYTES, the pipe is left alone this
+# long so the tap's output gathers in it (a tap flushing every line would otherwise wake the hub
+# for every line: ~55 µs of the hub's CPU per row against ~6, bench/tap_pipe.py --tap-us 79).
+GATHER_SECONDS = 0.01
+PIPE_BYTES = 1024 * 1024  # the tap's stdout pipe, so GATHER_SECONDS of output fit in it
 LINE_LIMIT_BYTES = 64 * 1024 * 1024  # a single RECORD line may be large
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 _AUTH_SIGNS = re.compile(
@@ -106,10 +112,16 @@ def rewritten_settings(config_path: Path, given: dict[str, Any]) -> dict[str, An
 
 class TapProcess:
     """A running tap: `lines()` yields stdout lines; stderr is kept as a tail, masked when read
-    (whole, so a secret printed across lines is masked too)."""
+    (whole, so a secret printed across lines is masked too). `stdout`: the tap's stdout as
+    start_tap reads it (a reader and the pipe's transport, which `lines()` pauses while output
+    gathers); without it, the process's own stdout is read as it comes."""
 
-    def __init__(self, process: asyncio.subprocess.Process, mask: SecretMask):
+    def __init__(
+        self, process: asyncio.subprocess.Process, mask: SecretMask,
+        stdout: tuple[asyncio.StreamReader, asyncio.ReadTransport] | None = None,
+    ):  # fmt: skip
         self.process, self.mask = process, mask
+        self._stdout, self._stdout_pipe = stdout or (process.stdout, None)
         self._stderr: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._stderr_task = asyncio.create_task(self._read_stderr())
 
@@ -133,8 +145,9 @@ class TapProcess:
         large chunks and split here, which costs about a third less CPU per row than one
         `readline()` per line (bench/tap_pipe.py); a long line's parts are joined once, not
         copied per chunk. A caller waits once per chunk, not per line (the loader notices a
-        quiet tap that way)."""
-        stdout = self.process.stdout
+        quiet tap that way). After a short read the pipe rests GATHER_SECONDS (see there) when
+        it is start_tap's."""
+        stdout, pipe = self._stdout, self._stdout_pipe
         assert stdout is not None
         head: list[bytes] = []  # the start of a line that has no newline yet
         head_bytes = 0
@@ -150,6 +163,8 @@ class TapProcess:
             complete.insert(0, b"".join((*head, first)) if head else first)
             yield complete
             head, head_bytes = ([tail], len(tail)) if tail else ([], 0)
+            if pipe is not None and len(chunk) < READ_CHUNK_BYTES // 4:
+                await _gather(pipe)
         if head:
             yield [b"".join(head)]
 
@@ -157,10 +172,37 @@ class TapProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
+    def close_stdout(self) -> None:
+        if self._stdout_pipe is not None:
+            self._stdout_pipe.close()
+
     async def wait(self) -> int:
         code = await self.process.wait()
         await self._stderr_task
         return code
+
+
+async def _gather(pipe: asyncio.ReadTransport) -> None:
+    """Nothing read from `pipe` for GATHER_SECONDS: the tap's writes wait in the pipe and come
+    as one read after, instead of each waking the event loop."""
+    pipe.pause_reading()
+    try:
+        await asyncio.sleep(GATHER_SECONDS)
+    finally:
+        if not pipe.is_closing():
+            pipe.resume_reading()
+
+
+async def _read_pipe(fd: int) -> tuple[asyncio.StreamReader, asyncio.ReadTransport]:
+    """A reader of the pipe's read end `fd` (enlarged to PIPE_BYTES where the system lets it)."""
+    with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux only, capped
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=LINE_LIMIT_BYTES, loop=loop)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), os.fdopen(fd, "rb", buffering=0)
+    )
+    return reader, transport
 
 
 @contextlib.asynccontextmanager
@@ -171,21 +213,30 @@ async def start_tap(
     """The tap (or a target, fed on its stdin when `stdin`), under its supervisor, in
     `directory` (from tap_files: its processes carry the directory's name, see
     sync/workdirs.py)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", str(SUPERVISOR), str(os.getpid()), str(executable), *args,
-        stdin=asyncio.subprocess.PIPE if stdin else None,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=workdirs.tap_environment(clean_env(), directory),
-        start_new_session=True,  # its own process group, killed as one
-        limit=LINE_LIMIT_BYTES,
-    )  # fmt: skip
-    tap = TapProcess(process, mask_of(secrets))
+    # Its stdout is a pipe of ours (not asyncio's), so that lines() can pause reading it.
+    read_end, write_end = os.pipe()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", str(SUPERVISOR), str(os.getpid()), str(executable), *args,
+            stdin=asyncio.subprocess.PIPE if stdin else None,
+            stdout=write_end, stderr=asyncio.subprocess.PIPE,
+            env=workdirs.tap_environment(clean_env(), directory),
+            start_new_session=True,  # its own process group, killed as one
+            limit=LINE_LIMIT_BYTES,
+        )  # fmt: skip
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    tap = TapProcess(process, mask_of(secrets), await _read_pipe(read_end))
     try:
         yield tap
     finally:
         if process.returncode is None:
             tap.kill()
             await tap.wait()
+        tap.close_stdout()
 
 
 async def discover(
