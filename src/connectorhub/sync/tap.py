@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from connectorhub.kit.masking import REDACTED, SecretMask
 from connectorhub.kit.plugins import clean_env
@@ -27,8 +27,8 @@ from connectorhub.sync import workdirs
 MASK = REDACTED
 TAIL_LINES = 40
 READ_CHUNK_BYTES = 256 * 1024
-# After a read that found less than a quarter of READ_CHUNK_BYTES, the pipe is left alone this
-# long so the tap's output gathers in it (a tap flushing every line would otherwise wake the hub
+# After a read that found less than a quarter of what the pipe holds (at most READ_CHUNK_BYTES),
+# the pipe is left alone this long so the tap's output gathers in it (a tap flushing every line would otherwise wake the hub
 # for every line: ~55 µs of the hub's CPU per row against ~6, bench/tap_pipe.py --tap-us 79).
 GATHER_SECONDS = 0.01
 PIPE_BYTES = 1024 * 1024  # the tap's stdout pipe, so GATHER_SECONDS of output fit in it
@@ -110,6 +110,14 @@ def rewritten_settings(config_path: Path, given: dict[str, Any]) -> dict[str, An
     return {k: v for k, v in now.items() if given.get(k) != v}
 
 
+class TapPipe(NamedTuple):
+    """A tap's stdout as start_tap reads it; a read under `short_read` bytes lets it gather."""
+
+    reader: asyncio.StreamReader
+    transport: asyncio.ReadTransport
+    short_read: int
+
+
 class TapProcess:
     """A running tap: `lines()` yields stdout lines; stderr is kept as a tail, masked when read
     (whole, so a secret printed across lines is masked too). `stdout`: the tap's stdout as
@@ -118,10 +126,10 @@ class TapProcess:
 
     def __init__(
         self, process: asyncio.subprocess.Process, mask: SecretMask,
-        stdout: tuple[asyncio.StreamReader, asyncio.ReadTransport] | None = None,
+        stdout: TapPipe | None = None,
     ):  # fmt: skip
         self.process, self.mask = process, mask
-        self._stdout, self._stdout_pipe = stdout or (process.stdout, None)
+        self._stdout, self._stdout_pipe, self._short_read = stdout or (process.stdout, None, 0)
         self._stderr: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._stderr_task = asyncio.create_task(self._read_stderr())
 
@@ -163,7 +171,7 @@ class TapProcess:
             complete.insert(0, b"".join((*head, first)) if head else first)
             yield complete
             head, head_bytes = ([tail], len(tail)) if tail else ([], 0)
-            if pipe is not None and len(chunk) < READ_CHUNK_BYTES // 4:
+            if pipe is not None and len(chunk) < self._short_read:
                 await _gather(pipe)
         if head:
             yield [b"".join(head)]
@@ -193,16 +201,19 @@ async def _gather(pipe: asyncio.ReadTransport) -> None:
             pipe.resume_reading()
 
 
-async def _read_pipe(fd: int) -> tuple[asyncio.StreamReader, asyncio.ReadTransport]:
+async def _read_pipe(fd: int) -> TapPipe:
     """A reader of the pipe's read end `fd` (enlarged to PIPE_BYTES where the system lets it)."""
+    holds = 64 * 1024  # Linux's default
     with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux only, capped
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    with contextlib.suppress(OSError, AttributeError):  # a user past its pipe quota gets less
+        holds = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT_BYTES, loop=loop)
     transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader, loop=loop), os.fdopen(fd, "rb", buffering=0)
     )
-    return reader, transport
+    return TapPipe(reader, transport, min(holds, READ_CHUNK_BYTES) // 4)
 
 
 @contextlib.asynccontextmanager
