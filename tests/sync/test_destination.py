@@ -232,10 +232,21 @@ async def test_duckdb_loads_new_keys_straight_in_and_merges_once_one_comes_again
     assert names == {1: "Ada v2", 2: "Bob v2", 3: "Cy v2", 4: "Di", 5: "Eve", 6: "Fay"}
 
 
-async def test_a_plain_value_in_a_json_column_is_kept_as_json(postgres_destination):
-    """A tap sending a string, a number or a boolean where its schema promised an array."""
+@pytest.mark.parametrize("batch", ["records", "loader's batch"])
+async def test_a_plain_value_in_a_json_column_is_kept_as_json(postgres_destination, batch):
+    """A tap sending a string, a number or a boolean where its schema promised an array, given
+    as records or as the loader buffers them (`new_batch`: rows made as records arrive)."""
     destination = postgres_destination
     await destination.prepare("src", PEOPLE)
-    values = ["red", 3, True, None, {"a": [1]}]
-    await destination.load("src", PEOPLE, [{"id": n, "tags": v} for n, v in enumerate(values)])
-    assert [row["tags"] for row in await destination.rows("src", "people")] == values
+    values = ["red", 3, True, None, {"a": [1]}, [{"b": None}]]
+    records = [{"id": n, "tags": v} for n, v in enumerate(values)]  # "name" missing: NULL
+    if batch == "loader's batch":
+        rows = destination.new_batch(PEOPLE)
+        for record in records:
+            rows.append(record)
+        records = rows
+    assert await destination.load("src", PEOPLE, records) == len(values)
+    await destination.settle()
+    stored = await destination.rows("src", "people")
+    assert [row["tags"] for row in stored] == values
+    assert {row["name"] for row in stored} == {None}
