@@ -180,7 +180,7 @@ def start_hub(
             raise SystemExit("the hub did not start:\n" + output)
         output += line
     token = token or re.search(r"API token:\s+(\S+)", output).group(1)
-    for _ in range(200):  # the token is printed before the server listens
+    for _ in range(1200):  # the token is printed before the server listens (up to 60 s)
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 break

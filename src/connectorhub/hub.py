@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -31,6 +31,7 @@ from connectorhub.worker.procrastinate_queue import ProcrastinateQueue
 from connectorhub.worker.queue import InProcessQueue, Job, run_every_start
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Hub:
@@ -54,7 +55,7 @@ class Hub:
             if settings.is_sqlite
             else ProcrastinateQueue(self.context)
         )
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[Any]] = set()
 
     async def _defer(self, jobs: list[Job]) -> None:
         await self.jobs.defer(jobs)
@@ -72,7 +73,7 @@ class Hub:
         """The shared, SSRF-guarded HTTP client (made on first use, on the running loop)."""
         return self.http.session
 
-    def run_soon(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def run_soon(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run work in this process, outliving the request that started it (kept until done)."""
         task = asyncio.create_task(coroutine)
         self._running.add(task)

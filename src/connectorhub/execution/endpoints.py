@@ -15,7 +15,7 @@ from connectorhub.auth.dependencies import MemberContext, ViewerContext
 from connectorhub.execution import service
 from connectorhub.execution.models import ExecutionStatus, Trigger
 from connectorhub.execution.schemas import ExecuteRequest, ExecutionPage, ExecutionRead
-from connectorhub.execution.tasks import run_execution
+from connectorhub.execution.tasks import run_claimed
 from connectorhub.hub import Hub
 from connectorhub.kit.routing import hub_router
 from connectorhub.kit.sse import SSE_CONTENT, event_stream
@@ -36,21 +36,28 @@ class ExecutionResultResponse(Response):
     media_type = "application/json"
 
     def __init__(
-        self, hub: Hub, tenant_id: str, execution_id: uuid.UUID, *, run: bool, timeout: float
-    ):
+        self, hub: Hub, tenant_id: str, execution_id: uuid.UUID, *,
+        claimed: service.Claimed | None, timeout: float,
+    ):  # fmt: skip
         super().__init__(status_code=status.HTTP_202_ACCEPTED)
         self.hub, self.tenant_id, self.execution_id = hub, tenant_id, execution_id
-        self.run, self.timeout = run, timeout
+        self.claimed, self.timeout = claimed, timeout
 
     async def __call__(self, scope, receive, send) -> None:
         started = asyncio.get_running_loop().time()
-        if self.run:
-            job = run_execution(self.hub.context, self.tenant_id, str(self.execution_id))
-            await asyncio.wait({self.hub.run_soon(job)}, timeout=self.timeout)
-        left = self.timeout - (asyncio.get_running_loop().time() - started)
-        execution = await service.wait_until_finished(
-            self.hub.work, self.tenant_id, self.execution_id, seconds=left
-        )
+        execution = None
+        if self.claimed is not None:  # claimed in the request's transaction: run it here
+            job = run_claimed(self.hub.context, self.tenant_id, self.execution_id, self.claimed)
+            task = self.hub.run_soon(job)
+            await asyncio.wait({task}, timeout=self.timeout)
+            # The run's own finish is the execution as it ended: no read to learn it.
+            if task.done() and not task.cancelled() and task.exception() is None:
+                execution = task.result()
+        if execution is None:
+            left = self.timeout - (asyncio.get_running_loop().time() - started)
+            execution = await service.wait_until_finished(
+                self.hub.work, self.tenant_id, self.execution_id, seconds=left
+            )
         finished = ExecutionStatus(execution.status).finished
         self.status_code = status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED
         self.body = self.render(json.dumps(_json(execution)))
@@ -94,16 +101,23 @@ async def execute(
     trigger = Trigger(body.trigger or x_connectorhub_trigger or Trigger.api.value)
     # The embedded default runs a waited-for execution right here; on PostgreSQL it goes to the
     # workers like any other, so a `serve` process that dies meanwhile loses nothing.
-    run_here = wait and hub.settings.is_sqlite
+    if wait and hub.settings.is_sqlite:
+        # Created and claimed in this request's transaction, run once it has committed.
+        execution, claimed = await service.start_claimed(
+            context.scope, context.box, connector_id, body.input,
+            trigger=trigger, idempotency_key=idempotency_key, claimant=hub.claimant,
+        )  # fmt: skip
+        return ExecutionResultResponse(
+            hub, context.scope.tenant_id, execution.id, claimed=claimed, timeout=wait_seconds
+        )
     execution, created = await service.start(
         context.scope, context.box, connector_id, body.input,
-        trigger=trigger, idempotency_key=idempotency_key, defer=not run_here,
+        trigger=trigger, idempotency_key=idempotency_key,
     )  # fmt: skip
     if wait:
         return ExecutionResultResponse(
-            hub, context.scope.tenant_id, execution.id,
-            run=created and run_here, timeout=wait_seconds,
-        )  # fmt: skip
+            hub, context.scope.tenant_id, execution.id, claimed=None, timeout=wait_seconds
+        )
     return JSONResponse(_json(execution), status_code=202 if created else 200)
 
 

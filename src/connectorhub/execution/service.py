@@ -154,6 +154,35 @@ async def claim(
     if not lifecycle.claim(execution, claimant=claimant, take_over=take_over):
         return None
     assert execution is not None
+    return await _gather(scope, box, execution)
+
+
+async def start_claimed(
+    scope: WorkspaceScope,
+    box: SecretBox,
+    connector_id: uuid.UUID,
+    run_input: dict[str, Any],
+    *,
+    trigger: Trigger,
+    idempotency_key: str | None,
+    claimant: str,
+) -> tuple[Execution, Claimed | None]:
+    """`start` and `claim` in the one transaction (the embedded default's `?wait=true`, which
+    runs the execution in this process right after the commit): a new execution is committed
+    running for `claimant`, with what it needs to run. A repeated Idempotency-Key returns the
+    first execution and no claim. Raises as `start` does. Should this process die before the run
+    ends, the start-up recovery takes it over as any running one."""
+    execution, created = await start(
+        scope, box, connector_id, run_input,
+        trigger=trigger, idempotency_key=idempotency_key, defer=False,
+    )  # fmt: skip
+    if not created or not lifecycle.claim(execution, claimant=claimant, take_over=False):
+        return execution, None
+    return execution, await _gather(scope, box, execution)
+
+
+async def _gather(scope: WorkspaceScope, box: SecretBox, execution: Execution) -> Claimed:
+    """What a claimed execution needs to run (see `claim`)."""
     # Its own columns only: the catalog entry (schemas and all) is not needed to run.
     connector = await ConnectorRepository(scope).get(execution.connector_id)
     assert connector is not None  # executions are deleted with their connector
@@ -277,13 +306,13 @@ async def finish(
     error: str | None = None,
     auth_failed: bool = False,
     claimant: str | None = None,
-) -> None:
+) -> Execution | None:
     """End a running execution exactly once, and count it in the connector's stats. With
     `claimant`, only while that claimant still holds it (an attempt taken for dead and fenced
-    off by its retry ends nothing)."""
+    off by its retry ends nothing). Returns the ended execution (None: nothing was ended)."""
     execution = await ExecutionRepository(scope).get_for_update(execution_id)
     if not lifecycle.may_finish(execution, claimant):
-        return
+        return None
     assert execution is not None
     finished_at = end_run(execution, status, error)
     execution.steps = steps
@@ -327,6 +356,7 @@ async def finish(
                 link=f"/connectors/installed?search={quote(connector.name)}",
             )
             await webhooks.connector_status_changed(scope, connector, previous)
+    return execution
 
 
 async def read(scope: WorkspaceScope, execution_id: uuid.UUID) -> Execution:

@@ -141,6 +141,14 @@ async def run_execution(
         )
     if claimed is None:
         return
+    await run_claimed(ctx, tenant_id, execution_uuid, claimed)
+
+
+async def run_claimed(
+    ctx: JobContext, tenant_id: str, execution_uuid: uuid.UUID, claimed: service.Claimed
+) -> Execution | None:
+    """Run a claimed execution's steps and finish it; returns it as ended (None: this
+    claimant no longer held it)."""
     progress = _Progress(ctx, tenant_id, execution_uuid, claimed)
     progress.start()
     mask = claimed.values.secret_mask()  # the runner adds what it meets on the way
@@ -165,23 +173,24 @@ async def run_execution(
         # A dead OAuth grant was marked and notified where it was found (its credential).
         auth_failed = isinstance(failure, AuthFailed) and not isinstance(failure, ReconnectNeeded)
     except Exception:  # a bug must not leave the execution running forever
-        mask.log_exception(log, "execution %s in %s crashed", execution_id, tenant_id)
+        mask.log_exception(log, "execution %s in %s crashed", execution_uuid, tenant_id)
         status, error = ExecutionStatus.failed, "internal error while running (see the logs)"
     await progress.stop()
     try:
         async with ctx.work.workspace(tenant_id, WORKER_ACTOR) as scope:
-            await service.finish(
+            ended = await service.finish(
                 scope, execution_uuid, status, steps=progress.steps, output=output, error=error,
                 auth_failed=auth_failed, claimant=ctx.claimant,
             )  # fmt: skip
+        return ended
     except Exception:
         # What the third party sent could not be stored (say, a NUL PostgreSQL refuses):
         # end it as failed without those details rather than leave it running.
         mask.log_exception(
-            log, "execution %s in %s: storing the result failed", execution_id, tenant_id
+            log, "execution %s in %s: storing the result failed", execution_uuid, tenant_id
         )
         async with ctx.work.workspace(tenant_id, WORKER_ACTOR) as scope:
-            await service.finish(
+            return await service.finish(
                 scope, execution_uuid, ExecutionStatus.failed, steps=[],
                 error="the result could not be stored (see the logs)", claimant=ctx.claimant,
             )  # fmt: skip
