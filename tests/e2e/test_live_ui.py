@@ -149,10 +149,11 @@ async def test_the_sync_run_page_finishes_live(tab, tap_server, tmp_path):
     await sign_in(tab, tap_server)
     await page.goto(f"{tap_server.url}/syncs/{started.json()['id']}")
     await page.evaluate("window.sameDocument = true")
-    rows = page.locator(f'[data-stream="{slow_tap.STREAM}"] [data-testid=stream-rows]')
+    cell = f'[data-stream="{slow_tap.STREAM}"] [data-testid=stream-rows]'
+    rows = page.locator(cell)
     await page.wait_for_selector('[data-testid=sync-live][data-status="running"]')
-    await page.wait_for_function(
-        "el => el.textContent.trim() === '1'", arg=await rows.element_handle()
+    await page.wait_for_function(  # queried each time: the stream swaps the cell in
+        "cell => document.querySelector(cell)?.textContent.trim() === '1'", arg=cell
     )  # the first row, held at the gate
     await page.wait_for_selector("[data-stream-open]", state="attached")  # may open after it
     assert await page.locator("[data-stream-open]").count() == 1
