@@ -39,7 +39,7 @@ import pyarrow as pa  # noqa: E402
 
 from connectorhub.sync.destination import PostgresDestination  # noqa: E402
 from connectorhub.sync.duckdb_destination import DuckDBDestination  # noqa: E402
-from connectorhub.sync.loader import BATCH_ROWS, SAVE_SECONDS  # noqa: E402
+from connectorhub.sync.loader import SAVE_SECONDS  # noqa: E402
 from connectorhub.sync.singer import Record, Schema, SingerParser, State  # noqa: E402
 
 try:
@@ -54,7 +54,6 @@ except ImportError:  # pragma: no cover - depends on the machine
     loads, dumps = json.loads, json.dumps
     PARSER = "json"
 
-BATCH = BATCH_ROWS  # as sync/loader.py, for destinations that do not name their own
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SCHEMA = {
     "type": "SCHEMA",
@@ -108,8 +107,7 @@ async def _hub(path: str, destination) -> float:
     """As sync/loader.py: batches of the destination's size; a STATE held until SAVE_SECONDS
     have passed (or the stream ends), then every buffered row loaded and committed first."""
     parser, schema, batch = SingerParser({"events"}), None, []
-    size = getattr(destination, "batch_rows", BATCH)
-    new_batch = getattr(destination, "new_batch", lambda schema: [])
+    size, new_batch = destination.batch_rows, destination.new_batch
     with open(path, "rb") as handle:  # noqa: ASYNC230 (read up front, outside the timing)
         lines = handle.readlines()
     started = saved_at = time.perf_counter()

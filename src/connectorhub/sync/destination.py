@@ -84,7 +84,17 @@ def columns_of(schema: Schema) -> dict[str, dict[str, Any]]:
     return {name: spec if isinstance(spec, dict) else {} for name, spec in properties.items()}
 
 
+BATCH_ROWS = 5000  # rows the loader buffers per stream before a load (state or not)
+
+
 class Destination(Protocol):
+    # Rows per batch the loader hands over (DuckDB takes larger ones: a statement's cost).
+    batch_rows: int
+
+    def new_batch(self, schema: Schema) -> Any:
+        """An empty batch for a stream's rows, what the loader appends records to and `load`
+        takes: the destination's own shape (COPY rows, columns) or a list of records."""
+
     async def prepare(self, source: str, schema: Schema) -> None: ...
 
     async def load(self, source: str, schema: Schema, records: Sequence[dict[str, Any]]) -> int: ...
@@ -107,6 +117,8 @@ class PostgresDestination:
     works on its own core while the caller parses the next batch (the hub process waited
     about a third of a load's time for it, bench/sync_load.py). `settle`, and every other
     call, waits for it."""
+
+    batch_rows = BATCH_ROWS
 
     def __init__(self, conninfo: str, workspace: str):
         self.conninfo, self.workspace = conninfo, workspace
@@ -415,9 +427,15 @@ def _json_text(value: Any) -> str:
 class SqliteDestination:
     """The embedded default: `<data_dir>/warehouse/<workspace>.sqlite`."""
 
+    batch_rows = BATCH_ROWS
+
     def __init__(self, path: Path):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = path
+
+    def new_batch(self, schema: Schema) -> list[dict[str, Any]]:
+        """An empty batch: records as they come (rows are built per batch, by name)."""
+        return []
 
     @staticmethod
     def table(source: str, stream: str) -> str:

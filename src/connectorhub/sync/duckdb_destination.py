@@ -122,9 +122,10 @@ class ColumnBatch:
         self.specs = columns_of(schema)
         self.columns: list[list[Any]] = [[] for _ in self.specs]
         nested = {n for n, spec in self.specs.items() if json_type(spec)[0] in ("object", "array")}
+        self.nested = [name in nested for name in self.specs]
         self._fields = [
-            (name, column.append, name in nested)
-            for name, column in zip(self.specs, self.columns, strict=True)
+            (name, column.append, is_nested)
+            for name, column, is_nested in zip(self.specs, self.columns, self.nested, strict=True)
         ]
         self.rows = 0
 
@@ -145,12 +146,12 @@ class ColumnBatch:
         """Raises ValueError (a value its column cannot hold)."""
         return pa.table(
             {
-                name: pa.array(values, pa.string())
-                if json_type(spec)[0] in ("object", "array")
-                else _column(name, spec, values)
-                for (name, spec), values in zip(self.specs.items(), self.columns, strict=True)
+                name: pa.array(values, pa.string()) if nested else _column(name, spec, values)
+                for (name, spec), values, nested in zip(
+                    self.specs.items(), self.columns, self.nested, strict=True
+                )
             }
-        )
+        )  # (nested values are JSON text already)
 
 
 def _as_batch(schema: Schema, records: Sequence[dict[str, Any]] | ColumnBatch) -> ColumnBatch:

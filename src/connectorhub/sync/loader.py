@@ -6,7 +6,8 @@ upserted, never duplicated).
 A STATE is not saved the moment it comes: taps send one every few thousand rows, and committing
 the buffers at each would cut batches short and wait for the destination each time. The latest
 one is held and saved (after a commit of everything before it) once `SAVE_SECONDS` have passed
-since the last save, or when the tap's output ends — as Singer targets flush by size or age. A
+since the last save, when the tap has been quiet that long, or when its output ends — as Singer
+targets flush by size or age. A
 kill loses at most those seconds of progress (delivered again, upserted); a STATE that comes
 while no row is buffered is saved at once (nothing to wait for).
 
@@ -41,7 +42,6 @@ from connectorhub.sync.warehouse import destination_for
 from connectorhub.worker.context import JobContext
 
 ACTOR = "sync"
-BATCH_ROWS = 5000  # rows buffered per stream before they are loaded (state or not)
 SAVE_SECONDS = 1.0  # the longest a STATE is held before it is saved (see above)
 
 
@@ -59,17 +59,12 @@ class Loader:
         self.connector_id, self.claimant, self.source = connector_id, ctx.claimant, source
         self.destination = destination_for(ctx.settings, tenant_id)
         self.schemas: dict[str, Schema] = {}
-        # Rows waiting per stream: a list of records, or what the destination keeps them in
-        # (`new_batch`: DuckDB keeps them by column as they come).
-        self.buffers: dict[str, Any] = {}
-        self._new_batch = getattr(self.destination, "new_batch", lambda schema: [])
+        self.buffers: dict[str, Any] = {}  # rows waiting per stream (the destination's new_batch)
         self.rows: dict[str, int] = defaultdict(int)
         self.versions: dict[str, int] = {}  # the version each stream was activated at
         self.lowest: dict[str, int] = {}  # the lowest version of a row loaded this run
         self.unversioned: set[str] = set()  # streams with a row of no version this run
         self.versioned: set[str] = set()  # streams whose table has the version column
-        # A destination that loads larger batches faster says so (DuckDB: a statement's cost).
-        self.batch_rows: int = getattr(self.destination, "batch_rows", BATCH_ROWS)
         self.held: dict[str, Any] | None = None  # the latest STATE not saved yet
         self.saved_at = time.monotonic()
 
@@ -113,9 +108,9 @@ class Loader:
                 message.record[VERSION_COLUMN] = version
             buffer = self.buffers.get(stream)
             if buffer is None:
-                buffer = self.buffers[stream] = self._new_batch(self.schemas[stream])
+                buffer = self.buffers[stream] = self.destination.new_batch(self.schemas[stream])
             buffer.append(message.record)
-            if len(buffer) >= self.batch_rows:
+            if len(buffer) >= self.destination.batch_rows:
                 await self._flush(stream)
         elif isinstance(message, Schema):
             await self._flush(message.stream)  # rows of the old schema first

@@ -28,8 +28,9 @@ MASK = REDACTED
 TAIL_LINES = 40
 READ_CHUNK_BYTES = 256 * 1024
 # After a read that found less than a quarter of what the pipe holds (at most READ_CHUNK_BYTES),
-# the pipe is left alone this long so the tap's output gathers in it (a tap flushing every line would otherwise wake the hub
-# for every line: ~55 µs of the hub's CPU per row against ~6, bench/tap_pipe.py --tap-us 79).
+# the pipe is left alone this long so the tap's output gathers in it (a tap flushing every line
+# would otherwise wake the hub for every line: ~55 µs of the hub's CPU per row against ~6,
+# bench/tap_pipe.py --tap-us 79).
 GATHER_SECONDS = 0.01
 PIPE_BYTES = 1024 * 1024  # the tap's stdout pipe, so GATHER_SECONDS of output fit in it
 LINE_LIMIT_BYTES = 64 * 1024 * 1024  # a single RECORD line may be large
