@@ -5,7 +5,7 @@ The real app (`connectorhub.app:create_app`, uvicorn, no access log) on PostgreS
 random workspace's API token. Beside it, under the very same uvicorn command, runs the *floor*:
 `floor_app` below, a bare FastAPI endpoint running the same SQL through the same driver
 (SQLAlchemy async + psycopg, same pool size): token lookup by hash, `set_config('app.tenant_id')`,
-then the count and the page-of-50 select joined with the catalog, built from the app's own
+then the page-of-50 select joined with the catalog (its total a window count), from the app's own
 repository code. It returns the same JSON, without the app's auth/membership/ORM/pydantic layers.
 Rounds alternate (floor, hub, floor, hub) so that a noisy machine hurts both alike. "server CPU"
 is the server process's CPU time per request (from /proc), the steadiest figure on a noisy box.
@@ -63,6 +63,7 @@ from connectorhub.connector.models import Connector
 from connectorhub.connector.repository import ConnectorRepository
 from connectorhub.credential.keys import load_keyring
 from connectorhub.hub import Hub
+from connectorhub.kit import json_codec
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.repository import WorkspaceScope
 from connectorhub.kit.sealing import MASK, merge_secrets
@@ -95,14 +96,15 @@ def workspace_id(i: int) -> str:
 def floor_app() -> FastAPI:  # run by uvicorn as `api_list:floor_app` (a factory)
     """Bare FastAPI: the app's SQL for `GET /api/installed`, and nothing else."""
     engine = create_async_engine(
-        os.environ["CONNECTORHUB_DATABASE_URL"], pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+        os.environ["CONNECTORHUB_DATABASE_URL"], pool_size=POOL_SIZE, max_overflow=POOL_SIZE,
+        json_deserializer=json_codec.loads,  # the driver set up as the app sets it up
     )
     # The statements the app builds: identity_lookup + TokenLookup.with_member, bind_tenant,
     # search + paginate.
     scope = WorkspaceScope(session=None, tenant_id=bindparam("tenant"), actor=None)  # type: ignore[arg-type]
     listing = ConnectorRepository(scope)._with_catalog_summary().order_by(Connector.name)
-    count_sql = select(func.count()).select_from(listing.order_by(None).subquery())
-    page_sql = listing.limit(PAGE_SIZE).offset(0)
+    # As TenantRepository.paginate: the total as a window count beside the page's rows.
+    page_sql = listing.add_columns(func.count().over().label("page_total")).limit(PAGE_SIZE)
     token_sql = (
         select(ApiToken, User.email, Membership.role)
         .join(User, User.id == ApiToken.user_id)
@@ -148,8 +150,8 @@ def floor_app() -> FastAPI:  # run by uvicorn as `api_list:floor_app` (a factory
                 return JSONResponse({"detail": "invalid token"}, status_code=401)
             tenant = {"tenant": row.tenant_id}
             await conn.execute(tenant_sql, tenant)
-            total = (await conn.execute(count_sql, tenant)).scalar_one()
             rows = (await conn.execute(page_sql, tenant)).all()
+            total = rows[0].page_total if rows else 0
         body = {"items": [item(r) for r in rows], "total": total, "page": 1, "page_size": PAGE_SIZE}
         return Response(to_json(body), media_type="application/json")  # FastAPI's own encoder
 

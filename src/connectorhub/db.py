@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 
 from connectorhub.config import Settings
 from connectorhub.exceptions import ServiceUnavailable
+from connectorhub.kit import json_codec
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            json_serializer=json_codec.dumps,
+            json_deserializer=json_codec.loads,
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -45,6 +51,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
+        json_serializer=json_codec.dumps,
+        json_deserializer=json_codec.loads,
     )
 
 

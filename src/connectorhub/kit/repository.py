@@ -111,11 +111,22 @@ class TenantRepository(Generic[M]):
         await self.session.delete(row)
 
     async def paginate(self, statement: Select[Any], page: int, page_size: int) -> Page[M]:
-        total = await self.session.scalar(
-            select(func.count()).select_from(statement.order_by(None).subquery())
-        )
-        rows = await self.session.execute(statement.limit(page_size).offset((page - 1) * page_size))
-        return Page(items=rows.scalars().all(), total=total or 0, page=page, page_size=page_size)
+        # The total rides along with the page (a window count) instead of costing a statement
+        # of its own; only a page past the end, which has no row to carry it, counts apart.
+        counted = statement.add_columns(func.count().over().label("page_total"))
+        rows = (
+            await self.session.execute(counted.limit(page_size).offset((page - 1) * page_size))
+        ).all()
+        if rows:
+            total = rows[0][-1]
+        elif page == 1:
+            total = 0
+        else:
+            total = await self.session.scalar(
+                select(func.count()).select_from(statement.order_by(None).subquery())
+            )
+        items = [row[0] for row in rows]
+        return Page(items=items, total=total or 0, page=page, page_size=page_size)
 
 
 class SealedColumnRepository(TenantRepository[M]):
