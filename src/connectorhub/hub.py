@@ -18,12 +18,19 @@ import connectorhub.models
 import connectorhub.tasks  # noqa: F401  (every domain's background jobs, registered)
 from connectorhub.config import Environment, Settings
 from connectorhub.credential.keys import load_keyring, verify_keys
-from connectorhub.db import UnitOfWork, create_engine, create_sessionmaker, privileged_role_problems
+from connectorhub.db import (
+    UnitOfWork,
+    create_engine,
+    create_sessionmaker,
+    libpq_conninfo,
+    privileged_role_problems,
+)
 from connectorhub.exceptions import StartupRefused
 from connectorhub.kit.crypto import SecretBox
 from connectorhub.kit.outbound import Outbound
 from connectorhub.kit.plugins import PluginManager
 from connectorhub.kit.ssrf import AddressPolicy
+from connectorhub.run.signals import RunSignals
 from connectorhub.tenant.service import workspace_ids
 from connectorhub.worker.claimants import process_claimant
 from connectorhub.worker.context import JobContext
@@ -54,6 +61,12 @@ class Hub:
             InProcessQueue(self.context, concurrency=settings.worker_concurrency)
             if settings.is_sqlite
             else ProcrastinateQueue(self.context)
+        )
+        # A run's end, told to a waiting request in this process (PostgreSQL: a worker runs it).
+        self.run_signals: RunSignals | None = (
+            None
+            if settings.is_sqlite
+            else RunSignals(libpq_conninfo(settings.resolved_database_url))
         )
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -122,6 +135,8 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
         await self.jobs.stop()
+        if self.run_signals is not None:
+            await self.run_signals.close()
         await self.http.close()
         await self.engine.dispose()
 

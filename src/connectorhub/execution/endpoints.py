@@ -56,7 +56,11 @@ class ExecutionResultResponse(Response):
         if execution is None:
             left = self.timeout - (asyncio.get_running_loop().time() - started)
             execution = await service.wait_until_finished(
-                self.hub.work, self.tenant_id, self.execution_id, seconds=left
+                self.hub.work,
+                self.tenant_id,
+                self.execution_id,
+                seconds=left,
+                signals=self.hub.run_signals,
             )
         finished = ExecutionStatus(execution.status).finished
         self.status_code = status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED

@@ -31,6 +31,7 @@ from connectorhub.notification import service as notifications
 from connectorhub.notification.models import Level
 from connectorhub.run import lifecycle
 from connectorhub.run.models import end_run
+from connectorhub.run.signals import FALLBACK_SECONDS, RunSignals
 from connectorhub.webhook import events as webhooks
 from connectorhub.worker.queue import Job
 
@@ -407,14 +408,23 @@ async def read_now(work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID) ->
 
 
 async def wait_until_finished(
-    work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID, *, seconds: float
-) -> Execution:
-    """The execution once it has finished, or as it is after `seconds`."""
-    return await poll_until(
-        lambda: read_now(work, tenant_id, execution_id),
-        lambda execution: ExecutionStatus(execution.status).finished,
-        seconds=seconds, every=WAIT_POLL_SECONDS,
-    )  # fmt: skip
+    work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID, *, seconds: float,
+    signals: RunSignals | None = None,
+) -> Execution:  # fmt: skip
+    """The execution once it has finished, or as it is after `seconds`. With `signals` it is
+    read again when told the run ended (and every FALLBACK_SECONDS), else every 50 ms."""
+
+    def read() -> Awaitable[Execution]:
+        return read_now(work, tenant_id, execution_id)
+
+    def finished(execution: Execution) -> bool:
+        return ExecutionStatus(execution.status).finished
+
+    if signals is None:
+        return await poll_until(read, finished, seconds=seconds, every=WAIT_POLL_SECONDS)
+    await signals.ready()
+    with signals.watch(Execution.__tablename__, execution_id) as ended:
+        return await poll_until(read, finished, seconds=seconds, every=FALLBACK_SECONDS, wake=ended)
 
 
 async def follow(

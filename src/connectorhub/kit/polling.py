@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -11,14 +12,19 @@ T = TypeVar("T")
 
 async def poll_until(
     read: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, seconds: float,
-    every: float = 0.05,
+    every: float = 0.05, wake: asyncio.Event | None = None,
 ) -> T:  # fmt: skip
-    """`read()` again every `every` seconds until `done` says so or `seconds` have passed;
-    returns the last value read."""
+    """`read()` again every `every` seconds — or as soon as `wake` is set — until `done` says
+    so or `seconds` have passed; returns the last value read."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     value = await read()
     while not done(value) and loop.time() < deadline:
-        await asyncio.sleep(every)
+        if wake is None:
+            await asyncio.sleep(every)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), min(every, max(deadline - loop.time(), 0)))
+            wake.clear()
         value = await read()
     return value

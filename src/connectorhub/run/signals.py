@@ -1,0 +1,94 @@
+"""Wake-ups when a run ends, for a caller waiting on another process (PostgreSQL only).
+
+A trigger (migration 0021) sends `<table>:<id>` on `connectorhub_run_finished` when a run's
+row reaches an end, at the commit that stores it. One LISTEN connection per process, opened on
+the first wait, hands each notification to whoever watches that run; a waiter then reads the row
+once. Without it, a `?wait=true` request read its execution every 50 ms in a transaction of its
+own — about eight transactions per execution on PostgreSQL, most of them finding nothing new.
+
+Notifications can be missed (before the listener is up, while it reconnects): a waiter still
+reads the row again every `FALLBACK_SECONDS`, so a missed one costs latency, never a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "connectorhub_run_finished"
+APPLICATION_NAME = "connectorhub run signals"  # what pg_stat_activity shows for the listener
+FALLBACK_SECONDS = 1.0  # a waiter reads again this often even without a notification
+RECONNECT_SECONDS = 1.0
+READY_SECONDS = 2.0  # how long a first waiter waits for the listener before it just polls
+
+
+class RunSignals:
+    def __init__(self, conninfo: str):
+        self._conninfo = conninfo
+        self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def watch(self, table: str, run_id: object) -> Iterator[asyncio.Event]:
+        """An event set when that run ends (or when notifications may have been missed).
+        Watch before reading the row: an end between the read and the wait is not lost."""
+        key = f"{table}:{run_id}"
+        event = asyncio.Event()
+        self._watchers.setdefault(key, set()).add(event)
+        try:
+            yield event
+        finally:
+            watchers = self._watchers.get(key)
+            if watchers is not None:
+                watchers.discard(event)
+                if not watchers:
+                    del self._watchers[key]
+
+    async def ready(self) -> None:
+        """Start listening if not yet, and give the listener a moment to be in place."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._listen(), name="run-signals")
+        if not self._listening.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), READY_SECONDS)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, application_name=APPLICATION_NAME
+                ) as connection:
+                    await connection.execute(f"LISTEN {CHANNEL}")
+                    self._listening.set()
+                    # Whatever ended while nobody listened: let every waiter read once more.
+                    self._wake_all()
+                    async for notification in connection.notifies():
+                        for event in self._watchers.get(notification.payload, ()):
+                            event.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the database went away: waiters fall back to reading
+                log.warning("run signals lost their connection (%s); reconnecting", error)
+            self._listening.clear()
+            self._wake_all()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _wake_all(self) -> None:
+        for watchers in self._watchers.values():
+            for event in watchers:
+                event.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._listening.clear()
