@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, Header, Query, Request, status
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from connectorhub.auth.dependencies import MemberContext, ViewerContext
 from connectorhub.execution import service
@@ -26,6 +25,11 @@ NOT_FOUND = {404: {"description": "No such connector or execution in this worksp
 
 def _json(execution: Any) -> dict[str, Any]:
     return ExecutionRead.model_validate(execution).model_dump(mode="json")
+
+
+def _json_body(execution: Any) -> bytes:
+    # Pydantic writes the JSON itself: no dict of JSON-ready values built first.
+    return ExecutionRead.model_validate(execution).model_dump_json().encode()
 
 
 class ExecutionResultResponse(Response):
@@ -64,7 +68,7 @@ class ExecutionResultResponse(Response):
             )
         finished = ExecutionStatus(execution.status).finished
         self.status_code = status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED
-        self.body = self.render(json.dumps(_json(execution)))
+        self.body = _json_body(execution)
         self.init_headers()
         await super().__call__(scope, receive, send)
 
@@ -122,7 +126,9 @@ async def execute(
         return ExecutionResultResponse(
             hub, context.scope.tenant_id, execution.id, claimed=None, timeout=wait_seconds
         )
-    return JSONResponse(_json(execution), status_code=202 if created else 200)
+    return Response(
+        _json_body(execution), status_code=202 if created else 200, media_type="application/json"
+    )
 
 
 @router.get("/executions", response_model=ExecutionPage)
