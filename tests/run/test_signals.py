@@ -118,3 +118,18 @@ async def test_a_cut_listener_wakes_its_waiters_and_listens_again(
             except TimeoutError:
                 await set_status(postgres_hub, tenant, execution_id, "running")
         assert ended.is_set()
+
+
+def test_a_watcher_nobody_waits_on_goes_away_with_its_holder():
+    # A `?wait=true` answer watches from before its commit; if that commit fails the answer is
+    # never sent, and nothing may stay behind for a run that will never be.
+    import gc
+
+    signals = RunSignals("postgresql://unused")
+    kept = signals.watcher("connector_executions", "a")
+    signals.watcher("connector_executions", "b")  # dropped at once
+    gc.collect()
+    signals._prune()
+    assert list(signals._watchers) == ["connector_executions:a"]
+    signals.forget("connector_executions", "a", kept)
+    assert signals._watchers == {}

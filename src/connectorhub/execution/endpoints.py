@@ -41,11 +41,17 @@ class ExecutionResultResponse(Response):
 
     def __init__(
         self, hub: Hub, tenant_id: str, execution_id: uuid.UUID, *,
-        claimed: service.Claimed | None, timeout: float,
+        claimed: service.Claimed | None, timeout: float, seen: Any = None,
     ):  # fmt: skip
         super().__init__(status_code=status.HTTP_202_ACCEPTED)
         self.hub, self.tenant_id, self.execution_id = hub, tenant_id, execution_id
         self.claimed, self.timeout = claimed, timeout
+        # On PostgreSQL a worker runs it: watch for its end from before the commit that queues
+        # it (this answer goes out after that commit), so the end cannot slip by unseen and the
+        # execution is not read again until there is news of it.
+        signals = hub.run_signals if claimed is None else None
+        self.ended = signals.watcher(service.TABLE, execution_id) if signals else None
+        self.seen = seen if self.ended is not None else None
 
     async def __call__(self, scope, receive, send) -> None:
         started = asyncio.get_running_loop().time()
@@ -65,6 +71,8 @@ class ExecutionResultResponse(Response):
                 self.execution_id,
                 seconds=left,
                 signals=self.hub.run_signals,
+                ended=self.ended,
+                seen=self.seen,
             )
         finished = ExecutionStatus(execution.status).finished
         self.status_code = status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED
@@ -124,8 +132,9 @@ async def execute(
     )  # fmt: skip
     if wait:
         return ExecutionResultResponse(
-            hub, context.scope.tenant_id, execution.id, claimed=None, timeout=wait_seconds
-        )
+            hub, context.scope.tenant_id, execution.id, claimed=None, timeout=wait_seconds,
+            seen=execution,
+        )  # fmt: skip
     return Response(
         _json_body(execution), status_code=202 if created else 200, media_type="application/json"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -409,10 +410,13 @@ async def read_now(work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID) ->
 
 async def wait_until_finished(
     work: UnitOfWork, tenant_id: str, execution_id: uuid.UUID, *, seconds: float,
-    signals: RunSignals | None = None,
+    signals: RunSignals | None = None, ended: asyncio.Event | None = None,
+    seen: Execution | None = None,
 ) -> Execution:  # fmt: skip
     """The execution once it has finished, or as it is after `seconds`. With `signals` it is
-    read again when told the run ended (and every FALLBACK_SECONDS), else every 50 ms."""
+    read again when told the run ended (and every FALLBACK_SECONDS), else every 50 ms. `ended`:
+    a watcher the caller set up before committing the run's queueing (forgotten here); `seen`:
+    the execution as that transaction left it, in place of a first read."""
 
     def read() -> Awaitable[Execution]:
         return read_now(work, tenant_id, execution_id)
@@ -423,8 +427,14 @@ async def wait_until_finished(
     if signals is None:
         return await poll_until(read, finished, seconds=seconds, every=WAIT_POLL_SECONDS)
     await signals.ready()
-    with signals.watch(Execution.__tablename__, execution_id) as ended:
-        return await poll_until(read, finished, seconds=seconds, every=FALLBACK_SECONDS, wake=ended)
+    with contextlib.ExitStack() as stack:
+        if ended is None:
+            ended = stack.enter_context(signals.watch(TABLE, execution_id))
+        else:
+            stack.callback(signals.forget, TABLE, execution_id, ended)
+        return await poll_until(
+            read, finished, seconds=seconds, every=FALLBACK_SECONDS, wake=ended, first=seen
+        )
 
 
 async def follow(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Iterator
 
 import psycopg
@@ -31,25 +32,41 @@ READY_SECONDS = 2.0  # how long a first waiter waits for the listener before it 
 class RunSignals:
     def __init__(self, conninfo: str):
         self._conninfo = conninfo
-        self._watchers: dict[str, set[asyncio.Event]] = {}
+        # Weak: a watcher whose waiter never came to wait (its request failed before the answer
+        # went out) goes away with it.
+        self._watchers: dict[str, weakref.WeakSet[asyncio.Event]] = {}
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    def watcher(self, table: str, run_id: object) -> asyncio.Event:
+        """An event set when that run ends (or when notifications may have been missed), kept
+        while the caller holds it. Watch before reading the row (or before committing the
+        transaction that queues the run): an end between the read and the wait is not lost."""
+        if len(self._watchers) > 1000:
+            self._prune()
+        event = asyncio.Event()
+        self._watchers.setdefault(f"{table}:{run_id}", weakref.WeakSet()).add(event)
+        return event
+
+    def forget(self, table: str, run_id: object, event: asyncio.Event) -> None:
+        key = f"{table}:{run_id}"
+        watchers = self._watchers.get(key)
+        if watchers is not None:
+            watchers.discard(event)
+            if not watchers:
+                del self._watchers[key]
+
     @contextlib.contextmanager
     def watch(self, table: str, run_id: object) -> Iterator[asyncio.Event]:
-        """An event set when that run ends (or when notifications may have been missed).
-        Watch before reading the row: an end between the read and the wait is not lost."""
-        key = f"{table}:{run_id}"
-        event = asyncio.Event()
-        self._watchers.setdefault(key, set()).add(event)
+        event = self.watcher(table, run_id)
         try:
             yield event
         finally:
-            watchers = self._watchers.get(key)
-            if watchers is not None:
-                watchers.discard(event)
-                if not watchers:
-                    del self._watchers[key]
+            self.forget(table, run_id, event)
+
+    def _prune(self) -> None:
+        for key in [key for key, watchers in self._watchers.items() if not watchers]:
+            del self._watchers[key]
 
     async def ready(self) -> None:
         """Start listening if not yet, and give the listener a moment to be in place."""
