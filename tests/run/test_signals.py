@@ -5,6 +5,7 @@ is cut wakes its waiters and listens again."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 
 import pytest
@@ -123,8 +124,6 @@ async def test_a_cut_listener_wakes_its_waiters_and_listens_again(
 def test_a_watcher_nobody_waits_on_goes_away_with_its_holder():
     # A `?wait=true` answer watches from before its commit; if that commit fails the answer is
     # never sent, and nothing may stay behind for a run that will never be.
-    import gc
-
     signals = RunSignals("postgresql://unused")
     kept = signals.watcher("connector_executions", "a")
     signals.watcher("connector_executions", "b")  # dropped at once
