@@ -96,7 +96,9 @@ def workspace_id(i: int) -> str:
 def floor_app() -> FastAPI:  # run by uvicorn as `api_list:floor_app` (a factory)
     """Bare FastAPI: the app's SQL for `GET /api/installed`, and nothing else."""
     engine = create_async_engine(
-        os.environ["CONNECTORHUB_DATABASE_URL"], pool_size=POOL_SIZE, max_overflow=POOL_SIZE,
+        os.environ["CONNECTORHUB_DATABASE_URL"],
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_SIZE,
         json_deserializer=json_codec.loads,  # the driver set up as the app sets it up
     )
     # The statements the app builds: identity_lookup + TokenLookup.with_member, bind_tenant,
