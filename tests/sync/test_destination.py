@@ -14,11 +14,11 @@ from connectorhub.db import libpq_conninfo
 from connectorhub.sync.destination import (
     VERSION_COLUMN,
     PostgresDestination,
-    SqliteDestination,
     with_version_column,
 )
 from connectorhub.sync.duckdb_destination import DuckDBDestination
 from connectorhub.sync.singer import Schema
+from connectorhub.sync.sqlite_destination import SqliteDestination
 from tests.fixtures.database import PG_ADMIN_URL, missing_service, postgres_available
 
 PEOPLE = Schema(

@@ -12,10 +12,10 @@ from connectorhub.db import libpq_conninfo
 from connectorhub.sync.destination import (
     Destination,
     PostgresDestination,
-    SqliteDestination,
     identifier,
 )
 from connectorhub.sync.duckdb_destination import DuckDBDestination
+from connectorhub.sync.sqlite_destination import SqliteDestination
 
 
 def embedded_kind(settings: Any, workspace: str) -> str:
