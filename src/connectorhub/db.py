@@ -41,7 +41,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             url,
             connect_args={"timeout": 30},
-            json_serializer=json_codec.dumps,
             json_deserializer=json_codec.loads,
         )
         _configure_sqlite(engine)
@@ -51,7 +50,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
-        json_serializer=json_codec.dumps,
         json_deserializer=json_codec.loads,
     )
 

@@ -47,7 +47,7 @@ def signals_of(hub: Hub) -> RunSignals:
 async def test_an_end_is_told_at_its_commit_not_before(postgres_hub, postgres_client, api):
     tenant, execution_id = await finished_execution(postgres_hub, postgres_client, api)
     signals = signals_of(postgres_hub)
-    await signals.ready()
+    await signals.ready(wait=5)
     await set_status(postgres_hub, tenant, execution_id, "running")  # not an end: no signal
     with signals.watch("connector_executions", execution_id) as ended:
         async with postgres_hub.work.workspace(tenant, "test") as scope:
@@ -73,6 +73,7 @@ async def test_a_waiter_is_woken_by_the_end_not_by_reading_again(
     # Its only reads: at the start, when told, and at the 120 s deadline. A finished answer
     # within the 30 s below can only have come from the signal.
     monkeypatch.setattr(service, "FALLBACK_SECONDS", 120)
+    await signals_of(postgres_hub).ready(wait=5)  # so the end below is told, not missed
     waiting = asyncio.create_task(
         service.wait_until_finished(
             postgres_hub.work, tenant, execution_id, seconds=120,
@@ -91,7 +92,7 @@ async def test_a_cut_listener_wakes_its_waiters_and_listens_again(
 ):
     tenant, execution_id = await finished_execution(postgres_hub, postgres_client, api)
     signals = signals_of(postgres_hub)
-    await signals.ready()
+    await signals.ready(wait=5)
     admin = create_async_engine(postgres_database.admin_url, isolation_level="AUTOCOMMIT")
     try:
         with signals.watch("connector_executions", uuid.uuid4()) as unrelated:
@@ -111,7 +112,7 @@ async def test_a_cut_listener_wakes_its_waiters_and_listens_again(
     await set_status(postgres_hub, tenant, execution_id, "running")
     with signals.watch("connector_executions", execution_id) as ended:
         for _ in range(100):  # until it listens again: then the next end is told
-            await signals.ready()
+            await signals.ready(wait=5)
             await set_status(postgres_hub, tenant, execution_id, "succeeded")
             try:
                 await asyncio.wait_for(ended.wait(), 0.5)

@@ -26,7 +26,10 @@ CHANNEL = "connectorhub_run_finished"
 APPLICATION_NAME = "connectorhub run signals"  # what pg_stat_activity shows for the listener
 FALLBACK_SECONDS = 1.0  # a waiter reads again this often even without a notification
 RECONNECT_SECONDS = 1.0
-READY_SECONDS = 2.0  # how long a first waiter waits for the listener before it just polls
+# A connection that died without a word (a NAT, a failover) is found by TCP keepalives and
+# replaced, instead of leaving every waiter on its fallback reads for good.
+CONNECTION = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+              "keepalives_interval": 10, "keepalives_count": 3}  # fmt: skip
 
 
 class RunSignals:
@@ -35,7 +38,7 @@ class RunSignals:
         # Weak: a watcher whose waiter never came to wait (its request failed before the answer
         # went out) goes away with it.
         self._watchers: dict[str, weakref.WeakSet[asyncio.Event]] = {}
-        self._listening = asyncio.Event()
+        self._listening: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
     def watcher(self, table: str, run_id: object) -> asyncio.Event:
@@ -68,22 +71,27 @@ class RunSignals:
         for key in [key for key, watchers in self._watchers.items() if not watchers]:
             del self._watchers[key]
 
-    async def ready(self) -> None:
-        """Start listening if not yet, and give the listener a moment to be in place."""
+    async def ready(self, wait: float = 0) -> None:
+        """Start listening if not yet. A waiter need not wait for it: once the listener is in
+        place every watcher is woken to read once, so what ended before is not missed. `wait`:
+        seconds to give it to be in place (for tests that want the signal, not that read)."""
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._listen(), name="run-signals")
-        if not self._listening.is_set():
+            # Made here, on the loop that will use them (a Hub may be started on another).
+            self._listening = asyncio.Event()
+            self._task = asyncio.create_task(self._listen(self._listening), name="run-signals")
+        if wait and self._listening is not None and not self._listening.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._listening.wait(), READY_SECONDS)
+                await asyncio.wait_for(self._listening.wait(), wait)
 
-    async def _listen(self) -> None:
+    async def _listen(self, listening: asyncio.Event) -> None:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name=APPLICATION_NAME
-                ) as connection:
+                    self._conninfo, autocommit=True, application_name=APPLICATION_NAME,
+                    **CONNECTION,
+                ) as connection:  # fmt: skip
                     await connection.execute(f"LISTEN {CHANNEL}")
-                    self._listening.set()
+                    listening.set()
                     # Whatever ended while nobody listened: let every waiter read once more.
                     self._wake_all()
                     async for notification in connection.notifies():
@@ -93,7 +101,7 @@ class RunSignals:
                 raise
             except Exception as error:  # the database went away: waiters fall back to reading
                 log.warning("run signals lost their connection (%s); reconnecting", error)
-            self._listening.clear()
+            listening.clear()
             self._wake_all()
             await asyncio.sleep(RECONNECT_SECONDS)
 
@@ -108,4 +116,4 @@ class RunSignals:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self._listening.clear()
+        self._listening = None

@@ -22,7 +22,6 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import Dumper
 
-from connectorhub.kit import json_codec
 from connectorhub.sync.singer import Schema
 
 SEQ = "_chub_seq"
@@ -354,7 +353,7 @@ def _copy_rows(
             row = list(row)
             for at in json_at:
                 if row[at].__class__ not in _JSON_READY:
-                    row[at] = json_codec.dumps(row[at])
+                    row[at] = _json_text(row[at])
         yield row
 
 
@@ -382,7 +381,7 @@ class CopyRows:
             values = list(row)
             for at in self.json_at:
                 if values[at] is not None:
-                    values[at] = json_codec.dumps(values[at])
+                    values[at] = _json_text(values[at])
             row = tuple(values)
         self.rows.append(row)
 
@@ -398,6 +397,13 @@ def _one(key: Any) -> Any:
 
 _NESTED = frozenset({dict, list})
 _JSON_READY = frozenset({dict, list, type(None)})  # written as JSON (or NULL) as they are
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers wider than 64 bits
+        return json.dumps(value)
 
 
 class _JsonTextDumper(Dumper):
