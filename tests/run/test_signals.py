@@ -49,20 +49,20 @@ async def test_an_end_is_told_at_its_commit_not_before(postgres_hub, postgres_cl
     signals = signals_of(postgres_hub)
     await signals.ready(wait=5)
     await set_status(postgres_hub, tenant, execution_id, "running")  # not an end: no signal
-    with signals.watch("connector_executions", execution_id) as ended:
-        async with postgres_hub.work.workspace(tenant, "test") as scope:
-            await scope.session.execute(
-                text("UPDATE connector_executions SET status = 'failed' WHERE id = :id"),
-                {"id": execution_id},
-            )
-            await asyncio.sleep(0.3)
-            assert not ended.is_set()  # still uncommitted: nobody may read it yet
-        await asyncio.wait_for(ended.wait(), 10)
-    with signals.watch("connector_executions", uuid.uuid4()) as other:
-        await set_status(postgres_hub, tenant, execution_id, "running")
-        await set_status(postgres_hub, tenant, execution_id, "succeeded")
+    ended = signals.watcher("connector_executions", execution_id)
+    async with postgres_hub.work.workspace(tenant, "test") as scope:
+        await scope.session.execute(
+            text("UPDATE connector_executions SET status = 'failed' WHERE id = :id"),
+            {"id": execution_id},
+        )
         await asyncio.sleep(0.3)
-        assert not other.is_set()  # another run's end wakes no one else
+        assert not ended.is_set()  # still uncommitted: nobody may read it yet
+    await asyncio.wait_for(ended.wait(), 10)
+    other = signals.watcher("connector_executions", uuid.uuid4())
+    await set_status(postgres_hub, tenant, execution_id, "running")
+    await set_status(postgres_hub, tenant, execution_id, "succeeded")
+    await asyncio.sleep(0.3)
+    assert not other.is_set()  # another run's end wakes no one else
 
 
 async def test_a_waiter_is_woken_by_the_end_not_by_reading_again(
@@ -95,31 +95,31 @@ async def test_a_cut_listener_wakes_its_waiters_and_listens_again(
     await signals.ready(wait=5)
     admin = create_async_engine(postgres_database.admin_url, isolation_level="AUTOCOMMIT")
     try:
-        with signals.watch("connector_executions", uuid.uuid4()) as unrelated:
-            async with admin.connect() as connection:
-                cut = await connection.scalar(
-                    text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE application_name = :name AND datname = current_database()"
-                    ),
-                    {"name": APPLICATION_NAME},
-                )
-            assert cut >= 1
-            # Whatever ended while it was away may have gone untold: every waiter reads again.
-            await asyncio.wait_for(unrelated.wait(), 10)
+        unrelated = signals.watcher("connector_executions", uuid.uuid4())
+        async with admin.connect() as connection:
+            cut = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": APPLICATION_NAME},
+            )
+        assert cut >= 1
+        # Whatever ended while it was away may have gone untold: every waiter reads again.
+        await asyncio.wait_for(unrelated.wait(), 10)
     finally:
         await admin.dispose()
     await set_status(postgres_hub, tenant, execution_id, "running")
-    with signals.watch("connector_executions", execution_id) as ended:
-        for _ in range(100):  # until it listens again: then the next end is told
-            await signals.ready(wait=5)
-            await set_status(postgres_hub, tenant, execution_id, "succeeded")
-            try:
-                await asyncio.wait_for(ended.wait(), 0.5)
-                break
-            except TimeoutError:
-                await set_status(postgres_hub, tenant, execution_id, "running")
-        assert ended.is_set()
+    ended = signals.watcher("connector_executions", execution_id)
+    for _ in range(100):  # until it listens again: then the next end is told
+        await signals.ready(wait=5)
+        await set_status(postgres_hub, tenant, execution_id, "succeeded")
+        try:
+            await asyncio.wait_for(ended.wait(), 0.5)
+            break
+        except TimeoutError:
+            await set_status(postgres_hub, tenant, execution_id, "running")
+    assert ended.is_set()
 
 
 def test_a_watcher_nobody_waits_on_goes_away_with_its_holder():

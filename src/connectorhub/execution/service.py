@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -427,14 +426,13 @@ async def wait_until_finished(
     if signals is None:
         return await poll_until(read, finished, seconds=seconds, every=WAIT_POLL_SECONDS)
     await signals.ready()
-    with contextlib.ExitStack() as stack:
-        if ended is None:
-            ended = stack.enter_context(signals.watch(TABLE, execution_id))
-        else:
-            stack.callback(signals.forget, TABLE, execution_id, ended)
+    ended = ended or signals.watcher(TABLE, execution_id)
+    try:
         return await poll_until(
             read, finished, seconds=seconds, every=FALLBACK_SECONDS, wake=ended, first=seen
         )
+    finally:
+        signals.forget(TABLE, execution_id, ended)
 
 
 async def follow(

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Iterator
 
 import psycopg
 
@@ -38,6 +37,7 @@ class RunSignals:
         # Weak: a watcher whose waiter never came to wait (its request failed before the answer
         # went out) goes away with it.
         self._watchers: dict[str, weakref.WeakSet[asyncio.Event]] = {}
+        self._made = 0
         self._listening: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -45,7 +45,8 @@ class RunSignals:
         """An event set when that run ends (or when notifications may have been missed), kept
         while the caller holds it. Watch before reading the row (or before committing the
         transaction that queues the run): an end between the read and the wait is not lost."""
-        if len(self._watchers) > 1000:
+        self._made += 1
+        if self._made % 1000 == 0:  # keys left by dropped watchers only: a sweep now and then
             self._prune()
         event = asyncio.Event()
         self._watchers.setdefault(f"{table}:{run_id}", weakref.WeakSet()).add(event)
@@ -58,14 +59,6 @@ class RunSignals:
             watchers.discard(event)
             if not watchers:
                 del self._watchers[key]
-
-    @contextlib.contextmanager
-    def watch(self, table: str, run_id: object) -> Iterator[asyncio.Event]:
-        event = self.watcher(table, run_id)
-        try:
-            yield event
-        finally:
-            self.forget(table, run_id, event)
 
     def _prune(self) -> None:
         for key in [key for key, watchers in self._watchers.items() if not watchers]:
